@@ -1,0 +1,3 @@
+from pledgewatch.crawler.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The crawl pipeline: settings, items, extraction, pledges, alerts and the CLI."""

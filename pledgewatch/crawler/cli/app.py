@@ -1,0 +1,99 @@
+"""The Typer application, global options and the per-invocation context that commands share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from pledgewatch.crawler.config import Config, load_config
+from pledgewatch.store import db
+
+app = typer.Typer(
+    name="pledgewatch",
+    help="Watch the Chinese English-language press for new corporate pledges and alert analysts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(help="Create, upgrade and inspect the archive's schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Check and show the configuration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+# Messages for people go to stderr; stdout is for data (JSON, CSV, tables) that users pipe.
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+
+@dataclass
+class AppContext:
+    """What a command needs from the global options: the configuration and a database."""
+
+    config: Config
+    db_option: str | None = None
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def db_url(self) -> str:
+        return db.normalise_db_url(self.db_option or self.config.database.url or db.default_db_url())
+
+    def engine(self, ensure_schema: bool = True) -> Engine:
+        """The archive's engine; a brand-new database is created at head on first use."""
+        if self._engine is None:
+            self._engine = db.make_engine(self.db_url)
+        if ensure_schema:
+            db.ensure_schema(self._engine)
+        return self._engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        factory = db.session_factory(self.engine())
+        with factory() as session:
+            yield session
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def get_context(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, AppContext)
+    return obj
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database URL (sqlite:///PATH or postgresql+psycopg://...) or a SQLite file path. "
+            "Overrides $PLEDGEWATCH_DB and the database.url setting.",
+            show_default=False,
+        ),
+    ] = None,
+    config_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML configuration file. Default: $PLEDGEWATCH_CONFIG, else ./pledgewatch.toml, "
+            "else built-in defaults.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    config = load_config(config_path)
+    ctx.obj = AppContext(config=config, db_option=db_url)
+    ctx.call_on_close(ctx.obj.close)

@@ -1,0 +1,93 @@
+"""`pledgewatch db ...` and `pledgewatch config ...`: schema and configuration housekeeping."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from pledgewatch.crawler.cli.app import app, config_app, db_app, get_context, out
+from pledgewatch.store import db
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Migrate the database to the latest schema (or REVISION). Safe to run repeatedly."""
+    app_ctx = get_context(ctx)
+    engine = app_ctx.engine(ensure_schema=False)
+    before = db.current_revision(engine)
+    db.upgrade(engine, revision)
+    after = db.current_revision(engine)
+    where = engine.url.render_as_string()
+    if before == after:
+        out.print(f"{where}: already at {after}")
+    else:
+        out.print(f"{where}: upgraded {before or '(empty)'} -> {after}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
+) -> None:
+    """Migrate the database back to REVISION (drops what later revisions added)."""
+    engine = get_context(ctx).engine(ensure_schema=False)
+    db.downgrade(engine, revision)
+    out.print(f"{engine.url.render_as_string()}: now at {db.current_revision(engine) or '(base)'}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Show the database URL, its schema revision and the revision this version expects."""
+    engine = get_context(ctx).engine(ensure_schema=False)
+    current = db.current_revision(engine)
+    head = db.head_revision()
+    state = (
+        "up to date"
+        if current == head
+        else ("empty" if current is None else "needs `pledgewatch db upgrade`")
+    )
+    out.print(f"database: {engine.url.render_as_string()}")
+    out.print(f"revision: {current or '(none)'}")
+    out.print(f"head:     {head} ({state})")
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """Print the effective configuration (file, defaults and environment overrides) as JSON."""
+    app_ctx = get_context(ctx)
+    data = app_ctx.config.model_dump(mode="json")
+    data["database"]["effective_url"] = app_ctx.db_url
+    out.print_json(json.dumps(data))
+
+
+@config_app.command("check")
+def config_check(ctx: typer.Context) -> None:
+    """Validate the configuration; exits non-zero with the offending key when it is wrong."""
+    app_ctx = get_context(ctx)
+    where = str(app_ctx.config.path) if app_ctx.config.path else "built-in defaults"
+    out.print(f"configuration OK ({where})")
+
+
+@app.command("status")
+def status(ctx: typer.Context) -> None:
+    """Show what the archive holds: articles, pledges, the last crawl, deliveries not yet sent."""
+    from pledgewatch.store.queries import archive_status
+
+    app_ctx = get_context(ctx)
+    with app_ctx.session() as session:
+        state = archive_status(session)
+    out.print(f"database:           {app_ctx.engine().url.render_as_string()}")
+    out.print(f"articles:           {state.articles} ({state.relevant_articles} relevant)")
+    out.print(f"pledges:            {state.pledges} ({state.pledge_mentions} mentions)")
+    last = (
+        "never"
+        if state.last_run_started is None
+        else f"{state.last_run_started:%Y-%m-%d %H:%M} UTC, {state.last_run_status}"
+    )
+    out.print(f"last crawl:         {last}")
+    out.print(f"pending deliveries: {state.pending_deliveries}")

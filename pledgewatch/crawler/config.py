@@ -1,0 +1,216 @@
+"""Configuration: one TOML file, validated up front, with environment overrides for secrets.
+
+The file is found by ``--config PATH``, then ``$PLEDGEWATCH_CONFIG``, then ``./pledgewatch.toml``;
+without any of them the defaults below apply. Validation happens once at start-up so that a daemon
+never discovers a typo hours later: unknown keys and bad values raise :class:`ConfigError` with
+the dotted key and the file name, which the CLI prints as one line.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pledgewatch.errors import ConfigError
+
+CONFIG_ENV = "PLEDGEWATCH_CONFIG"
+DB_ENV = "PLEDGEWATCH_DB"
+DEFAULT_CONFIG_NAME = "pledgewatch.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatabaseConfig(_Section):
+    # Empty means the default SQLite file (see pledgewatch.store.db.default_db_url).
+    url: str = ""
+
+
+class WatchEntity(_Section):
+    """A company whose news and pledges matter. Aliases are matched on word boundaries."""
+
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+
+def _default_watchlist() -> list[WatchEntity]:
+    return [
+        WatchEntity(
+            name="JD.com",
+            aliases=[
+                "JD",
+                "JD.com",
+                "JD.com Inc",
+                "JD Group",
+                "Jingdong",
+                "JD Logistics",
+                "JD Health",
+                "JD Foundation",
+                "JD Retail",
+                "JD Digits",
+                "JD Technology",
+                "Jingxi",
+                "京东",
+            ],
+        )
+    ]
+
+
+class SourceConfig(_Section):
+    """Per-publisher switches; empty ``start_urls`` keeps the spider's own defaults."""
+
+    enabled: bool = True
+    start_urls: list[str] = Field(default_factory=list)
+
+
+class CrawlConfig(_Section):
+    user_agent: str = "pledgewatch/0.1 (+https://github.com/pledgewatch/pledgewatch; news monitoring)"
+    obey_robots: bool = True
+    concurrency_per_domain: Annotated[int, Field(ge=1, le=16)] = 2
+    download_delay: Annotated[float, Field(ge=0)] = 1.0
+    autothrottle_target: Annotated[float, Field(gt=0)] = 1.0
+    timeout: Annotated[float, Field(gt=0)] = 30.0
+    retry_times: Annotated[int, Field(ge=0, le=20)] = 3
+    max_response_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    # Publication window: articles older than this many days are not wanted, and listing
+    # pages stop paginating once they reach them. 0 means no limit.
+    window_days: Annotated[int, Field(ge=0)] = 30
+    max_pages_per_listing: Annotated[int, Field(ge=1)] = 20
+    replay: str = ""
+    record: str = ""
+
+
+class ScheduleConfig(_Section):
+    crawl: str = "0 */2 * * *"
+    digest: str = "0 8 * * *"
+    timezone: str = "Asia/Shanghai"
+    per_source: bool = False
+    crawl_time_limit: Annotated[int, Field(ge=10)] = 3600
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+
+class EmailConfig(_Section):
+    host: str = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535)] = 25
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str = ""
+    password_env: str = "PLEDGEWATCH_SMTP_PASSWORD"
+    sender: str = "pledgewatch@example.org"
+    recipients: list[str] = Field(default_factory=list)
+    alerts: bool = True
+    send_empty_digest: bool = False
+    timeout: Annotated[float, Field(gt=0)] = 30.0
+    apprise_urls: list[str] = Field(default_factory=list)
+
+    def password(self) -> str:
+        """The SMTP password comes from the environment only, never from the file."""
+        return os.environ.get(self.password_env, "") if self.password_env else ""
+
+
+_SOURCE_NAMES = ("jd", "chinadaily", "people")
+
+
+class Config(_Section):
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    watchlist: list[WatchEntity] = Field(default_factory=_default_watchlist)
+    sources: dict[str, SourceConfig] = Field(
+        default_factory=lambda: {name: SourceConfig() for name in _SOURCE_NAMES}
+    )
+    crawl: CrawlConfig = Field(default_factory=CrawlConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    email: EmailConfig = Field(default_factory=EmailConfig)
+
+    # Where the configuration came from, for messages; not a TOML key.
+    path: Path | None = Field(default=None, exclude=True)
+
+    def source(self, name: str) -> SourceConfig:
+        return self.sources.get(name) or SourceConfig()
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def _explain(exc: ValidationError, where: str) -> ConfigError:
+    errors = exc.errors()
+    first = errors[0]
+    key = _format_location(first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        message = f"{where}: unknown key '{key}'"
+    else:
+        message = f"{where}: bad value for '{key}': {first['msg']}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return ConfigError(message)
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """Which file to read, or None for the built-in defaults."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        return path
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path} (from ${CONFIG_ENV})")
+        return path
+    local = Path.cwd() / DEFAULT_CONFIG_NAME
+    return local if local.is_file() else None
+
+
+def parse_config(data: dict[str, Any], where: str = "config") -> Config:
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(exc, where) from None
+    return config
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+    """Load and validate the configuration; environment overrides are applied last."""
+    path = find_config_path(explicit)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read: {exc}") from None
+    config = parse_config(data, where=str(path) if path else "config")
+    config.path = path
+    env_db = os.environ.get(DB_ENV)
+    if env_db:
+        config.database.url = env_db
+    return config

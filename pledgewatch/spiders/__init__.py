@@ -1,0 +1,1 @@
+"""One spider module per publisher; each declares its sources as data."""

@@ -1,0 +1,1 @@
+"""The archive: models, sessions, deduplication and queries. Every SQL statement lives here."""

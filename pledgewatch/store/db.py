@@ -1,0 +1,183 @@
+"""Engines, sessions and schema migrations.
+
+SQLite is the default (one file, WAL mode and a busy timeout so the daemon and a user's queries can
+run at the same time); PostgreSQL is for larger installs. Alembic owns the schema: a brand-new
+database is migrated to head automatically, an existing one at an older revision is refused with
+a message that says to run ``pledgewatch db upgrade``, so nobody loses data to a silent migration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from pledgewatch.errors import ConfigError, SchemaError
+
+ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def default_db_path() -> Path:
+    """``$XDG_DATA_HOME/pledgewatch/pledgewatch.db`` (``~/.local/share/...`` when unset)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "pledgewatch" / "pledgewatch.db"
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{default_db_path()}"
+
+
+def normalise_db_url(url: str) -> str:
+    """Accept a bare file path as SQLite and the plain ``postgresql://`` scheme as psycopg 3."""
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser().resolve()}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the pragmas the archive relies on; creates a SQLite file's folder."""
+    url = normalise_db_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"not a database URL: {url!r}") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except NoSuchModuleError:
+        raise ConfigError(f"unsupported database URL: {url!r}") from None
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"the driver for {parsed.get_backend_name()} is not installed ({exc.name}); "
+            "for PostgreSQL: pip install 'pledgewatch[postgres]'"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config as AlembicConfig
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.set_main_option(
+        "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    )
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_script_config())
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def _script_config() -> Any:
+    from alembic.config import Config as AlembicConfig
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with _connect(engine) as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@contextmanager
+def _connect(engine: Engine) -> Iterator[Any]:
+    try:
+        connection = engine.connect()
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise ConfigError(f"cannot open database {engine.url.render_as_string()}: {reason}") from None
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
+    with _connect(engine):
+        pass
+    command.upgrade(alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(engine), revision)
+
+
+def _is_empty(engine: Engine) -> bool:
+    """No tables, or only Alembic's bookkeeping table left behind by a downgrade to base."""
+    with _connect(engine) as connection:
+        return set(inspect(connection).get_table_names()) <= {"alembic_version"}
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create a brand-new database at head; refuse one at another revision."""
+    if _is_empty(engine):
+        upgrade(engine)
+        return
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        raise SchemaError(
+            f"database {engine.url.render_as_string()} has tables but no pledgewatch schema revision; "
+            "point --db at an empty or pledgewatch database"
+        )
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_script_config())
+    try:
+        script.get_revision(current)
+    except Exception:
+        raise SchemaError(
+            f"database is at revision {current}, which this version of pledgewatch does not know "
+            "(it was written by a newer version): upgrade pledgewatch"
+        ) from None
+    raise SchemaError(
+        f"database is at revision {current}, this pledgewatch expects {head}: run `pledgewatch db upgrade`"
+    )
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

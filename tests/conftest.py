@@ -1,0 +1,80 @@
+"""Shared fixtures: real databases (SQLite files, and PostgreSQL when the CI provides one).
+
+PostgreSQL tests run in a fresh schema per test (selected through the URL's search_path option), so
+they never see each other's tables and the URL works unchanged in a CLI subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+POSTGRES_ENV = "PLEDGEWATCH_TEST_POSTGRES_URL"
+REDIS_ENV = "PLEDGEWATCH_TEST_REDIS_URL"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SEEDS_DIR = REPO_ROOT.parent / "shared" / "seeds"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def postgres_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'archive.db'}"
+
+
+@pytest.fixture
+def postgres_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a brand-new schema, dropped afterwards."""
+    base = postgres_url()
+    if not base:
+        pytest.skip(f"PostgreSQL tests need ${POSTGRES_ENV} (set by .ci/run when 127.0.0.1:5432 answers)")
+    schema = f"pw_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Run a test once on SQLite and once on PostgreSQL (skipped when no server is configured)."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("postgres_schema_url")
+
+
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    input: str | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed `pledgewatch` entry point the way a user does, in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("PLEDGEWATCH_CONFIG", None) if env is None or "PLEDGEWATCH_CONFIG" not in env else None
+    return subprocess.run(
+        [sys.executable, "-m", "pledgewatch", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        input=input,
+        timeout=timeout,
+    )

@@ -1,0 +1,109 @@
+"""The CLI as a user runs it: schema creation, refusing old schemas, and one-line config errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import run_cli
+from sqlalchemy import text
+
+from pledgewatch.store import db
+
+
+def test_db_upgrade_creates_schema_and_is_idempotent(db_url):
+    first = run_cli("--db", db_url, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    assert "upgraded" in first.stdout
+    again = run_cli("--db", db_url, "db", "upgrade")
+    assert again.returncode == 0 and "already at" in again.stdout
+    current = run_cli("--db", db_url, "db", "current")
+    assert db.head_revision() in current.stdout and "up to date" in current.stdout
+
+
+def test_database_from_a_newer_version_is_refused(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'ffff_unknown'"))
+    engine.dispose()
+    result = run_cli("--db", url, "status")
+    assert result.returncode == 1
+    assert "newer version" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_older_schema_is_refused_with_upgrade_hint(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine, "0001")
+    engine.dispose()
+    if db.head_revision() == "0001":
+        # Only one revision exists: an older schema can only be an empty one, which is created.
+        result = run_cli("--db", url, "status")
+        assert result.returncode == 0, result.stderr
+        return
+    result = run_cli("--db", url, "status")
+    assert result.returncode == 1
+    assert "pledgewatch db upgrade" in result.stderr
+    assert run_cli("--db", url, "db", "upgrade").returncode == 0
+    assert run_cli("--db", url, "status").returncode == 0
+
+
+def test_new_sqlite_database_is_created_at_head(tmp_path: Path):
+    target = tmp_path / "sub" / "fresh.db"
+    result = run_cli("--db", str(target), "status")
+    assert result.returncode == 0, result.stderr
+    assert target.exists()
+    engine = db.make_engine(f"sqlite:///{target}")
+    assert db.current_revision(engine) == db.head_revision()
+    engine.dispose()
+
+
+def test_env_var_selects_database(tmp_path: Path):
+    target = tmp_path / "from-env.db"
+    result = run_cli("db", "upgrade", env={"PLEDGEWATCH_DB": f"sqlite:///{target}"})
+    assert result.returncode == 0, result.stderr
+    assert target.exists()
+
+
+def test_unknown_config_key_is_one_clear_line(tmp_path: Path):
+    config = tmp_path / "bad.toml"
+    config.write_text('[crawl]\nuser_agent = "x"\nspeed = 3\n')
+    result = run_cli("--config", str(config), "config", "check")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "crawl.speed" in result.stderr and str(config) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_wrong_type_names_key_and_file(tmp_path: Path):
+    config = tmp_path / "bad.toml"
+    config.write_text('[email]\nport = "twenty-five"\n')
+    result = run_cli("--config", str(config), "config", "check")
+    assert result.returncode == 2
+    assert "email.port" in result.stderr and "bad.toml" in result.stderr
+
+
+def test_missing_config_file(tmp_path: Path):
+    result = run_cli("--config", str(tmp_path / "nope.toml"), "config", "check")
+    assert result.returncode == 2
+    assert "config file not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_invalid_toml(tmp_path: Path):
+    config = tmp_path / "broken.toml"
+    config.write_text("[crawl\n")
+    result = run_cli("--config", str(config), "config", "check")
+    assert result.returncode == 2 and "not valid TOML" in result.stderr
+
+
+def test_example_config_is_valid():
+    example = Path(__file__).resolve().parent.parent / "pledgewatch.example.toml"
+    result = run_cli("--config", str(example), "config", "check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_unreachable_database_is_a_clear_error():
+    result = run_cli("--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "db", "current")
+    assert result.returncode != 0
+    assert "cannot open database" in result.stderr and "Traceback" not in result.stderr
