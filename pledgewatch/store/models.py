@@ -116,7 +116,11 @@ class Article(Base):
     # Overseas Edition", "Xinhua"): syndication shows up here.
     outlet: Mapped[str | None] = mapped_column(String(255))
     published_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Last modification the publisher declares (page "Updated:", feed or sitemap lastmod): a
+    # known article is fetched again only when a feed or sitemap announces a later one.
+    modified_at: Mapped[datetime | None]
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # When pledgewatch last stored a changed text (an edit) of this article.
     updated_at: Mapped[datetime | None]
     language: Mapped[str | None] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text, default="")

@@ -126,6 +126,7 @@ def upgrade() -> None:
         sa.Column("authors", sa.JSON(), nullable=False),
         sa.Column("outlet", sa.String(length=255), nullable=True),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("modified_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("language", sa.String(length=16), nullable=True),

@@ -1,0 +1,78 @@
+"""Publishers declared as data: who they are, where their articles live, how to find new ones.
+
+Adding a publisher means one spider module that defines a :class:`Publisher` (plus its parser and
+spider), one fixture page and one expected-JSON file. Everything that needs to know about
+publishers (URL canonicalisation, allowed domains, the CLI's source names) reads this registry.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+SPIDER_MODULES = ("pledgewatch.spiders.jd", "pledgewatch.spiders.chinadaily", "pledgewatch.spiders.people")
+
+
+@dataclass(frozen=True)
+class Publisher:
+    name: str
+    title: str
+    domain: str
+    # Every host the publisher serves articles from (www., m., global., print mirrors...).
+    hosts: tuple[str, ...]
+    # Matches an article URL; the named group ``id`` is the publisher's article id, which is
+    # the same article on any of its hosts.
+    article_url: re.Pattern[str]
+    feeds: tuple[str, ...] = ()
+    listings: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    # The outlet name as printed when the publisher's own articles carry no other.
+    outlet: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def start_urls(self) -> tuple[str, ...]:
+        return self.feeds + self.sitemaps + self.listings
+
+    def owns(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == h or host.endswith("." + h) for h in self.hosts)
+
+    def article_id(self, url: str) -> str | None:
+        if not self.owns(url):
+            return None
+        match = self.article_url.search(url)
+        return match.group("id") if match else None
+
+
+_REGISTRY: dict[str, Publisher] = {}
+
+
+def register(publisher: Publisher) -> Publisher:
+    _REGISTRY[publisher.name] = publisher
+    return publisher
+
+
+def all_publishers() -> dict[str, Publisher]:
+    for module in SPIDER_MODULES:
+        importlib.import_module(module)
+    return dict(_REGISTRY)
+
+
+def get_publisher(name: str) -> Publisher:
+    publishers = all_publishers()
+    try:
+        return publishers[name]
+    except KeyError:
+        from pledgewatch.errors import UsageError
+
+        raise UsageError(f"unknown source {name!r}; known: {', '.join(sorted(publishers))}") from None
+
+
+def publisher_for_url(url: str) -> Publisher | None:
+    for publisher in all_publishers().values():
+        if publisher.owns(url):
+            return publisher
+    return None

@@ -1,0 +1,25 @@
+"""Relevance: watch-list names match on word boundaries only."""
+
+from __future__ import annotations
+
+from pledgewatch.crawler.config import WatchEntity
+from pledgewatch.crawler.watchlist import Watchlist
+
+JD = WatchEntity(name="JD.com", aliases=["JD", "Jingdong", "京东"])
+ALIBABA = WatchEntity(name="Alibaba", aliases=["Alibaba Group", "Taobao"])
+
+
+def test_word_boundaries():
+    watch = Watchlist([JD])
+    assert watch.match("JD will invest more than RMB 6 billion in Hubei") == ["JD.com"]
+    assert watch.match("JD's logistics arm") == ["JD.com"]
+    assert watch.match("Beijing-based JD.com said") == ["JD.com"]
+    assert watch.match("京东物流") == ["JD.com"]
+    assert watch.match("Upgrade to JDK 21 and JDBC drivers") == []
+    assert watch.match("a JDJD string", "XJD") == []
+
+
+def test_several_entities_in_order():
+    watch = Watchlist([JD, ALIBABA])
+    assert watch.match("Taobao, an e-commerce platform", "Pinduoduo's rival JD.com") == ["JD.com", "Alibaba"]
+    assert watch.names == ["JD.com", "Alibaba"]
