@@ -40,3 +40,31 @@ def archive_status(session: Session) -> ArchiveStatus:
         last_run_started=last_run.started_at if last_run else None,
         last_run_status=last_run.status if last_run else None,
     )
+
+
+def isoformat(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def article_to_dict(article: Article) -> dict[str, object]:
+    """The JSON shape of an article in every listing (search, digest, demo output).
+
+    Contract (issue 4): id, canonical_url, urls (all aliases), source, title, published,
+    story_id, version; plus the fields users filter on.
+    """
+    return {
+        "id": article.id,
+        "canonical_url": article.canonical_url,
+        "urls": [alias.url for alias in article.urls],
+        "source": article.source.name,
+        "outlet": article.outlet,
+        "title": article.title,
+        "authors": list(article.authors or []),
+        "published": isoformat(article.published_at),
+        "fetched": isoformat(article.fetched_at),
+        "updated": isoformat(article.updated_at),
+        "story_id": article.story_id,
+        "version": article.version,
+        "relevant": article.relevant,
+        "entities": list(article.entities or []),
+    }

@@ -26,8 +26,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Create, upgrade and inspect the archive's schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Check and show the configuration.", no_args_is_help=True)
+pledges_app = typer.Typer(help="Detect, list and export pledges.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+app.add_typer(pledges_app, name="pledges")
 
 # Messages for people go to stderr; stdout is for data (JSON, CSV, tables) that users pipe.
 err = Console(stderr=True, highlight=False)
