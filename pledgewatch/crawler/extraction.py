@@ -154,8 +154,9 @@ _BY_RE = re.compile(r"^\s*(?:[-–—•·]\s*)?(?:written\s+)?by[:\s]+", re.I)
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _AUTHOR_SPLIT_RE = re.compile(r"\s*(?:,|;|&|\band\b|\|)\s*", re.I)
 _NOT_A_NAME = re.compile(
-    r"^(?:china daily|people'?s daily.*|xinhua|staff( reporter| writer)?s?|reporters?|correspondents?|"
-    r"updated|web editor|editor|agencies|afp|reuters|ap)$",
+    r"^(?:staff(?: reporter| writer)?s?|reporters?|correspondents?|updated|web editor|editors?|agencies|"
+    r"afp|reuters|ap|.*\b(?:daily|edition|news|times|agency|press|online|post|xinhua|media|"
+    r"network|blog|bureau|group|inc|ltd)\b.*)$",
     re.I,
 )
 
@@ -189,7 +190,8 @@ def split_authors(text: str | Iterable[str] | None) -> list[str]:
     # "By Li Jiabao, People's Daily Overseas Edition": the outlet after a comma is not a person.
     names = []
     for part in _AUTHOR_SPLIT_RE.split(value):
-        part = part.strip(" .:-–—")
+        # "MENG JING in Beijing": the dateline place is not part of the name.
+        part = re.sub(r"\s+in\s+[A-Z].*$", "", part, flags=re.I).strip(" .:-–—")
         if not part or _NOT_A_NAME.match(part) or re.search(r"\d", part):
             continue
         if len(part.split()) > 5:  # a sentence, not a name
@@ -227,6 +229,7 @@ _FURNITURE = {
     "english news",
 }
 _EMAILS_ONLY_RE = re.compile(r"^[(\[]?\s*(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+[\s;,/]*)+[)\]]?$")
+_TRAILING_EMAIL_RE = re.compile(r"\s*[(\[]?[\w.+-]+@[\w-]+(?:\.[\w-]+)+[)\]]?$")
 _WEB_EDITOR_RE = re.compile(r"^\(?\s*web editor\s*:.*\)?$", re.I)
 _CAPTION_RE = re.compile(r"\?\?.*\?\?")
 _DATE_LINE_RE = re.compile(
@@ -236,12 +239,20 @@ _DATE_LINE_RE = re.compile(
 # "- By FAN FEIFEI fanfeifei@chinadaily.com.cn": short lines that only name people.
 _BYLINE_RE = re.compile(r"^(?:[-–—•]\s*)?by\s+[A-Z][^.!?]{0,120}$", re.I)
 _UPDATED_RE = re.compile(r"\|\s*Updated:", re.I)
+# Photo credits: "ZHANG NAN / XINHUA Villagers from ...", "... a warehouse. Wang Zhao / AFP |",
+# China Daily's "[Photo/VCG]", "[Photo by Zou Hong/China Daily]".
+_CREDIT_START_RE = re.compile(r"^[A-Z][A-Z.'-]+(?: [A-Z][A-Z.'-]+)* / [A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+)*\b")
+_CREDIT_END_RE = re.compile(
+    r"\b[A-Z][\w.'-]+(?: [A-Z][\w.'-]+){0,3} / (?:AFP|XINHUA|Xinhua|REUTERS|Reuters|AP|VCG|IC|"
+    r"CHINA DAILY|China Daily|for China Daily)\s*\|?$"
+)
+_PHOTO_TAG_RE = re.compile(r"\[(?:Photo|Photos|Video)(?:/| by )[^\]]*\]", re.I)
 _SHARE_RE = re.compile(r"^(?:share (?:on|to|via)\b|follow us\b|copyright\b|©)", re.I)
 
 
 def is_noise(paragraph: str) -> bool:
     """True for a paragraph that is furniture, a byline, an e-mail line or a caption, not body text."""
-    text = paragraph.strip()
+    text = paragraph.strip().lstrip("•·▪◦*").strip()
     if not text:
         return True
     low = text.lower().rstrip(":")
@@ -250,6 +261,8 @@ def is_noise(paragraph: str) -> bool:
     if _EMAILS_ONLY_RE.match(text) or _WEB_EDITOR_RE.match(text) or _CAPTION_RE.search(text):
         return True
     if _DATE_LINE_RE.match(text) or _UPDATED_RE.search(text) or _SHARE_RE.match(text):
+        return True
+    if _CREDIT_START_RE.match(text) or _CREDIT_END_RE.search(text) or _PHOTO_TAG_RE.search(text):
         return True
     return bool(
         _BYLINE_RE.match(text) and (len(text) < 90 or _EMAIL_RE.search(text)) and text[-1] not in '.!?”"'
@@ -264,11 +277,10 @@ def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
     """Whitespace-normalised paragraphs without furniture, bylines, e-mail lines and captions."""
     cleaned: list[str] = []
     for paragraph in paragraphs:
-        text = normalise_space(paragraph)
+        # A trailing e-mail address glued to a byline or the last sentence ("... said. xy@chinadaily.com.cn").
+        text = _TRAILING_EMAIL_RE.sub("", normalise_space(paragraph))
         if not text or is_noise(text):
             continue
-        # A trailing e-mail address glued to the last sentence ("... said. xy@chinadaily.com.cn").
-        text = re.sub(r"\s+[\w.+-]+@[\w-]+(?:\.[\w-]+)+$", "", text)
         if cleaned and cleaned[-1] == text:
             continue
         cleaned.append(text)
