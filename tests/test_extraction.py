@@ -119,7 +119,14 @@ def _seed_page(lines: list[str], title: str) -> str:
             "JD plans to add jobs in northeastern region",
             "https://example.org/news/jd-plans-to-add-jobs.html",
             "China’s second-largest e-commerce player JD",
-            None,
+            "supply chain and internet finance.",
+        ),
+        (
+            "004_53da56a8763ae14c.txt",
+            "E-commerce projects planned in 200 counties with 25,000 villages to boost employment",
+            "https://www.chinadaily.com.cn/a/201601/04/WS5a2b9c1ea3101a5ad3201ccc.html",
+            "JD.com Inc, the e-commerce major, and the State Council",
+            "if they run into personal difficulties.",
         ),
     ],
 )
