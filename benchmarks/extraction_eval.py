@@ -5,10 +5,10 @@
 
 For every article page in the WARC that the manifest describes, and for every
 tests/data/publishers/**/article.html with its expected JSON, it compares title, authors, published,
-outlet, body start, body end and (where the manifest has it) the whole text (paragraph by paragraph, whitespace
-normalised), and prints fields
-correct / total per publisher. ``--generic`` runs the generic extractor only (no publisher rules),
-which shows what the per-publisher parsers buy. ``-v`` lists every mismatch.
+outlet, body start, body end and (where the manifest has it) the whole text (paragraph by paragraph,
+whitespace normalised), and prints fields correct / total per publisher. ``--generic`` runs the
+generic extractor only (no publisher rules), which shows what the per-publisher parsers buy.
+``-v`` lists every mismatch.
 """
 
 from __future__ import annotations
