@@ -24,8 +24,9 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
+from pledgewatch.crawler.discovery import ListingPage, parse_feed, parse_listing, parse_sitemap
 from pledgewatch.crawler.extraction import ArticleParser, ExtractionError, parser_for
-from pledgewatch.spiders.publisher import publisher_for_url
+from pledgewatch.spiders.publisher import all_publishers, publisher_for_url
 
 REPO = Path(__file__).resolve().parent.parent
 FIELDS = ("title", "authors", "published", "outlet", "body_start", "body_end", "text")
@@ -90,6 +91,36 @@ def warc_pages(path: Path) -> dict[str, tuple[bytes, str | None]]:
     return pages
 
 
+def discover(pages: dict[str, tuple[bytes, str | None]]) -> dict[str, tuple[set[str], int, int]]:
+    """Walk every publisher's feeds, sitemaps and listings (with pagination) inside the WARC.
+
+    Returns publisher -> (article URLs found, discovery pages read, discovery URLs missing).
+    """
+    found: dict[str, tuple[set[str], int, int]] = {}
+    for publisher in all_publishers().values():
+        queue = [(url, parse_feed) for url in publisher.feeds]
+        queue += [(url, parse_sitemap) for url in publisher.sitemaps]
+        queue += [(url, parse_listing) for url in publisher.listings]
+        seen: set[str] = set()
+        urls: set[str] = set()
+        missing = 0
+        while queue:
+            url, parse = queue.pop(0)
+            if url in seen:
+                continue
+            seen.add(url)
+            if url not in pages:
+                missing += 1
+                continue
+            page: ListingPage = parse(pages[url][0], url, publisher)
+            urls.update(page.urls)
+            if page.next_page:
+                queue.append((page.next_page, parse))
+            queue.extend((child, parse) for child in page.children)
+        found[publisher.name] = (urls, len(seen) - missing, missing)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -134,6 +165,19 @@ def main(argv: list[str] | None = None) -> int:
             body, content_type = pages[url]
             expected = {k: article[k] for k in FIELDS if k in article}
             score("sampleweb", url, make(body, url, content_type), expected)
+        wanted = {
+            a["url"]
+            for a in manifest["articles"]
+            if a["url"] in set(manifest["snapshots"]["first"]["article_urls"])
+        }
+        print("discovery (feeds + sitemaps + paginated listings, first snapshot):")
+        for name, (urls, read, missing) in discover(pages).items():
+            expected_urls = {u for u in wanted if (p := publisher_for_url(u)) is not None and p.name == name}
+            print(
+                f"  {name:<11} found {len(urls & expected_urls)}/{len(expected_urls)} articles, "
+                f"{len(urls - expected_urls)} non-article links, {read} discovery pages read, "
+                f"{missing} missing"
+            )
     else:
         print(f"(no sample web at {args.warc} / {args.manifest}: fixtures only)", file=sys.stderr)
 
