@@ -35,6 +35,7 @@ __all__ = [
     "clean_paragraphs",
     "decode_html",
     "extract_article",
+    "is_noise",
     "parse_datetime",
     "parser_for",
     "split_authors",
