@@ -11,7 +11,7 @@ import pytest
 from conftest import run_cli
 from helpers_parsers import NOISE_MARKERS, PUBLISHERS_DIR, seed_path
 
-from pledgewatch.crawler.discovery import parse_listing, parse_sitemap
+from pledgewatch.crawler.discovery import parse_feed, parse_listing, parse_sitemap
 from pledgewatch.crawler.extraction import (
     ArticleParser,
     ExtractionError,
@@ -293,3 +293,26 @@ def test_extract_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, kind: str)
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---- robustness --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["jd", "chinadaily", "people"])
+def test_truncated_and_corrupted_pages_never_crash(name: str) -> None:
+    folder = PUBLISHERS_DIR / name
+    url = json.loads((folder / "article.expected.json").read_text(encoding="utf-8"))["url"]
+    for filename in ("article.html", "listing.html", "feed.xml"):
+        body = (folder / filename).read_bytes()
+        variants = [body[: len(body) * k // 7] for k in range(7)]
+        variants.append(body.replace(b"<p>", b"<p>\x00\x07[", 3).replace(b'href="', b'href="http://[', 5))
+        variants.append(body.replace(b"charset", b"chars\xa4t").replace(b"encoding=", b"encoding=\xa4"))
+        for variant in variants:
+            parse_listing(variant, url)
+            parse_feed(variant, url)
+            parse_sitemap(variant, url)
+            try:
+                record = extract_article(variant, url)
+            except ExtractionError:
+                continue
+            assert isinstance(record.title, str) and record.text

@@ -78,8 +78,11 @@ def absolute_url(href: str | None, base: str) -> str | None:
     href = href.strip()
     if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
         return None
-    url = safe_url_string(urljoin(base, href))
-    parts = urlsplit(url)
+    try:
+        url = safe_url_string(urljoin(base, href))
+        parts = urlsplit(url)
+    except ValueError:  # "http://[broken/": not a URL anyone can fetch
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     return parts._replace(fragment="").geturl()
@@ -211,7 +214,14 @@ def parse_feed(body: str | bytes, url: str, publisher: Publisher | None = None) 
     """RSS 2.0 / Atom items as links with pubDate/published and updated (feedparser does the dialects)."""
     import feedparser
 
-    parsed = feedparser.parse(body if isinstance(body, bytes) else body.encode("utf-8"))
+    try:
+        parsed = feedparser.parse(body if isinstance(body, bytes) else body.encode("utf-8"))
+    except (UnicodeError, LookupError, ValueError):
+        # feedparser trips over a garbled encoding declaration; decode the way browsers do instead.
+        try:
+            parsed = feedparser.parse(re.sub(r"^\s*<\?xml[^>]*\?>", "", _text(body)))
+        except (UnicodeError, LookupError, ValueError):
+            return ListingPage()
     links = []
     for entry in parsed.entries:
         href = absolute_url(entry.get("link") or entry.get("id"), url)

@@ -62,6 +62,9 @@ def _autodetect(data: bytes) -> str | None:
     return best.encoding if best is not None else None
 
 
+_CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def decode_html(body: bytes | str, content_type: str | None = None) -> tuple[str, str]:
     """Decode a page the way browsers do: HTTP charset, then BOM, then ``<meta>``, then detection.
 
@@ -70,7 +73,7 @@ def decode_html(body: bytes | str, content_type: str | None = None) -> tuple[str
     Returns (text, encoding).
     """
     if isinstance(body, str):
-        return body, "utf-8"
+        return _CONTROL_CHARS_RE.sub("", body), "utf-8"
     header = content_type
     if header and "=" not in header and "/" not in header:
         header = f"text/html; charset={header}"
@@ -82,7 +85,8 @@ def decode_html(body: bytes | str, content_type: str | None = None) -> tuple[str
         except (UnicodeDecodeError, LookupError):
             header = None
     encoding, text = html_to_unicode(header, body, auto_detect_fun=_autodetect)
-    return text, encoding
+    # NUL and other C0 controls are never text, and lxml refuses strings that hold them.
+    return _CONTROL_CHARS_RE.sub("", text), encoding
 
 
 def declared_encoding(body: bytes) -> str | None:
@@ -533,7 +537,10 @@ class ArticleParser:
         ).get() or self.meta("og:url")
         if not href or not href.strip():
             return None
-        return urljoin(self.url, href.strip())
+        try:
+            return urljoin(self.url, href.strip())
+        except ValueError:  # a garbled href ("http://[x/") is no canonical URL
+            return None
 
     def record(self, source: str | None = None) -> ArticleRecord:
         """All fields as one record; ``source`` defaults to the publisher the URL belongs to."""
