@@ -29,7 +29,7 @@ from pledgewatch.crawler.extraction import ArticleParser, ExtractionError, parse
 from pledgewatch.spiders.publisher import all_publishers, publisher_for_url
 
 REPO = Path(__file__).resolve().parent.parent
-FIELDS = ("title", "authors", "published", "outlet", "body_start", "body_end", "text")
+FIELDS = ("title", "authors", "published", "modified", "outlet", "body_start", "body_end", "text")
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -58,6 +58,7 @@ def compare(parser: ArticleParser, expected: dict) -> dict[str, tuple[bool, obje
         "title": lambda e: record.title == e,
         "authors": lambda e: record.authors == e,
         "published": lambda e: _same_time(record.published, e),
+        "modified": lambda e: _same_time(record.modified, e),
         "outlet": lambda e: record.outlet == e,
         "body_start": lambda e: record.text.startswith(e),
         "body_end": lambda e: record.text.endswith(e),
@@ -67,6 +68,7 @@ def compare(parser: ArticleParser, expected: dict) -> dict[str, tuple[bool, obje
         "title": record.title,
         "authors": record.authors,
         "published": record.published.isoformat() if record.published else None,
+        "modified": record.modified.isoformat() if record.modified else None,
         "outlet": record.outlet,
         "body_start": record.text[:80],
         "body_end": record.text[-80:],
@@ -157,27 +159,30 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.warc.is_file() and args.manifest.is_file():
         manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
-        pages = warc_pages(args.warc)
-        for article in manifest["articles"]:
-            url = article["url"]
-            if url not in pages:
-                continue  # only in the later snapshot
-            body, content_type = pages[url]
-            expected = {k: article[k] for k in FIELDS if k in article}
-            score("sampleweb", url, make(body, url, content_type), expected)
-        wanted = {
-            a["url"]
-            for a in manifest["articles"]
-            if a["url"] in set(manifest["snapshots"]["first"]["article_urls"])
-        }
-        print("discovery (feeds + sitemaps + paginated listings, first snapshot):")
-        for name, (urls, read, missing) in discover(pages).items():
-            expected_urls = {u for u in wanted if (p := publisher_for_url(u)) is not None and p.name == name}
-            print(
-                f"  {name:<11} found {len(urls & expected_urls)}/{len(expected_urls)} articles, "
-                f"{len(urls - expected_urls)} non-article links, {read} discovery pages read, "
-                f"{missing} missing"
-            )
+        articles = {a["url"]: a for a in manifest["articles"]}
+        for snapshot, info in manifest["snapshots"].items():
+            warc = args.warc.parent / info["warc"] if snapshot != "first" else args.warc
+            if not warc.is_file():
+                continue
+            pages = warc_pages(warc)
+            for url in info["article_urls"]:
+                article = articles[url]
+                expected = {k: article[k] for k in FIELDS if k in article}
+                if snapshot != "first" and "later" in article:
+                    expected.update({k: v for k, v in article["later"].items() if k in FIELDS})
+                body, content_type = pages[url]
+                score(f"sw-{snapshot}", url, make(body, url, content_type), expected)
+            print(f"discovery in the {snapshot} snapshot (feeds + sitemaps + paginated listings):")
+            wanted = set(info["article_urls"])
+            for name, (urls, read, missing) in discover(pages).items():
+                expected_urls = {
+                    u for u in wanted if (p := publisher_for_url(u)) is not None and p.name == name
+                }
+                print(
+                    f"  {name:<11} found {len(urls & expected_urls)}/{len(expected_urls)} articles, "
+                    f"{len(urls - expected_urls)} non-article links, {read} discovery pages read, "
+                    f"{missing} missing"
+                )
     else:
         print(f"(no sample web at {args.warc} / {args.manifest}: fixtures only)", file=sys.stderr)
 
