@@ -14,13 +14,13 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urljoin
 
 from parsel import Selector
-from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding
+from w3lib.encoding import html_to_unicode, http_content_type_encoding
 
 from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.errors import PledgewatchError
@@ -66,7 +66,7 @@ _CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def decode_html(body: bytes | str, content_type: str | None = None) -> tuple[str, str]:
-    """Decode a page the way browsers do: HTTP charset, then BOM, then ``<meta>``, then detection.
+    """Decode a page the way browsers do: BOM, then HTTP charset, then ``<meta>``, then detection.
 
     ``content_type`` is the HTTP Content-Type header value (or a bare charset name). A GBK page that
     declares its charset only in ``<meta http-equiv>`` decodes right; so does one with none at all.
@@ -87,11 +87,6 @@ def decode_html(body: bytes | str, content_type: str | None = None) -> tuple[str
     encoding, text = html_to_unicode(header, body, auto_detect_fun=_autodetect)
     # NUL and other C0 controls are never text, and lxml refuses strings that hold them.
     return _CONTROL_CHARS_RE.sub("", text), encoding
-
-
-def declared_encoding(body: bytes) -> str | None:
-    """The charset a page declares in its own markup, if any (for diagnostics and tests)."""
-    return html_body_declared_encoding(body)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -141,14 +136,6 @@ def parse_datetime(value: str | None, tz: timezone = BEIJING) -> datetime | None
     elif parsed.utcoffset() == tz.utcoffset(None):
         parsed = parsed.astimezone(tz)
     return parsed
-
-
-def _date_only(value: str, tz: timezone = BEIJING) -> datetime | None:
-    try:
-        day = date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-    return datetime.combine(day, time(0), tzinfo=tz)
 
 
 # --------------------------------------------------------------------------------------------------
