@@ -316,3 +316,18 @@ def test_truncated_and_corrupted_pages_never_crash(name: str) -> None:
             except ExtractionError:
                 continue
             assert isinstance(record.title, str) and record.text
+
+
+@pytest.mark.parametrize(
+    ("pager", "expected"),
+    [
+        ('<a href="/90777/index9.html">Last »</a><a href="/90777/index3.html">Next</a>', "index3.html"),
+        ('<a href="/90777/index1.html">« Prev</a><a href="/90777/index3.html">›</a>', "index3.html"),
+        ('<a href="/90777/index1.html">上一页</a><a href="/90777/index3.html">下一页</a>', "index3.html"),
+        ('<a href="/90777/index1.html">Previous</a><a href="/90777/index9.html">Last</a>', None),
+    ],
+)
+def test_next_page_is_the_next_link_never_last_or_previous(pager: str, expected: str | None) -> None:
+    page = f'<html><body><ul class="foreign_list8"></ul><div class="page_n">{pager}</div></body></html>'
+    next_page = parse_listing(page, "https://en.people.cn/90777/index2.html").next_page
+    assert next_page == (f"https://en.people.cn/90777/{expected}" if expected else None)

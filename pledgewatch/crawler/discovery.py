@@ -66,7 +66,9 @@ class ListingPage:
 #: A publisher's listing parser: (html, url) -> ListingPage.
 ListingParser = Callable[[str | bytes, str], ListingPage]
 
-_NEXT_TEXT_RE = re.compile(r"next|下一页|下页|more|older|»|›|>", re.I)
+_NEXT_WORD_RE = re.compile(r"\bnext\b|\bolder\b|下一页|下页", re.I)
+_NEXT_ARROW_RE = re.compile(r"[»›>→]+")
+_NOT_NEXT_RE = re.compile(r"\blast\b|\bprev|\bfirst\b|末页|尾页|上一页|首页|[«‹<←]", re.I)
 
 
 def absolute_url(href: str | None, base: str) -> str | None:
@@ -160,17 +162,31 @@ def select_listing(
 
 
 def _next_page(page: Selector, url: str, css: str | None) -> str | None:
+    """The pager link to the following page: rel/class "next", else the text "Next", else an arrow.
+
+    "Last »" and "Previous" links sit in the same pagers and must never win.
+    """
     candidates = page.css(css) if css else []
     candidates = candidates or page.css("a[rel~=next], link[rel~=next]")
+    best: tuple[int, str] | None = None
     for anchor in candidates:
         text = normalise_space(" ".join(anchor.css("::text").getall()))
-        rel = anchor.attrib.get("rel", "")
-        cls = anchor.attrib.get("class", "")
-        if "next" in rel.split() or "next" in cls.split() or _NEXT_TEXT_RE.search(text):
-            href = absolute_url(anchor.attrib.get("href"), url)
-            if href and href != url:
-                return href
-    return None
+        if _NOT_NEXT_RE.search(text):
+            continue
+        rel = anchor.attrib.get("rel", "").split()
+        cls = anchor.attrib.get("class", "").split()
+        if "next" in rel or "next" in cls:
+            rank = 0
+        elif _NEXT_WORD_RE.search(text):
+            rank = 1
+        elif _NEXT_ARROW_RE.fullmatch(text):
+            rank = 2
+        else:
+            continue
+        href = absolute_url(anchor.attrib.get("href"), url)
+        if href and href != url and (best is None or rank < best[0]):
+            best = (rank, href)
+    return best[1] if best else None
 
 
 def parse_generic_listing(body: str | bytes, url: str, publisher: Publisher | None = None) -> ListingPage:
