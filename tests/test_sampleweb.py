@@ -230,7 +230,8 @@ def test_later_snapshot_holds_the_edit_and_new_articles(
     assert len(new) >= 2
     for new_url in new:
         assert new_url in warcs["later"] and new_url not in warcs["first"]
-        assert new_url in warcs["later"]["https://jdcorporateblog.com/feed/"].text()
+        in_feeds = [f["url"] for f in manifest["snapshots"]["later"]["feeds"] if new_url in f["article_urls"]]
+        assert in_feeds and all(new_url in feed_links(warcs["later"][url]) for url in in_feeds)
 
 
 def test_syndicated_story_has_the_same_body_elsewhere(manifest: dict) -> None:
@@ -268,3 +269,26 @@ def test_publisher_fixtures_are_pages_of_the_sample_web(
     listing = json.loads((folder / "listing.expected.json").read_text(encoding="utf-8"))
     items, next_page = listing_links(site, warcs["first"][listing["url"]])
     assert items == listing["article_urls"] and next_page == listing["next_page"]
+
+
+def test_each_pledge_is_new_exactly_once_in_publication_order(manifest: dict) -> None:
+    """The manifest's new/known labels follow from publication order, so tests can trust them."""
+    mentions = []
+    for article in manifest["articles"]:
+        for pledge in article["expected_pledges"]:
+            mentions.append((article["published"], pledge))
+        for pledge in article.get("later", {}).get("expected_pledges", []):
+            mentions.append((article["later"]["modified"], pledge))
+    mentions.sort(key=lambda item: item[0])
+    seen: set[str] = set()
+    for _, pledge in mentions:
+        ref = pledge["pledge_ref"]
+        if ref in seen:
+            assert pledge["new_or_known"] in {"known", "revision"}, pledge["sentence"]
+        else:
+            assert pledge["new_or_known"] == "new", pledge["sentence"]
+            seen.add(ref)
+        assert pledge["kind"] in {"invest", "jobs", "train", "poverty", "donate", "build", "other"}
+        assert (pledge["currency"] is None) != (pledge["amount_unit"] is None)
+    hubei = [p for _, p in mentions if p["pledge_ref"] == "jd-hubei-6bn-2020"]
+    assert [p["new_or_known"] for p in hubei] == ["new", "known"]
