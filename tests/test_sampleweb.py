@@ -307,3 +307,17 @@ def test_each_pledge_is_new_exactly_once_in_publication_order(manifest: dict) ->
         assert (pledge["currency"] is None) != (pledge["amount_unit"] is None)
     hubei = [p for _, p in mentions if p["pledge_ref"] == "jd-hubei-6bn-2020"]
     assert [p["new_or_known"] for p in hubei] == ["new", "known"]
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_publisher_fixture_expectations_match_the_manifest(site: str, manifest: dict) -> None:
+    folder = FIXTURES_DIR / site
+    expected = json.loads((folder / "article.expected.json").read_text(encoding="utf-8"))
+    article = next(a for a in manifest["articles"] if a["url"] == expected["url"])
+    assert article["source"] == site and article["relations"]["seed"]
+    for key in ("title", "authors", "published", "outlet", "body_start", "body_end"):
+        assert expected[key] == article[key], key
+    feed = json.loads((folder / "feed.expected.json").read_text(encoding="utf-8"))
+    assert feed in [
+        {"url": f["url"], "article_urls": f["article_urls"]} for f in manifest["snapshots"]["first"]["feeds"]
+    ]
