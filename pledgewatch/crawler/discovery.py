@@ -90,9 +90,7 @@ def absolute_url(href: str | None, base: str) -> str | None:
     return parts._replace(fragment="").geturl()
 
 
-def _accept(url: str | None, publisher: Publisher | None) -> bool:
-    if url is None:
-        return False
+def _accept(url: str, publisher: Publisher | None) -> bool:
     return publisher is None or publisher.article_id(url) is not None
 
 
@@ -114,7 +112,7 @@ def _dedupe(links: Iterable[ListingLink]) -> list[ListingLink]:
 
 
 def _text(body: str | bytes) -> str:
-    return decode_html(body)[0] if isinstance(body, bytes) else body
+    return decode_html(body)[0]
 
 
 def _selector(body: str | bytes) -> Selector:
@@ -147,7 +145,7 @@ def select_listing(
     for entry in page.css(item):
         anchor = entry.css(link)
         href = absolute_url(anchor.attrib.get("href") if anchor else None, url)
-        if not _accept(href, publisher):
+        if href is None or not _accept(href, publisher):
             continue
         published = None
         if date:
@@ -156,7 +154,6 @@ def select_listing(
                 published = parse_datetime(stamp.attrib.get("datetime")) or parse_datetime(
                     normalise_space(" ".join(stamp[0].css("::text").getall()))
                 )
-        assert href is not None
         links.append(ListingLink(href, published))
     return ListingPage(links=_dedupe(links), next_page=_next_page(page, url, next_page))
 
@@ -241,9 +238,8 @@ def parse_feed(body: str | bytes, url: str, publisher: Publisher | None = None) 
     links = []
     for entry in parsed.entries:
         href = absolute_url(entry.get("link") or entry.get("id"), url)
-        if not _accept(href, publisher):
+        if href is None or not _accept(href, publisher):
             continue
-        assert href is not None
         published = _feed_date(entry, "published")
         updated = _feed_date(entry, "updated")
         links.append(ListingLink(href, published, updated if updated != published else None))
@@ -276,8 +272,7 @@ def parse_sitemap(body: str | bytes, url: str, publisher: Publisher | None = Non
     links = []
     for entry in sitemap:
         href = absolute_url(entry.get("loc"), url)
-        if not _accept(href, publisher):
+        if href is None or not _accept(href, publisher):
             continue
-        assert href is not None
         links.append(ListingLink(href, None, parse_datetime(entry.get("lastmod"))))
     return ListingPage(links=_dedupe(links))
