@@ -331,3 +331,21 @@ def test_next_page_is_the_next_link_never_last_or_previous(pager: str, expected:
     page = f'<html><body><ul class="foreign_list8"></ul><div class="page_n">{pager}</div></body></html>'
     next_page = parse_listing(page, "https://en.people.cn/90777/index2.html").next_page
     assert next_page == (f"https://en.people.cn/90777/{expected}" if expected else None)
+
+
+def test_generic_extraction_prunes_furniture_by_class_token_not_substring() -> None:
+    article = "".join(
+        f"<p>JD.com said it will build {n} new warehouses in western China over the next five years, "
+        f"adding jobs in logistics and delivery for rural communities.</p>"
+        for n in range(2, 7)
+    )
+    page = (
+        "<html lang='en'><head><title>JD warehouses</title></head><body>"
+        f"<div class='editorial-body commentary'><h1>JD warehouses</h1>{article}</div>"
+        "<div class='comments'><p>Great news, I hope they come to my town soon and hire people.</p></div>"
+        "<div class='post-author'>By Zhang San</div></body></html>"
+    )
+    record = extract_article(page, "https://news.example.org/jd-warehouses")
+    assert record.text.startswith("JD.com said it will build 2 new warehouses")
+    assert record.text.endswith("for rural communities.")
+    assert "Great news" not in record.text and "Zhang San" not in record.text

@@ -284,25 +284,49 @@ def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
 
 
 _HTML_SNIFF_RE = re.compile(r"<\s*(?:!doctype\s+html|html|head|body|title|p|div|article|h1|meta)\b", re.I)
-# Page parts trafilatura should never see: captions, share widgets, sidebars, comment forms.
+
+
+def _class_token_xpath(*names: str) -> str:
+    """Elements with a class token that is ``name`` or starts with ``name-``/``name_``.
+
+    Token matching, not substring: "editor" must not prune an "editorial" article container, nor
+    "comment" a "commentary" one.
+    """
+    tests = []
+    for name in names:
+        tests += [
+            f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')",
+            f"contains(concat(' ', normalize-space(@class)), ' {name}-')",
+            f"contains(concat(' ', normalize-space(@class)), ' {name}_')",
+        ]
+    return f"//*[{' or '.join(tests)}]"
+
+
+# Page parts trafilatura should never see: captions, share widgets, sidebars, comment forms, bylines.
 _PRUNE_XPATH = [
     "//figcaption",
-    "//*[contains(@class,'caption')]",
-    "//*[contains(@class,'share')]",
-    "//*[contains(@class,'social')]",
-    "//*[contains(@class,'sidebar')]",
-    "//*[contains(@class,'related')]",
-    "//*[contains(@class,'comment')]",
-    "//*[contains(@class,'editor')]",
-    "//*[contains(@class,'post-meta')]",
-    "//*[contains(@class,'author')]",
-    "//*[contains(@class,'byline')]",
-    "//*[contains(@class,'info')]",
-    "//*[contains(@class,'origin')]",
     "//aside",
     "//nav",
     "//footer",
     "//form",
+    "//*[contains(@class,'caption') or contains(@class,'sharing') or contains(@class,'sidebar')]",
+    _class_token_xpath(
+        "share",
+        "social",
+        "related",
+        "comment",
+        "comments",
+        "editor",
+        "post-meta",
+        "entry-meta",
+        "author",
+        "post-author",
+        "byline",
+        "info",
+        "origin",
+        "tags",
+        "newsletter",
+    ),
 ]
 
 
@@ -320,7 +344,7 @@ class ArticleParser:
     #: Descendants of the body element that are not body text.
     body_exclude: ClassVar[str] = (
         "figure, figcaption, script, style, noscript, iframe, form, "
-        "[class*=share], [class*=caption], [class*=related], [class*=editor]"
+        "[class*=share], [class*=caption], .related, .editor"
     )
     #: Block elements whose text makes up the body inside ``body_selector``.
     body_blocks: ClassVar[str] = "p, h2, h3, h4, li, blockquote"
