@@ -349,3 +349,23 @@ def test_generic_extraction_prunes_furniture_by_class_token_not_substring() -> N
     assert record.text.startswith("JD.com said it will build 2 new warehouses")
     assert record.text.endswith("for rural communities.")
     assert "Great news" not in record.text and "Zhang San" not in record.text
+
+
+def test_http_headers_in_any_shape_supply_the_charset() -> None:
+    from scrapy.http import Headers
+
+    text = "京东将在湖北投资六十亿元。JD invests in Hubei."
+    page = f"<html><head><title>湖北</title></head><body><p>{text}</p></body></html>"
+    body = page.encode("gbk")  # no <meta> charset: only the HTTP header says what it is
+    url = "https://news.example.org/hubei"
+    for headers in (
+        {"Content-Type": "text/html; charset=GBK"},
+        Headers({"Content-Type": "text/html; charset=gbk"}),
+        {b"content-type": [b"text/html; charset=gbk"]},
+    ):
+        assert (
+            extract_article(body, url, headers=headers).text
+            == "京东将在湖北投资六十亿元。JD invests in Hubei."
+        )
+    # The header really is read: bytes that are also valid Big5 follow a header that says Big5.
+    assert text not in extract_article(body, url, headers={"Content-Type": "text/html; charset=big5"}).text

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin
 
 from parsel import Selector
@@ -604,7 +604,7 @@ def extract_article(
     html: str | bytes,
     url: str,
     *,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[Any, Any] | None = None,
     encoding: str | None = None,
     publisher: Publisher | None = None,
     source: str | None = None,
@@ -614,9 +614,13 @@ def extract_article(
     ``headers`` (HTTP response headers) supplies the Content-Type charset unless ``encoding`` does.
     """
     if encoding is None and headers:
+        # Plain dicts, http.client/warcio headers and Scrapy's Headers (bytes, list values) all work.
         for key, value in headers.items():
-            if key.lower() == "content-type":
-                encoding = value
+            name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+            if name.lower() == "content-type":
+                if isinstance(value, list):
+                    value = value[0] if value else None
+                encoding = value.decode("latin-1") if isinstance(value, bytes) else value
                 break
     if publisher is None:
         from pledgewatch.spiders.publisher import publisher_for_url
