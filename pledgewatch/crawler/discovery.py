@@ -218,9 +218,11 @@ def _struct_time(value: object) -> datetime | None:
 
 def _feed_date(entry: dict, key: str) -> datetime | None:
     # The printed string keeps the publisher's offset; feedparser's parsed tuple is UTC.
-    raw = entry.get(key)
+    # dict.get bypasses FeedParserDict's deprecated "updated" -> "published" fallback, which
+    # would otherwise report a publication date as a modification.
+    raw = dict.get(entry, key)
     parsed = parse_datetime(raw) if isinstance(raw, str) else None
-    return parsed or _struct_time(entry.get(f"{key}_parsed"))
+    return parsed or _struct_time(dict.get(entry, f"{key}_parsed"))
 
 
 def parse_feed(body: str | bytes, url: str, publisher: Publisher | None = None) -> ListingPage:
