@@ -310,19 +310,56 @@ _MONEY_RE = re.compile(
 # Countable things a pledge promises, normalised to one unit name.
 _UNITS: dict[str, str] = {}
 for _unit, _forms in {
-    "people": ("people", "persons", "individuals", "residents", "citizens", "villagers", "rural residents"),
     "jobs": ("jobs", "job", "positions", "job positions", "posts", "vacancies", "job opportunities"),
     "households": ("households", "families"),
     "farmers": ("farmers", "growers", "herdsmen", "fruit growers"),
     "students": ("students", "graduates", "college graduates", "children", "pupils"),
     "teachers": ("teachers",),
-    "workers": ("workers", "employees", "staff", "couriers", "deliverymen", "riders", "staff members"),
+    "people": (
+        "people",
+        "persons",
+        "individuals",
+        "residents",
+        "citizens",
+        "villagers",
+        "rural residents",
+        "professionals",
+        "practitioners",
+        "talents",
+    ),
+    "workers": (
+        "workers",
+        "employees",
+        "staff",
+        "couriers",
+        "deliverymen",
+        "riders",
+        "staff members",
+        "doctors",
+        "nurses",
+        "medical workers",
+        "technicians",
+        "drivers",
+    ),
     "entrepreneurs": ("entrepreneurs", "livestreamers", "hosts"),
     "merchants": ("merchants", "sellers", "vendors", "retailers", "shop owners"),
     "enterprises": ("enterprises", "SMEs", "companies", "businesses", "firms", "startups", "brands"),
     "stores": ("stores", "shops", "outlets", "supermarkets"),
     "warehouses": ("warehouses", "warehouse", "logistics centers", "distribution centers"),
-    "facilities": ("facilities", "facility", "plants", "factories", "hubs", "parks", "bases", "data centers"),
+    "facilities": (
+        "facilities",
+        "facility",
+        "plants",
+        "factories",
+        "hubs",
+        "parks",
+        "bases",
+        "data centers",
+        "farms",
+        "greenhouses",
+        "laboratories",
+        "labs",
+    ),
     "centers": ("centers", "centres", "center", "centre"),
     "stations": ("stations", "station", "service stations", "delivery stations", "service points"),
     "schools": ("schools", "libraries", "classrooms"),
@@ -344,18 +381,42 @@ for _unit, _forms in {
     for _form in _forms:
         _UNITS[_form.lower()] = _unit
 
-_UNIT_ALTERNATIVES = "|".join(
-    sorted((re.escape(u).replace(r"\ ", r"\s+") for u in _UNITS), key=len, reverse=True)
-)
-_MODIFIER = (
-    r"(?!(?:of|in|and|or|to|the|for|from|with|by|on|at|as|per|that|which|who|its|their|this|will)\b)"
-    r"[a-z][\w'-]*"
-)
-_COUNT_RE = re.compile(
-    _NUMBER + rf"(?!\s*%|\s*per\s*cent|\s*percent)\s+(?P<mods>(?:{_MODIFIER}\s+){{0,3}}?)"
-    rf"(?P<unit>{_UNIT_ALTERNATIVES})\b",
-    re.IGNORECASE,
-)
+_NUMBER_RE = re.compile(_NUMBER + r"(?!\s*%|\s*per\s*cent|\s*percent|[\w$])", re.IGNORECASE)
+# Words that end the noun phrase after a number ("200 counties with ...", "1,000 tons of ...").
+_PHRASE_STOP = {
+    "of", "in", "and", "or", "to", "the", "for", "from", "with", "by", "on", "at", "as", "per", "that",
+    "which", "who", "its", "their", "this", "will", "across", "into", "over", "under", "a", "an", "each",
+    "every", "nationwide", "worth", "within", "between", "during", "before", "after", "than", "more",
+}
+_MAX_UNIT_WORDS = 4
+
+
+def _unit_after(sentence: str, position: int) -> tuple[str, int] | None:
+    """The counted thing after a number: the last unit noun of the phrase that follows it.
+
+    "5,000 village doctors in ..." counts doctors, "300 county-level delivery stations" stations.
+    """
+    tokens = list(re.finditer(r"[A-Za-z][\w'’-]*|[^\sA-Za-z]", sentence[position:]))
+    best: tuple[str, int] | None = None
+    words = 0
+    for index, token in enumerate(tokens):
+        word = token.group(0)
+        low = word.lower()
+        if not word[0].isalpha() or low in _PHRASE_STOP:
+            if low == "more" and index == 0:
+                continue
+            break
+        words += 1
+        if words > _MAX_UNIT_WORDS:
+            break
+        two = None
+        if index + 1 < len(tokens):
+            two = f"{low} {tokens[index + 1].group(0).lower()}"
+        if two in _UNITS:
+            best = (_UNITS[two], position + tokens[index + 1].end())
+        elif low in _UNITS:
+            best = (_UNITS[low], position + token.end())
+    return best
 
 
 def _number_value(match: re.Match[str]) -> float | None:
@@ -420,25 +481,34 @@ def find_quantities(sentence: str) -> list[Quantity]:
             currency = _CURRENCY_AFTER.get(re.sub(r"\s+", " ", post.lower()))
         start = match.start() if pre else match.start("digits") if match.group("digits") else match.start()
         found.append(Quantity(start, match.end(), value, currency, None, None))
-    for match in _COUNT_RE.finditer(sentence):
+    for match in _NUMBER_RE.finditer(sentence):
         if any(q.start <= match.start() < q.end or match.start() <= q.start < match.end() for q in found):
             continue
         digits = match.group("digits")
+        if not (digits or match.group("words")):
+            continue
         if digits and _YEAR_LIKE.match(digits) and not match.group("scale"):
             continue
-        if match.start() > 0 and sentence[match.start() - 1] in "$¥€":
+        if match.start() > 0 and (sentence[match.start() - 1] in "$¥€.-/:" or sentence[match.start() - 1].isalpha()):
+            continue
+        if re.search(r"\bNo\.?\s*$", sentence[: match.start()]):
             continue
         value = _number_value(match)
         if value is None:
             continue
-        unit = _UNITS.get(re.sub(r"\s+", " ", match.group("unit").lower()))
+        unit = _unit_after(sentence, match.end())
+        if unit is None:
+            continue
         start = match.start("digits") if digits else match.start("words")
-        found.append(Quantity(start, match.end(), value, None, unit, None))
+        quantity = Quantity(start, unit[1], value, None, unit[0], None)
+        if re.match(r"\s+more\b", sentence[match.end() :]):
+            quantity.qualifier = "additional"
+        found.append(quantity)
     found.sort(key=lambda q: q.start)
     for index, quantity in enumerate(found):
         before = sentence[: quantity.start]
         qualifier = _QUALIFIER_RE.search(before)
-        if qualifier:
+        if qualifier and quantity.qualifier is None:
             quantity.qualifier = _QUALIFIERS[re.sub(r"\s+", " ", qualifier.group(1).lower())]
         if index and found[index - 1].currency and quantity.currency:
             gap = sentence[found[index - 1].end : quantity.start]
@@ -720,55 +790,78 @@ _HORIZON_RES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:during|in|for)?\s*(?:the\s+)?(?P<a>20\d\d)\s*[-–]\s*(?P<b>(?:20)?\d\d)\b"), "range"),
     (
         re.compile(
-            r"\b(?:over|in|within|during|for)\s+the\s+(?:next|coming|following)\s+(?P<n>\d+|one|two|three|four|five|six|"
-            r"seven|eight|nine|ten)\s+years\b|\b(?:over|in|within|during)\s+the\s+(?:next|coming)\s+(?P<d>decade)\b"
-            r"|\bwithin\s+(?P<n2>\d+|one|two|three|four|five|ten)\s+years\b"
+            r"\b(?:over|in|within|during|for)\s+(?:the\s+)?(?:next|coming|following)\s+(?P<n>\d+|one|two|three|four|"
+            r"five|six|seven|eight|nine|ten)\s+years\b"
+            r"|\b(?:over|in|within|during)\s+the\s+(?:next|coming)\s+(?P<d>decade)\b"
+            r"|\b(?:within|over)\s+(?:a\s+period\s+of\s+)?(?P<n2>\d+|two|three|four|five|six|seven|eight|ten)\s+years\b"
             r"|\bin\s+(?P<n3>two|three|four|five|ten|\d)\s+years(?:['’]\s*time)?\b",
             re.IGNORECASE,
         ),
         "relative",
     ),
     (re.compile(r"\bby\s+(?:the\s+end\s+of\s+)?(?:the\s+year\s+)?(?P<b>20\d\d)\b", re.IGNORECASE), "by"),
-    (re.compile(r"\b(?P<this>this|next)\s+year\b", re.IGNORECASE), "year"),
-    (re.compile(r"\b(?:in|during|for|throughout)\s+(?P<a>20\d\d)\b", re.IGNORECASE), "single"),
+    (re.compile(r"\bby\s+(?:the\s+end\s+of\s+)?(?P<next>next|this)\s+year\b", re.IGNORECASE), "by-relative"),
+    (re.compile(r"\b(?P<this>this|next)\s+year\b(?!['’]s)", re.IGNORECASE), "year"),
+    (re.compile(r"\b(?:in|during|for|throughout)\s+(?P<a>20\d\d)\b(?!\s*[-–])", re.IGNORECASE), "single"),
 ]
 
 
-def find_horizon(sentence: str, published: date | None) -> tuple[str | None, int | None, int | None, bool]:
-    """(horizon text, start year, end year, relative?) of the first horizon phrase in ``sentence``."""
+@dataclass(frozen=True)
+class Horizon:
+    start: int
+    end: int
+    text: str
+    start_year: int | None
+    end_year: int | None
+    relative: bool
+
+
+def find_horizons(sentence: str, published: date | None) -> list[Horizon]:
+    """Every time-frame phrase in ``sentence`` with the years it stands for, in text order."""
     year = published.year if published else None
+    found: list[Horizon] = []
     for pattern, kind in _HORIZON_RES:
-        match = pattern.search(sentence)
-        if not match:
-            continue
-        text = match.group(0).strip()
-        if kind == "range":
-            a = int(match.group("a"))
-            b_text = match.group("b")
-            b = int(b_text) if len(b_text) == 4 else (a // 100) * 100 + int(b_text)
-            if b < a:
+        for match in pattern.finditer(sentence):
+            if any(h.start <= match.start() < h.end or match.start() <= h.start < match.end() for h in found):
                 continue
-            return text, a, b, False
-        if kind == "relative":
-            n_text = match.group("n") or match.group("n2") or match.group("n3") or match.group("d")
-            n = int(n_text) if n_text.isdigit() else _NUMBER_WORDS.get(n_text.lower(), 0)
-            if year is None:
-                return text, None, None, True
-            return text, year, year + n, True
-        if kind == "by":
-            b = int(match.group("b"))
-            return text, year if year and year <= b else None, b, False
-        if kind == "year":
-            if year is None:
-                return text, None, None, True
-            y = year if match.group("this").lower() == "this" else year + 1
-            return text, y, y, True
-        if kind == "single":
-            a = int(match.group("a"))
-            if year is not None and a < year:
-                continue
-            return text, a, a, False
-    return None, None, None, False
+            text = match.group(0).strip()
+            span = (match.start() + len(match.group(0)) - len(match.group(0).lstrip()), match.end())
+            if kind == "range":
+                a = int(match.group("a"))
+                b_text = match.group("b")
+                b = int(b_text) if len(b_text) == 4 else (a // 100) * 100 + int(b_text)
+                if b < a:
+                    continue
+                found.append(Horizon(*span, text, a, b, False))
+            elif kind == "relative":
+                n_text = match.group("n") or match.group("n2") or match.group("n3") or match.group("d")
+                n = int(n_text) if n_text.isdigit() else _NUMBER_WORDS.get(n_text.lower(), 0)
+                found.append(Horizon(*span, text, year, year + n if year else None, True))
+            elif kind == "by":
+                b = int(match.group("b"))
+                found.append(Horizon(*span, text, year if year and year <= b else None, b, False))
+            elif kind == "by-relative":
+                b = (year + (1 if match.group("next").lower() == "next" else 0)) if year else None
+                found.append(Horizon(*span, text, year, b, True))
+            elif kind == "year":
+                y = (year if match.group("this").lower() == "this" else year + 1) if year else None
+                found.append(Horizon(*span, text, y, y, True))
+            elif kind == "single":
+                a = int(match.group("a"))
+                if year is not None and a < year:
+                    continue
+                found.append(Horizon(*span, text, a, a, False))
+    found.sort(key=lambda h: h.start)
+    return found
+
+
+def find_horizon(sentence: str, published: date | None) -> tuple[str | None, int | None, int | None, bool]:
+    """(horizon text, start year, end year, relative?) of the first time frame in ``sentence``."""
+    horizons = find_horizons(sentence, published)
+    if not horizons:
+        return None, None, None, False
+    h = horizons[0]
+    return h.text, h.start_year, h.end_year, h.relative
 
 
 # --------------------------------------------------------------------------- kinds
@@ -789,18 +882,48 @@ _KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
 ]
 _DONATE_RE = re.compile(
     r"\bdonat\w*|\bcontribut\w*|\bcharit\w*|\brelief\b|\bgift\w*|\bgive\b|\bgiving\b|\bpublic\s+welfare\b|"
-    r"\bin\s+aid\b|\bsubsid\w*|\bscholarship",
+    r"\bin\s+aid\b|\bscholarship",
+    re.IGNORECASE,
+)
+# Money a company promises to move through its platform (sales, purchases) is not an investment.
+_TRADE_RE = re.compile(
+    r"\b(?:sell|sales|purchas\w*|procure\w*|buy|source|worth\s+of|orders|consumption\s+vouchers|coupons)\b",
     re.IGNORECASE,
 )
 _JOBS_VERB_RE = re.compile(r"\b(?:hire|hiring|recruit\w*|employ\w*|jobs?)\b", re.IGNORECASE)
 _BUILD_UNITS = {"warehouses", "facilities", "centers", "stations", "schools", "hospitals", "stores"}
+_POVERTY_UNITS = {"people", "households", "farmers", "counties", "villages", "students"}
+_TRAIN_UNITS = {"people", "farmers", "students", "teachers", "workers", "entrepreneurs", "merchants", "households"}
 
 
-def _kind(quantity: Quantity, clause: str) -> str:
+_DONATE_VERB_RE = re.compile(r"\b(?:donat\w*|contribut\w*|give|giving|gives|grant|provide\s+relief)\b", re.IGNORECASE)
+_INVEST_VERB_RE = re.compile(
+    r"\b(?:invest\w*|spend\w*|inject\w*|pour\w*|put|plough\w*|channel\w*|allocat\w*|earmark\w*|"
+    r"set\s+aside|set\s+up|establish|fund)\b",
+    re.IGNORECASE,
+)
+
+
+def _kind(quantity: Quantity, clause: str, window: str, after: str, donor: bool = False) -> str:
+    """The kind of pledge, from the counted unit and the verbs around the quantity.
+
+    ``window`` runs from the commitment cue to the quantity ("will invest"), ``after`` is what
+    follows the quantity ("... in donations"), ``clause`` the whole clause of the quantity.
+    """
     if quantity.unit == "jobs":
         return "jobs"
     if quantity.currency:
-        return "donate" if _DONATE_RE.search(clause) else "invest"
+        if _TRADE_RE.search(window) or re.match(r"\s*(?:worth\s+of|of\s+(?:goods|products|coupons))", after):
+            return "other"
+        verbs = [(m.start(), "donate") for m in _DONATE_VERB_RE.finditer(window)]
+        verbs += [(m.start(), "invest") for m in _INVEST_VERB_RE.finditer(window)]
+        if verbs:
+            return max(verbs)[1] if not donor else "donate"
+        if donor or _DONATE_RE.search(after):
+            return "donate"
+        return "invest"
+    if _DONATE_VERB_RE.search(window):
+        return "donate"
     if (
         quantity.unit in ("workers", "people", "students")
         and _JOBS_VERB_RE.search(clause)
@@ -810,25 +933,9 @@ def _kind(quantity: Quantity, clause: str) -> str:
     for kind, pattern in _KIND_RULES:
         if kind == "build" and quantity.unit not in _BUILD_UNITS:
             continue
-        if kind == "poverty" and quantity.unit not in (
-            "people",
-            "households",
-            "farmers",
-            "counties",
-            "villages",
-            "students",
-        ):
+        if kind == "poverty" and quantity.unit not in _POVERTY_UNITS:
             continue
-        if kind == "train" and quantity.unit not in (
-            "people",
-            "farmers",
-            "students",
-            "teachers",
-            "workers",
-            "entrepreneurs",
-            "merchants",
-            "households",
-        ):
+        if kind == "train" and quantity.unit not in _TRAIN_UNITS:
             continue
         if pattern.search(clause):
             return kind
@@ -935,11 +1042,19 @@ _STOPWORDS = set(
 
 
 def purpose_words(text: str, names: Iterable[str]) -> list[str]:
+    """Content words (6-letter stems) that say what a pledge is for, to tell two pledges apart.
+
+    Names, units, numbers and places are left out: they are compared on their own.
+    """
     skip = {n.lower() for n in names}
+    for _, _, provinces in find_regions(text):
+        skip.update(p.lower() for p in provinces)
     words: list[str] = []
     for word in re.findall(r"[A-Za-z][A-Za-z-]+", text):
         low = word.lower()
-        if low in _STOPWORDS or low in skip or len(low) < 4:
+        if low in _STOPWORDS or low in skip or len(low) < 4 or low in _UNITS or low in _WORD_NUMBERS:
+            continue
+        if low in _SCALES or low in _QUALIFIERS or re.fullmatch(r"(?:19|20)\d\d", low):
             continue
         stem = low[:6]
         if stem not in words:
@@ -962,6 +1077,7 @@ class _Context:
     published: date | None
     subject: str | None
     previous_subjects: list[str]
+    previous_regions: list[str] = field(default_factory=list)
 
 
 def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | None, str]:
@@ -1036,18 +1152,41 @@ def _first_non_possessive(sentence: str, companies: list[tuple[int, int, str]]) 
     return companies[0][2]
 
 
+_MODAL_BEFORE = re.compile(
+    r"\b(?:will|would|shall|to|can|['’]ll)\s+(?:\w+ly\s+|also\s+|further\s+|jointly\s+|then\s+)?$", re.IGNORECASE
+)
+_REVISION_RE = re.compile(rf"\b{_REVISION_CUE}\b", re.IGNORECASE)
+
+
 def _governing_cue(sentence: str, position: int) -> re.Match[str] | None:
-    """The nearest verb cue left of ``position`` (the quantity), past or future."""
+    """The nearest verb cue left of ``position`` (the quantity), past or future.
+
+    A past form that follows a modal ("will put", "to set up") is a base form, not the past.
+    """
     best: re.Match[str] | None = None
     for match in _CUE_RE.finditer(sentence[:position]):
-        if best is None or match.start() >= best.end() or match.start() > best.start():
-            best = match
+        if (match.lastgroup or "").startswith("past") and _MODAL_BEFORE.search(sentence[: match.start()]):
+            continue
+        best = match
     return best
 
 
 def _is_future(match: re.Match[str]) -> bool:
     group = match.lastgroup or ""
     return group == "rev" or group.startswith("fut")
+
+
+# Where the reporting part of a sentence begins: ", the company said on Monday", "Liu told a forum".
+_ATTRIBUTION_RE = re.compile(
+    r"(?:,\s*|\s+)(?:[\w'’.-]+\s+){0,6}?(?:said|says|told|announced|added|noted|according\s+to)\b"
+    r"|,\s*(?:at|during)\s+(?:a|an|the)\s+(?:[\w-]+\s+){0,3}?(?:ceremony|conference|forum|event|summit|meeting)\b",
+    re.IGNORECASE,
+)
+
+
+def _attribution_start(sentence: str, after: int) -> int:
+    match = _ATTRIBUTION_RE.search(sentence, after)
+    return match.start() if match else len(sentence)
 
 
 def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]:
@@ -1058,20 +1197,22 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
         return []
     candidates: list[PledgeCandidate] = []
     seen_kinds: set[str] = set()
-    revision = None
     for index, quantity in enumerate(quantities):
         if quantity.is_conversion:
-            continue
-        cue = _governing_cue(text, quantity.start)
-        if cue is None or not _is_future(cue):
             continue
         # The amount a pledge is raised *from* is the old figure, not the pledge.
         lead = text[max(0, quantity.start - 12) : quantity.start].lower()
         if re.search(r"\bfrom\s*(?:rmb|\$|us\$|¥)?\s*$", lead) or re.search(r"\bup\s+from\s*$", lead):
             continue
-        if _PAST_AFTER_RE.match(text[quantity.end :]) and not cue.group(0).lower().startswith(
-            ("will", "plan")
-        ):
+        revision = _REVISION_RE.search(text[: quantity.start])
+        cue = _governing_cue(text, quantity.start)
+        if revision is not None and (cue is None or cue.start() <= revision.end() + 40):
+            cue = revision
+        elif cue is None or not _is_future(cue):
+            continue
+        else:
+            revision = None
+        if _PAST_AFTER_RE.match(text[quantity.end :]) and not cue.group(0).lower().startswith(("will", "plan")):
             continue
         between = text[cue.end() : quantity.start]
         if _STAT_RE.search(between) and not re.search(
@@ -1080,22 +1221,26 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
             continue
         if _CONDITIONAL_RE.search(text[: quantity.start]) or _CONDITIONAL_RE.search(between):
             continue
-        actor, _why = _resolve_actor(text, cue.start(), ctx)
+        actor, why = _resolve_actor(text, cue.start(), ctx)
         if actor is None:
             continue
-        clause_end = len(text)
-        clause = text[cue.start() : clause_end]
-        kind = _kind(quantity, clause)
+        # The quantity's own clause: from the verb cue (or the previous quantity) to the next one.
+        clause_start = max(cue.start(), quantities[index - 1].end if index else 0)
+        clause_end = quantities[index + 1].start if index + 1 < len(quantities) else len(text)
+        clause = text[clause_start:clause_end]
+        donor = bool(re.search(r"\bfoundation\b|\bcharity\b", text[: cue.start()], re.IGNORECASE))
+        window = text[cue.start() : quantity.start]
+        after = text[quantity.end : min(clause_end, quantity.end + 80)]
+        kind = _kind(quantity, clause, window, after, donor)
         if kind in seen_kinds:
             continue
         seen_kinds.add(kind)
-        if cue.lastgroup == "rev":
-            revision = True
         alt_value = alt_currency = None
         if index + 1 < len(quantities) and quantities[index + 1].is_conversion:
             alt_value, alt_currency = quantities[index + 1].value, quantities[index + 1].currency
-        region = _region(text, cue.start())
-        horizon, start_year, end_year, relative = find_horizon(text, ctx.published)
+        scope_end = _attribution_start(text, quantity.end)
+        region = _region(text, cue.start(), scope_end, ctx)
+        horizon = _horizon(text, cue.start(), scope_end, ctx.published)
         candidates.append(
             PledgeCandidate(
                 actor=actor,
@@ -1105,29 +1250,51 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
                 amount_unit=None if quantity.currency else quantity.unit,
                 qualifier=quantity.qualifier,
                 region=region,
-                horizon=horizon,
-                start_year=start_year,
-                end_year=end_year,
+                horizon=horizon.text if horizon else None,
+                start_year=horizon.start_year if horizon else None,
+                end_year=horizon.end_year if horizon else None,
                 sentence=text,
                 sentence_index=sentence.index,
                 start_offset=sentence.start,
                 end_offset=sentence.end,
                 alt_amount_value=alt_value,
                 alt_currency=alt_currency,
-                is_revision=bool(revision),
-                horizon_relative=relative,
-                purpose=purpose_words(text[cue.end() :], [actor]),
+                is_revision=revision is not None,
+                horizon_relative=bool(horizon and horizon.relative),
+                purpose=purpose_words(text[cue.end() : scope_end], [actor]),
             )
         )
     return candidates
 
 
-def _region(sentence: str, cue_start: int) -> str | None:
-    """Provinces of the pledge: those named after the verb cue, else anywhere in the sentence."""
-    regions = find_regions(sentence)
+def _horizon(sentence: str, cue_start: int, scope_end: int, published: date | None) -> Horizon | None:
+    """The pledge's time frame: the first after the verb cue, else the last before it in its clause."""
+    horizons = [h for h in find_horizons(sentence, published) if h.start < scope_end]
+    after = [h for h in horizons if h.start >= cue_start]
+    if after:
+        return after[0]
+    # Before the cue ("Over the next five years, JD will ..."; "... in Liaoning over the next three
+    # years, which will provide"), unless it belongs to a past clause ("which invested ... in 2017").
+    before = []
+    for h in horizons:
+        cue = _governing_cue(sentence, h.start)
+        if cue is None or _is_future(cue):
+            before.append(h)
+    return before[-1] if before else None
+
+
+_ANAPHORIC_PLACE = re.compile(r"\b(?:the|that|this)\s+(?:province|region|city|municipality|area)\b", re.IGNORECASE)
+
+
+def _region(sentence: str, cue_start: int, scope_end: int, ctx: _Context) -> str | None:
+    """Provinces of the pledge: named after the verb cue (not in the attribution), else anywhere
+    before it; "the province" refers back to the last place the text named."""
+    regions = [r for r in find_regions(sentence) if r[0] < scope_end]
     after = [names for start, _, names in regions if start >= cue_start]
     chosen = after or [names for _, _, names in regions]
     if not chosen:
+        if _ANAPHORIC_PLACE.search(sentence[cue_start:scope_end]) and ctx.previous_regions:
+            return ctx.previous_regions[-1]
         return None
     # "Northeast China, comprising Heilongjiang, Jilin and Liaoning provinces": one region.
     provinces: set[str] = set()
@@ -1157,4 +1324,7 @@ def extract_pledges(
         own = _sentence_subject(resolver, sentence.text)
         if own:
             ctx.previous_subjects = [*ctx.previous_subjects[-2:], own]
+        places = find_regions(sentence.text)
+        if places:
+            ctx.previous_regions = [*ctx.previous_regions[-2:], join_regions(places[-1][2])]
     return candidates

@@ -140,6 +140,26 @@ COUNTRIES: tuple[str, ...] = (
 )
 
 
+# Adjectives that name a country ("its Indonesian joint venture").
+DEMONYMS: dict[str, str] = {
+    "Indonesian": "Indonesia",
+    "Thai": "Thailand",
+    "Vietnamese": "Vietnam",
+    "Malaysian": "Malaysia",
+    "Singaporean": "Singapore",
+    "German": "Germany",
+    "French": "France",
+    "Spanish": "Spain",
+    "Italian": "Italy",
+    "Dutch": "Netherlands",
+    "British": "United Kingdom",
+    "Japanese": "Japan",
+    "Saudi": "Saudi Arabia",
+    "Rwandan": "Rwanda",
+    "Pakistani": "Pakistan",
+}
+
+
 @lru_cache(maxsize=1)
 def _pattern() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
     table: dict[str, tuple[str, ...]] = {}
@@ -152,6 +172,8 @@ def _pattern() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
         table[city.lower()] = (province,)
     for country in COUNTRIES:
         table[country.lower()] = (country.removeprefix("the "),)
+    for adjective, country in DEMONYMS.items():
+        table[adjective.lower()] = (country,)
     names = sorted(table, key=len, reverse=True)
     alternatives = "|".join(re.escape(n).replace(r"\ ", r"\s+").replace("'", "['’]") for n in names)
     # Case-sensitive on the first letter (proper nouns), so "us" the pronoun is not the US.

@@ -19,6 +19,7 @@ updates the pledge.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -37,6 +38,8 @@ class MentionOutcome:
     mention: PledgeMention
     is_new: bool
     is_revision: bool
+    # What this text itself states (the pledge may hold a revised amount or a completed region).
+    candidate: PledgeCandidate | None = None
 
 
 # Yuan per unit of currency, yearly averages (rounded; source: PBOC central parity rates). Only
@@ -151,20 +154,37 @@ def _agreement(candidate: PledgeCandidate, pledge: Pledge) -> tuple[bool, int]:
     return True, strength
 
 
-def _purpose_overlap(candidate: PledgeCandidate, pledge: Pledge) -> float:
+def _purpose_overlap(candidate: PledgeCandidate, pledge: Pledge) -> tuple[int, float]:
+    """(shared purpose stems, shared / the smaller set) between a mention and a known pledge."""
     mine = set(purpose_words(candidate.sentence, [candidate.actor]))
     theirs: set[str] = set()
     for mention in pledge.mentions:
         theirs.update(purpose_words(mention.sentence, [pledge.actor]))
     if not mine or not theirs:
-        return 0.0
-    return len(mine & theirs) / min(len(mine), len(theirs))
+        return 0, 0.0
+    shared = len(mine & theirs)
+    return shared, shared / min(len(mine), len(theirs))
+
+
+_ON_TOP = re.compile(r"\b(?:another|a\s+further|an\s+additional|an\s+extra)\s+(?:[$¥]|RMB\s*)?\d", re.IGNORECASE)
+# A re-report follows the first report within weeks: that close in time, one shared purpose word
+# confirms an equal amount; later, more agreement is needed.
+RECENT_DAYS = 90
+
+
+def _recent(pledge: Pledge, published: datetime | None) -> bool:
+    if published is None:
+        return False
+    dates = [m.published_at for m in pledge.mentions if m.published_at is not None]
+    return any(abs((published - d).days) <= RECENT_DAYS for d in dates)
 
 
 def _find_pledge(
-    session: Session, candidate: PledgeCandidate, year: int | None
+    session: Session, candidate: PledgeCandidate, published: datetime | None
 ) -> tuple[Pledge | None, bool]:
     """(known pledge this mention reports, is it a revision of it?)."""
+    year = published.year if published else None
+    # Indexed lookup: only this actor's pledges of this kind are read.
     known = session.scalars(
         select(Pledge)
         .where(Pledge.actor == candidate.actor, Pledge.kind == candidate.kind)
@@ -180,17 +200,24 @@ def _find_pledge(
             continue
         if candidate.currency is None and candidate.amount_unit != pledge.amount_unit:
             continue
-        overlap = _purpose_overlap(candidate, pledge)
+        shared, overlap = _purpose_overlap(candidate, pledge)
         if candidate.is_revision:
             score = strength + overlap
-            if (strength or overlap >= 0.2) and (best is None or score > best[0]):
+            if (strength or shared >= 2 or overlap >= 0.34) and (best is None or score > best[0]):
                 best = (score, pledge)
             continue
         if not _amounts_match(candidate, year, pledge):
             continue
-        if strength < 2 and overlap < 0.25:
-            # Neither place nor years confirm it: only shared purpose words make it the same pledge.
+        if _ON_TOP.search(candidate.sentence) and pledge.qualifier != "additional":
+            # "another 50 billion yuan": a new pledge on top of the known one.
             continue
+        if strength < 2:
+            # Neither place nor years confirm it: shared purpose words must.
+            if _recent(pledge, published):
+                if shared < 1:
+                    continue
+            elif shared < 2 or overlap < 0.34:
+                continue
         score = strength + overlap
         if best is None or score > best[0]:
             best = (score, pledge)
@@ -223,7 +250,7 @@ def _store_candidates(
     outcomes: list[MentionOutcome] = []
     unclaimed = list(existing)
     for candidate in candidates:
-        pledge, is_revision = _find_pledge(session, candidate, year)
+        pledge, is_revision = _find_pledge(session, candidate, published)
         # The same report processed again (an edited article): update its mention in place.
         previous = next(
             (m for m in unclaimed if pledge is not None and m.pledge_id == pledge.id),
@@ -283,7 +310,7 @@ def _store_candidates(
             mention.amount_value = candidate.amount_value
             mention.currency = candidate.currency
             mention.is_revision = mention.is_revision or is_revision
-            outcomes.append(MentionOutcome(pledge, mention, False, is_revision))
+            outcomes.append(MentionOutcome(pledge, mention, False, is_revision, candidate))
             continue
         mention = PledgeMention(
             pledge=pledge,
@@ -302,7 +329,7 @@ def _store_candidates(
         )
         session.add(mention)
         session.flush()
-        outcomes.append(MentionOutcome(pledge, mention, is_new, is_revision))
+        outcomes.append(MentionOutcome(pledge, mention, is_new, is_revision, candidate))
     # What an edit no longer says is no longer reported by this text.
     for stale in unclaimed:
         pledge = stale.pledge
