@@ -56,6 +56,7 @@ def _field_equal(name: str, gold: Any, pred: Any) -> bool:
             return gold is pred
         return abs(gold - pred) <= 0.01 * abs(gold)
     if name == "region":
+
         def as_set(value: Any) -> set[str]:
             return {p.strip() for p in (value or "").split(",") if p.strip()}
 
@@ -187,8 +188,9 @@ def evaluate(items: list[dict[str, Any]], db_url: str | None = None) -> Result:
                             if _field_equal(name, g[name], getattr(candidate, name)):
                                 result.field_right[name] += 1
                             else:
+                                got = getattr(candidate, name)
                                 result.errors.append(
-                                    f"FIELD {item['id']} {name}: gold={g[name]!r} pred={getattr(candidate, name)!r}"
+                                    f"FIELD {item['id']} {name}: gold={g[name]!r} pred={got!r}"
                                 )
                         first = g["group"] not in seen_groups
                         seen_groups.add(g["group"])
@@ -196,9 +198,13 @@ def evaluate(items: list[dict[str, Any]], db_url: str | None = None) -> Result:
                             result.new_flags += 1
                             result.new_right += int(first)
                             if not first:
-                                result.errors.append(f"NEW {item['id']}: flagged new, group {g['group']} known")
+                                result.errors.append(
+                                    f"NEW {item['id']}: flagged new, group {g['group']} known"
+                                )
                         elif first:
-                            result.errors.append(f"KNOWN {item['id']}: not flagged new, group {g['group']} is new")
+                            result.errors.append(
+                                f"KNOWN {item['id']}: not flagged new, group {g['group']} is new"
+                            )
                         paired_ids.append((g["group"], pred[1]))
                     for g in left:
                         seen_groups.add(g["group"])

@@ -384,9 +384,44 @@ for _unit, _forms in {
 _NUMBER_RE = re.compile(_NUMBER + r"(?!\s*%|\s*per\s*cent|\s*percent|[\w$])", re.IGNORECASE)
 # Words that end the noun phrase after a number ("200 counties with ...", "1,000 tons of ...").
 _PHRASE_STOP = {
-    "of", "in", "and", "or", "to", "the", "for", "from", "with", "by", "on", "at", "as", "per", "that",
-    "which", "who", "its", "their", "this", "will", "across", "into", "over", "under", "a", "an", "each",
-    "every", "nationwide", "worth", "within", "between", "during", "before", "after", "than", "more",
+    "of",
+    "in",
+    "and",
+    "or",
+    "to",
+    "the",
+    "for",
+    "from",
+    "with",
+    "by",
+    "on",
+    "at",
+    "as",
+    "per",
+    "that",
+    "which",
+    "who",
+    "its",
+    "their",
+    "this",
+    "will",
+    "across",
+    "into",
+    "over",
+    "under",
+    "a",
+    "an",
+    "each",
+    "every",
+    "nationwide",
+    "worth",
+    "within",
+    "between",
+    "during",
+    "before",
+    "after",
+    "than",
+    "more",
 }
 _MAX_UNIT_WORDS = 4
 
@@ -489,7 +524,9 @@ def find_quantities(sentence: str) -> list[Quantity]:
             continue
         if digits and _YEAR_LIKE.match(digits) and not match.group("scale"):
             continue
-        if match.start() > 0 and (sentence[match.start() - 1] in "$¥€.-/:" or sentence[match.start() - 1].isalpha()):
+        if match.start() > 0 and (
+            sentence[match.start() - 1] in "$¥€.-/:" or sentence[match.start() - 1].isalpha()
+        ):
             continue
         if re.search(r"\bNo\.?\s*$", sentence[: match.start()]):
             continue
@@ -893,10 +930,21 @@ _TRADE_RE = re.compile(
 _JOBS_VERB_RE = re.compile(r"\b(?:hire|hiring|recruit\w*|employ\w*|jobs?)\b", re.IGNORECASE)
 _BUILD_UNITS = {"warehouses", "facilities", "centers", "stations", "schools", "hospitals", "stores"}
 _POVERTY_UNITS = {"people", "households", "farmers", "counties", "villages", "students"}
-_TRAIN_UNITS = {"people", "farmers", "students", "teachers", "workers", "entrepreneurs", "merchants", "households"}
+_TRAIN_UNITS = {
+    "people",
+    "farmers",
+    "students",
+    "teachers",
+    "workers",
+    "entrepreneurs",
+    "merchants",
+    "households",
+}
 
 
-_DONATE_VERB_RE = re.compile(r"\b(?:donat\w*|contribut\w*|give|giving|gives|grant|provide\s+relief)\b", re.IGNORECASE)
+_DONATE_VERB_RE = re.compile(
+    r"\b(?:donat\w*|contribut\w*|give|giving|gives|grant|provide\s+relief)\b", re.IGNORECASE
+)
 _INVEST_VERB_RE = re.compile(
     r"\b(?:invest\w*|spend\w*|inject\w*|pour\w*|put|plough\w*|channel\w*|allocat\w*|earmark\w*|"
     r"set\s+aside|set\s+up|establish|fund)\b",
@@ -1153,7 +1201,8 @@ def _first_non_possessive(sentence: str, companies: list[tuple[int, int, str]]) 
 
 
 _MODAL_BEFORE = re.compile(
-    r"\b(?:will|would|shall|to|can|['’]ll)\s+(?:\w+ly\s+|also\s+|further\s+|jointly\s+|then\s+)?$", re.IGNORECASE
+    r"\b(?:will|would|shall|to|can|['’]ll)\s+(?:\w+ly\s+|also\s+|further\s+|jointly\s+|then\s+)?$",
+    re.IGNORECASE,
 )
 _REVISION_RE = re.compile(rf"\b{_REVISION_CUE}\b", re.IGNORECASE)
 
@@ -1212,7 +1261,9 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
             continue
         else:
             revision = None
-        if _PAST_AFTER_RE.match(text[quantity.end :]) and not cue.group(0).lower().startswith(("will", "plan")):
+        if _PAST_AFTER_RE.match(text[quantity.end :]) and not cue.group(0).lower().startswith(
+            ("will", "plan")
+        ):
             continue
         between = text[cue.end() : quantity.start]
         if _STAT_RE.search(between) and not re.search(
@@ -1221,7 +1272,7 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
             continue
         if _CONDITIONAL_RE.search(text[: quantity.start]) or _CONDITIONAL_RE.search(between):
             continue
-        actor, why = _resolve_actor(text, cue.start(), ctx)
+        actor, _why = _resolve_actor(text, cue.start(), ctx)
         if actor is None:
             continue
         # The quantity's own clause: from the verb cue (or the previous quantity) to the next one.
@@ -1283,7 +1334,9 @@ def _horizon(sentence: str, cue_start: int, scope_end: int, published: date | No
     return before[-1] if before else None
 
 
-_ANAPHORIC_PLACE = re.compile(r"\b(?:the|that|this)\s+(?:province|region|city|municipality|area)\b", re.IGNORECASE)
+_ANAPHORIC_PLACE = re.compile(
+    r"\b(?:the|that|this)\s+(?:province|region|city|municipality|area)\b", re.IGNORECASE
+)
 
 
 def _region(sentence: str, cue_start: int, scope_end: int, ctx: _Context) -> str | None:

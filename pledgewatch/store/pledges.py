@@ -166,7 +166,9 @@ def _purpose_overlap(candidate: PledgeCandidate, pledge: Pledge) -> tuple[int, f
     return shared, shared / min(len(mine), len(theirs))
 
 
-_ON_TOP = re.compile(r"\b(?:another|a\s+further|an\s+additional|an\s+extra)\s+(?:[$¥]|RMB\s*)?\d", re.IGNORECASE)
+_ON_TOP = re.compile(
+    r"\b(?:another|a\s+further|an\s+additional|an\s+extra)\s+(?:[$¥]|RMB\s*)?\d", re.IGNORECASE
+)
 # A re-report follows the first report within weeks: that close in time, one shared purpose word
 # confirms an equal amount; later, more agreement is needed.
 RECENT_DAYS = 90
