@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from pledgewatch.crawler.cli import (
-    db,  # noqa: F401  (registers commands)
-    pledges,  # noqa: F401  (registers commands)
-)
+import pledgewatch.crawler.cli.pledges  # noqa: F401  (registers commands)
+from pledgewatch.crawler.cli import db  # noqa: F401  (registers commands)
 from pledgewatch.crawler.cli.app import app
 from pledgewatch.errors import PledgewatchError
 
