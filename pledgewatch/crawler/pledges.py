@@ -326,6 +326,10 @@ for _unit, _forms in {
         "professionals",
         "practitioners",
         "talents",
+        "veterans",
+        "women",
+        "youths",
+        "young people",
     ),
     "workers": (
         "workers",
@@ -340,6 +344,11 @@ for _unit, _forms in {
         "medical workers",
         "technicians",
         "drivers",
+        "engineers",
+        "programmers",
+        "developers",
+        "researchers",
+        "scientists",
     ),
     "entrepreneurs": ("entrepreneurs", "livestreamers", "hosts"),
     "merchants": ("merchants", "sellers", "vendors", "retailers", "shop owners"),
@@ -447,11 +456,35 @@ def _unit_after(sentence: str, position: int) -> tuple[str, int] | None:
         two = None
         if index + 1 < len(tokens):
             two = f"{low} {tokens[index + 1].group(0).lower()}"
+        # "farmer-merchants" counts merchants: the head of a compound is its last part.
+        head = low.rsplit("-", 1)[-1]
         if two in _UNITS:
             best = (_UNITS[two], position + tokens[index + 1].end())
         elif low in _UNITS:
             best = (_UNITS[low], position + token.end())
+        elif head in _UNITS and head != low:
+            best = (_UNITS[head], position + token.end())
+        elif (
+            best is None
+            and _PERSON_VERB_BEFORE.search(sentence[:position])
+            and re.fullmatch(r"[a-z]+s", low)
+            and (
+                index + 1 >= len(tokens)
+                or not tokens[index + 1].group(0)[0].isalpha()
+                or tokens[index + 1].group(0).lower() in _PHRASE_STOP
+            )
+        ):
+            # "recruit 10,000 veterans": whatever a company hires or trains is people.
+            best = ("people", position + token.end())
     return best
+
+
+_PERSON_VERB_BEFORE = re.compile(
+    r"\b(?:hire|hiring|recruit|recruiting|employ|employing|train|training|cultivate|cultivating|educate|"
+    r"offer\s+jobs\s+to|help)\s+(?:about\s+|over\s+|more\s+than\s+|up\s+to\s+|as\s+many\s+as\s+|another\s+|"
+    r"some\s+|nearly\s+|at\s+least\s+)?$",
+    re.IGNORECASE,
+)
 
 
 def _number_value(match: re.Match[str]) -> float | None:
@@ -632,6 +665,11 @@ _CUE_RE = re.compile(
     ),
     re.IGNORECASE,
 )
+_DENIAL_RE = re.compile(
+    r"\b(?:denied|denies|deny|dismissed|rejected|refuted)\b|\bno\s+plans?\s+to\b|\b(?:will|would|does|did)\s+not\b|"
+    r"\bwon['’]t\b|\bnot\s+(?:plan|intend|expect)|\bruled\s+out\b|\bscrapped\b|\bcancel+ed\b|\bshelved\b",
+    re.IGNORECASE,
+)
 _CONDITIONAL_RE = re.compile(
     r"\b(?:if|unless|provided\s+that|could|might|would\s+have|hypothetical(?:ly)?|in\s+theory|"
     r"were\s+it|should\s+\w+\s+be\s+approved)\b|\bmay\b"
@@ -720,6 +758,14 @@ _STAT_RE = re.compile(
     r"\b(?:revenue|revenues|sales|GMV|turnover|profit|profits|earnings|income|market|markets|transactions|"
     r"orders|users|shoppers|consumers|valuation|value|prices|exports|imports|output|GDP|economy|spending|"
     r"volume|volumes|share|shares|growth|population|size|traffic|parcels|packages|deliveries)\b",
+    re.IGNORECASE,
+)
+
+
+_STAT_BEFORE_RE = re.compile(
+    _STAT_RE.pattern
+    + r"\s+(?:(?:of|to|at|will|would|reach\w*|top\w*|exceed\w*|hit\w*|surpass\w*|grow\w*|ris\w*|increas\w*|"
+    r"be|by)\s+){1,3}(?:more\s+than\s+|about\s+|over\s+|some\s+)?$|" + _STAT_RE.pattern + r"\s*$",
     re.IGNORECASE,
 )
 
@@ -827,7 +873,8 @@ _HORIZON_RES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:during|in|for)?\s*(?:the\s+)?(?P<a>20\d\d)\s*[-–]\s*(?P<b>(?:20)?\d\d)\b"), "range"),
     (
         re.compile(
-            r"\b(?:over|in|within|during|for)\s+(?:the\s+)?(?:next|coming|following)\s+(?P<n>\d+|one|two|three|four|"
+            r"\b(?:over|in|within|during|for)\s+(?:the\s+)?(?:next|coming|following)\s+(?:(?:\d+|one|two|three|four|"
+            r"five|six|seven|eight|nine)\s+(?:to|or)\s+)?(?P<n>\d+|one|two|three|four|"
             r"five|six|seven|eight|nine|ten)\s+years\b"
             r"|\b(?:over|in|within|during)\s+the\s+(?:next|coming)\s+(?P<d>decade)\b"
             r"|\b(?:within|over)\s+(?:a\s+period\s+of\s+)?(?P<n2>\d+|two|three|four|five|six|seven|eight|ten)\s+years\b"
@@ -839,7 +886,14 @@ _HORIZON_RES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bby\s+(?:the\s+end\s+of\s+)?(?:the\s+year\s+)?(?P<b>20\d\d)\b", re.IGNORECASE), "by"),
     (re.compile(r"\bby\s+(?:the\s+end\s+of\s+)?(?P<next>next|this)\s+year\b", re.IGNORECASE), "by-relative"),
     (re.compile(r"\b(?P<this>this|next)\s+year\b(?!['’]s)", re.IGNORECASE), "year"),
-    (re.compile(r"\b(?:in|during|for|throughout)\s+(?P<a>20\d\d)\b(?!\s*[-–])", re.IGNORECASE), "single"),
+    (
+        re.compile(
+            r"\b(?:in|during|for|throughout)\s+(?:the\s+)?(?:fiscal\s+(?:year\s+)?)?(?P<a>20\d\d)\b(?!\s*[-–])"
+            r"(?:\s+fiscal\s+year)?",
+            re.IGNORECASE,
+        ),
+        "single",
+    ),
 ]
 
 
@@ -927,7 +981,9 @@ _TRADE_RE = re.compile(
     r"\b(?:sell|sales|purchas\w*|procure\w*|buy|source|worth\s+of|orders|consumption\s+vouchers|coupons)\b",
     re.IGNORECASE,
 )
-_JOBS_VERB_RE = re.compile(r"\b(?:hire|hiring|recruit\w*|employ\w*|jobs?)\b", re.IGNORECASE)
+_JOBS_VERB_RE = re.compile(
+    r"\b(?:hire|hiring|recruit\w*|employ\w*|jobs?|workforce|headcount)\b", re.IGNORECASE
+)
 _BUILD_UNITS = {"warehouses", "facilities", "centers", "stations", "schools", "hospitals", "stores"}
 _POVERTY_UNITS = {"people", "households", "farmers", "counties", "villages", "students"}
 _TRAIN_UNITS = {
@@ -961,6 +1017,8 @@ def _kind(quantity: Quantity, clause: str, window: str, after: str, donor: bool 
     if quantity.unit == "jobs":
         return "jobs"
     if quantity.currency:
+        if _DONATE_VERB_RE.search(window):
+            return "donate"
         if _TRADE_RE.search(window) or re.match(r"\s*(?:worth\s+of|of\s+(?:goods|products|coupons))", after):
             return "other"
         verbs = [(m.start(), "donate") for m in _DONATE_VERB_RE.finditer(window)]
@@ -1115,7 +1173,14 @@ def _clause_start(sentence: str, position: int) -> int:
     head = sentence[:position]
     best = 0
     for match in re.finditer(r"[;:“”\"]|\b(?:that|which|while|whereas|but|after|before)\b", head):
-        best = match.start() if match.group(0).lower() == "which" else match.end()
+        if match.group(0).lower() == "which":
+            # A relative clause already closed by a comma ("X, which opened ..., plans to") is
+            # parenthetical: the clause goes on from before it.
+            if "," in head[match.end() :]:
+                continue
+            best = match.start()
+        else:
+            best = match.end()
     return best
 
 
@@ -1131,9 +1196,15 @@ class _Context:
 def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | None, str]:
     """(actor, why) for the clause whose verb cue starts at ``cue_start``; actor None = not a company."""
     clause_start = _clause_start(sentence, cue_start)
-    span = sentence[clause_start:cue_start]
+    # Appositives and relative clauses between commas ("Walmart, a partner of JD, plans to";
+    # "The retailer, which opened a Sichuan warehouse in 2012, plans to") are not the subject.
+    span = _mask_parentheticals(sentence[clause_start:cue_start])
     companies = [m for m in ctx.resolver.companies(sentence) if m[0] < cue_start]
-    in_span = [m for m in companies if m[0] >= clause_start]
+    in_span = [
+        m
+        for m in companies
+        if m[0] >= clause_start and span[m[0] - clause_start : m[1] - clause_start].strip()
+    ]
     # The nearest typed word left of the cue decides whose commitment it is.
     nearest: list[tuple[int, str]] = []
     for _, end, _ in in_span:
@@ -1145,13 +1216,16 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
         nearest.append((clause_start + match.end(), "pronoun"))
     # A place or an authority after a preposition ("confident in Northeast China", "met with the
     # governor") is an object, not the subject.
+    # An authority or a place is the subject only at the end of the span, right before the verb
+    # ("Hubei province plans to", "China aims to"), not as a modifier ("its first Sichuan warehouse").
+    subject_zone = _last_words_start(span, 4)
     for match in _GOVERNMENT_RE.finditer(span):
-        if not _after_preposition(span, match.start()):
+        if match.start() >= subject_zone and not _after_preposition(span, match.start()):
             nearest.append((clause_start + match.end(), "government"))
     for match in _ANALYST_RE.finditer(span):
         nearest.append((clause_start + match.end(), "analyst"))
     for start, end, _ in find_regions(span):
-        if not _after_preposition(span, start):
+        if start >= subject_zone and not _after_preposition(span, start):
             nearest.append((clause_start + end, "government"))
     nearest.sort()
     last = nearest[-1][1] if nearest else None
@@ -1180,6 +1254,21 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     if ctx.subject:
         return ctx.subject, "article subject"
     return None, "no actor"
+
+
+_PARENTHETICAL = re.compile(
+    r",\s*(?:which|who|whose|where|a|an|the|one\s+of|its|formerly|also|once)\b[^,;“”\"]*,\s*", re.IGNORECASE
+)
+
+
+def _mask_parentheticals(span: str) -> str:
+    """``span`` with appositives and relative clauses blanked out, offsets unchanged."""
+    return _PARENTHETICAL.sub(lambda m: " " * len(m.group(0)), span)
+
+
+def _last_words_start(span: str, count: int) -> int:
+    starts = [m.start() for m in re.finditer(r"\S+", span)]
+    return starts[-count] if len(starts) >= count else 0
 
 
 _PREPOSITION_BEFORE = re.compile(
@@ -1255,10 +1344,17 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
             continue
         revision = _REVISION_RE.search(text[: quantity.start])
         cue = _governing_cue(text, quantity.start)
+        actor_position: int | None = None
         if revision is not None and (cue is None or cue.start() <= revision.end() + 40):
             cue = revision
         elif cue is None or not _is_future(cue):
-            continue
+            # "JD's 3-billion-yuan commitment to Sichuan will focus on ...": the amount names a
+            # commitment that the clause's future verb then talks about.
+            cue = _nominal_commitment(text, quantity)
+            if cue is None:
+                continue
+            actor_position = quantity.start
+            revision = None
         else:
             revision = None
         if _PAST_AFTER_RE.match(text[quantity.end :]) and not cue.group(0).lower().startswith(
@@ -1266,13 +1362,16 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
         ):
             continue
         between = text[cue.end() : quantity.start]
-        if _STAT_RE.search(between) and not re.search(
+        if _STAT_BEFORE_RE.search(between) and not re.search(
             r"\b(?:invest|donat|spend|inject|pour|allocat|earmark|fund)\w*", between, re.IGNORECASE
         ):
+            # "is expected to post revenue of", "sales to reach": a statistic, not a commitment.
             continue
         if _CONDITIONAL_RE.search(text[: quantity.start]) or _CONDITIONAL_RE.search(between):
             continue
-        actor, _why = _resolve_actor(text, cue.start(), ctx)
+        if _DENIAL_RE.search(text[: quantity.start]):
+            continue
+        actor, _why = _resolve_actor(text, actor_position if actor_position is not None else cue.start(), ctx)
         if actor is None:
             continue
         # The quantity's own clause: from the verb cue (or the previous quantity) to the next one.
@@ -1316,6 +1415,24 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
             )
         )
     return candidates
+
+
+_COMMITMENT_NOUN_AFTER = re.compile(
+    r"^\s*(?:[\w-]+\s+){0,4}?(?:commitment|pledge|plan|package|investment|fund|program|programme|initiative|"
+    r"expansion|budget|scheme|campaign|drive)s?\b",
+    re.IGNORECASE,
+)
+
+
+def _nominal_commitment(sentence: str, quantity: Quantity) -> re.Match[str] | None:
+    """The future verb of a clause whose subject is an amount-named commitment, if any."""
+    if not _COMMITMENT_NOUN_AFTER.match(sentence[quantity.end :]):
+        return None
+    for match in _CUE_RE.finditer(sentence, quantity.end):
+        if (match.lastgroup or "").startswith("past") and _MODAL_BEFORE.search(sentence[: match.start()]):
+            continue
+        return match if _is_future(match) else None
+    return None
 
 
 def _horizon(sentence: str, cue_start: int, scope_end: int, published: date | None) -> Horizon | None:

@@ -137,6 +137,35 @@ COUNTRIES: tuple[str, ...] = (
     "Rwanda",
     "Kenya",
     "Pakistan",
+    "India",
+    "Bangladesh",
+    "Cambodia",
+    "Laos",
+    "Myanmar",
+    "Philippines",
+    "the Philippines",
+    "Australia",
+    "New Zealand",
+    "Canada",
+    "Mexico",
+    "Brazil",
+    "Chile",
+    "Russia",
+    "Kazakhstan",
+    "Uzbekistan",
+    "Poland",
+    "Hungary",
+    "Belgium",
+    "Sweden",
+    "Ireland",
+    "United Arab Emirates",
+    "UAE",
+    "Egypt",
+    "Nigeria",
+    "Ethiopia",
+    "South Africa",
+    "Israel",
+    "Turkey",
 )
 
 
@@ -157,6 +186,12 @@ DEMONYMS: dict[str, str] = {
     "Saudi": "Saudi Arabia",
     "Rwandan": "Rwanda",
     "Pakistani": "Pakistan",
+    "Indian": "India",
+    "Australian": "Australia",
+    "Russian": "Russia",
+    "Brazilian": "Brazil",
+    "Mexican": "Mexico",
+    "Korean": "South Korea",
 }
 
 
@@ -188,7 +223,7 @@ def find_regions(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
         surface = match.group(0)
         if not surface[0].isupper() and not surface.lower().startswith(("northeast", "the northeastern")):
             continue
-        if surface in ("US", "UK") and not surface.isupper():
+        if surface in ("US", "UK", "UAE") and not surface.isupper():
             continue
         key = re.sub(r"\s+", " ", surface.lower()).replace("’", "'")
         provinces = table.get(key)

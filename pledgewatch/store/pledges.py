@@ -107,7 +107,7 @@ def _amounts_match(candidate: PledgeCandidate, year: int | None, pledge: Pledge)
     if (candidate.currency is None) != (pledge.currency is None):
         return False
     if candidate.currency is None:
-        return candidate.amount_unit == pledge.amount_unit and _close(
+        return _units_comparable(candidate.amount_unit, pledge.amount_unit) and _close(
             candidate.amount_value, pledge.amount_value
         )
     known = [(pledge.amount_value, pledge.currency)] + [(m.amount_value, m.currency) for m in pledge.mentions]
@@ -124,6 +124,15 @@ def _amounts_match(candidate: PledgeCandidate, year: int | None, pledge: Pledge)
         if _close(to_cny(value, currency, year), to_cny(pledge.amount_value, pledge.currency, first_year)):
             return True
     return False
+
+
+# Counts of persons are one family: re-reports say "10,000 positions" or "10,000 veterans",
+# "100,000 farmer-merchants" or "100,000 new-type farmers" for the same pledge.
+PERSON_UNITS = {"people", "jobs", "workers", "farmers", "merchants", "students", "teachers", "entrepreneurs"}
+
+
+def _units_comparable(a: str | None, b: str | None) -> bool:
+    return a == b or (a in PERSON_UNITS and b in PERSON_UNITS)
 
 
 def _years_conflict(candidate: PledgeCandidate, pledge: Pledge) -> bool:
@@ -200,7 +209,7 @@ def _find_pledge(
             continue
         if (candidate.currency is None) != (pledge.currency is None):
             continue
-        if candidate.currency is None and candidate.amount_unit != pledge.amount_unit:
+        if candidate.currency is None and not _units_comparable(candidate.amount_unit, pledge.amount_unit):
             continue
         shared, overlap = _purpose_overlap(candidate, pledge)
         if candidate.is_revision:
