@@ -241,7 +241,8 @@ _SCALE_SHORT = r"tn|bn|mn|mln|m|k|b"
 _NUMBER = (
     rf"(?:(?P<digits>{_DIGITS})(?:[\s-]*(?P<scale>(?:{_SCALE_WORDS})(?:[\s-]+(?:{_SCALE_WORDS}))?)\b"
     rf"|(?P<short>{_SCALE_SHORT})\b)?"
-    rf"|(?P<words>\b(?:{_WORDS}|an?)\b)(?:[\s-]+(?P<wscale>(?:{_SCALE_WORDS})(?:[\s-]+(?:{_SCALE_WORDS}))?)\b)?)"
+    rf"|(?P<words>\b(?:{_WORDS})\b|\ban?\b(?=[\s-]+(?:{_SCALE_WORDS})))"
+    rf"(?:[\s-]+(?P<wscale>(?:{_SCALE_WORDS})(?:[\s-]+(?:{_SCALE_WORDS}))?)\b)?)"
 )
 
 _CURRENCY_BEFORE = {
@@ -440,7 +441,10 @@ def _unit_after(sentence: str, position: int) -> tuple[str, int] | None:
 
     "5,000 village doctors in ..." counts doctors, "300 county-level delivery stations" stations.
     """
-    tokens = list(re.finditer(r"[A-Za-z][\w'’-]*|[^\sA-Za-z]", sentence[position:]))
+    tail = re.sub(r"[\"“”‘]", " ", sentence[position:])
+    # "small and medium-sized enterprises" is one modifier, not two phrases.
+    tail = re.sub(r"\bsmall\s+and\s+medium(?=[\s-])", lambda m: re.sub(r"\s", "-", m.group(0)), tail)
+    tokens = list(re.finditer(r"[A-Za-z][\w'’-]*|[^\sA-Za-z]", tail))
     best: tuple[str, int] | None = None
     words = 0
     for index, token in enumerate(tokens):
@@ -888,6 +892,16 @@ _HORIZON_RES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?P<this>this|next)\s+year\b(?!['’]s)", re.IGNORECASE), "year"),
     (
         re.compile(
+            r"\b(?:in|over|within|during)\s+the\s+(?:coming|next|following)\s+(?:few\s+)?(?:\w+\s+)?(?:weeks|months|days)\b"
+            r"|\bbetween\s+(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+            r"\s+and\s+(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
+            r"|\bby\s+the\s+end\s+of\s+(?:the\s+year|(?:January|February|March|April|May|June|July|August|September|"
+            r"October|November|December))\b",
+        ),
+        "this-year",
+    ),
+    (
+        re.compile(
             r"\b(?:in|during|for|throughout)\s+(?:the\s+)?(?:fiscal\s+(?:year\s+)?)?(?P<a>20\d\d)\b(?!\s*[-–])"
             r"(?:\s+fiscal\s+year)?",
             re.IGNORECASE,
@@ -934,6 +948,8 @@ def find_horizons(sentence: str, published: date | None) -> list[Horizon]:
             elif kind == "by-relative":
                 b = (year + (1 if match.group("next").lower() == "next" else 0)) if year else None
                 found.append(Horizon(*span, text, year, b, True))
+            elif kind == "this-year":
+                found.append(Horizon(*span, text, year, year, True))
             elif kind == "year":
                 y = (year if match.group("this").lower() == "this" else year + 1) if year else None
                 found.append(Horizon(*span, text, y, y, True))
@@ -1389,7 +1405,8 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
         if index + 1 < len(quantities) and quantities[index + 1].is_conversion:
             alt_value, alt_currency = quantities[index + 1].value, quantities[index + 1].currency
         scope_end = _attribution_start(text, quantity.end)
-        region = _region(text, cue.start(), scope_end, ctx)
+        subject_span = text[_clause_start(text, cue.start()) : cue.start()]
+        region = _region(text, cue.start(), scope_end, ctx, _PROJECT_SUBJECT.search(subject_span) is not None)
         horizon = _horizon(text, cue.start(), scope_end, ctx.published)
         candidates.append(
             PledgeCandidate(
@@ -1397,7 +1414,8 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
                 kind=kind,
                 amount_value=quantity.value,
                 currency=quantity.currency,
-                amount_unit=None if quantity.currency else quantity.unit,
+                # Job pledges count jobs, whoever fills them ("hire 20,000 couriers").
+                amount_unit=_output_unit(quantity, kind),
                 qualifier=quantity.qualifier,
                 region=region,
                 horizon=horizon.text if horizon else None,
@@ -1435,6 +1453,18 @@ def _nominal_commitment(sentence: str, quantity: Quantity) -> re.Match[str] | No
     return None
 
 
+# Whoever a pledge counts (farmers, teachers, entrepreneurs ...) is reported as people.
+PERSON_UNITS = {"people", "farmers", "merchants", "workers", "students", "teachers", "entrepreneurs"}
+
+
+def _output_unit(quantity: Quantity, kind: str) -> str | None:
+    if quantity.currency:
+        return None
+    if kind == "jobs":
+        return "jobs"
+    return "people" if quantity.unit in PERSON_UNITS else quantity.unit
+
+
 def _horizon(sentence: str, cue_start: int, scope_end: int, published: date | None) -> Horizon | None:
     """The pledge's time frame: the first after the verb cue, else the last before it in its clause."""
     horizons = [h for h in find_horizons(sentence, published) if h.start < scope_end]
@@ -1456,14 +1486,24 @@ _ANAPHORIC_PLACE = re.compile(
 )
 
 
-def _region(sentence: str, cue_start: int, scope_end: int, ctx: _Context) -> str | None:
+_PROJECT_SUBJECT = re.compile(
+    r"\b(?:the|this|these|that)\s+(?:[\w-]+\s+){0,2}?(?:project|projects|park|parks|center|centers|centre|"
+    r"centres|hub|hubs|base|facility|facilities|plant|factory|warehouse|warehouses|venture|campus)\b",
+    re.IGNORECASE,
+)
+
+
+def _region(
+    sentence: str, cue_start: int, scope_end: int, ctx: _Context, refers_back: bool = False
+) -> str | None:
     """Provinces of the pledge: named after the verb cue (not in the attribution), else anywhere
-    before it; "the province" refers back to the last place the text named."""
+    before it; "the province", or a subject such as "the project", refers back to the last place
+    the text named."""
     regions = [r for r in find_regions(sentence) if r[0] < scope_end]
     after = [names for start, _, names in regions if start >= cue_start]
     chosen = after or [names for _, _, names in regions]
     if not chosen:
-        if _ANAPHORIC_PLACE.search(sentence[cue_start:scope_end]) and ctx.previous_regions:
+        if (refers_back or _ANAPHORIC_PLACE.search(sentence[cue_start:scope_end])) and ctx.previous_regions:
             return ctx.previous_regions[-1]
         return None
     # "Northeast China, comprising Heilongjiang, Jilin and Liaoning provinces": one region.
