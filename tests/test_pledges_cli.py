@@ -19,7 +19,7 @@ def _write_jsonl(path: Path, reports: list[dict]) -> Path:
 def _seed_reports() -> list[dict]:
     return [
         {"id": "jd-blog", "text": seed_body("000"), "published": "2020-04-08", "source": "jd"},
-        {"id": "esg", "text": seed_body("002"), "published": "2021-06-01", "source": "jd"},
+        {"id": "esg", "text": seed_body("002"), "published": "2021-04-16", "source": "jd"},
         {"id": "people", "text": seed_body("003"), "published": "2020-04-30", "source": "people"},
     ]
 
@@ -87,7 +87,7 @@ def test_extract_one_file_or_stdin(tmp_path):
 def test_list_formats_and_filters(tmp_path, db_url):
     reports = [
         *_seed_reports(),
-        {"id": "northeast", "text": seed_body("001"), "published": "2017-08-08", "source": "chinadaily"},
+        {"id": "northeast", "text": seed_body("001"), "published": "2018-08-24", "source": "chinadaily"},
     ]
     path = _write_jsonl(tmp_path / "in.jsonl", reports)
     assert run_cli("--db", db_url, "pledges", "extract", "--jsonl", str(path)).returncode == 0
@@ -115,7 +115,7 @@ def test_list_formats_and_filters(tmp_path, db_url):
     assert {row["pledge_id"] for row in rows} and len({row["pledge_id"] for row in rows}) == 1
     assert len(rows) == 2
     assert rows[0]["amount_value"] == "20000000000" and rows[0]["currency"] == "CNY"
-    assert rows[0]["first_published"] == "2017-08-08" and rows[0]["is_first_report"] == "yes"
+    assert rows[0]["first_published"] == "2018-08-24" and rows[0]["is_first_report"] == "yes"
     assert rows[1]["is_first_report"] == "no"
     assert rows[0]["region"] == "Heilongjiang, Jilin, Liaoning"
 

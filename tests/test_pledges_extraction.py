@@ -37,7 +37,7 @@ def test_seed_000_hubei_pledge():
 
 
 def test_seed_001_northeast_and_liaoning_jobs():
-    found = extract_pledges(seed_body("001"), date(2017, 8, 8))
+    found = extract_pledges(seed_body("001"), date(2018, 8, 24))
     money = [c for c in found if c.currency]
     jobs = [c for c in found if c.kind == "jobs"]
     assert money and all(c.amount_value == 2e10 and c.currency == "CNY" for c in money)
@@ -45,7 +45,7 @@ def test_seed_001_northeast_and_liaoning_jobs():
     # The bracketed "($3.12 billion)" is a conversion, kept only for linking re-reports.
     assert (first.alt_amount_value, first.alt_currency) == (3.12e9, "USD")
     assert set(first.region.split(", ")) == {"Heilongjiang", "Jilin", "Liaoning"}
-    assert (first.start_year, first.end_year) == (2017, 2020)
+    assert (first.start_year, first.end_year) == (2018, 2021)
     # The CEO's quote states the same commitment: its actor is the speaker's company.
     assert any(c.sentence.startswith("“We are confident") and c.actor == "JD.com" for c in money)
     assert len(jobs) == 1
@@ -55,7 +55,7 @@ def test_seed_001_northeast_and_liaoning_jobs():
 
 
 def test_seed_002_past_achievements_raise_no_pledge():
-    assert extract_pledges(seed_body("002"), date(2021, 6, 1)) == []
+    assert extract_pledges(seed_body("002"), date(2021, 4, 16)) == []
 
 
 def test_seed_003_re_report_in_yuan_with_dollar_conversion():
@@ -72,7 +72,7 @@ def test_seed_003_re_report_in_yuan_with_dollar_conversion():
 
 
 def test_seed_004_poverty_counties_and_training_by_coreference():
-    found = extract_pledges(seed_body("004"), date(2016, 1, 22))
+    found = extract_pledges(seed_body("004"), date(2016, 1, 13))
     by_kind = {c.kind: c for c in found}
     assert set(by_kind) == {"poverty", "other", "train"}
     assert (by_kind["poverty"].amount_value, by_kind["poverty"].amount_unit) == (2e6, "people")

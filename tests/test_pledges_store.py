@@ -134,7 +134,7 @@ def test_raised_pledge_is_a_revision_of_the_known_pledge(session):
 
 def test_processing_a_report_again_does_not_duplicate_mentions(session):
     for _ in range(2):
-        outcomes = record_report(session, "same", seed_body("004"), date(2016, 1, 22), "chinadaily")
+        outcomes = record_report(session, "same", seed_body("004"), date(2016, 1, 13), "chinadaily")
         session.commit()
     assert len(outcomes) == 3 and not any(o.is_new for o in outcomes)
     assert _count(session, PledgeMention) == 3
@@ -195,8 +195,8 @@ def test_identity_lookup_reads_only_the_actor_and_kind(session, db_url):
 
 def test_list_filters(session):
     record_report(session, "000", seed_body("000"), date(2020, 4, 8), "jd")
-    record_report(session, "001", seed_body("001"), date(2017, 8, 8), "chinadaily")
-    record_report(session, "004", seed_body("004"), date(2016, 1, 22), "chinadaily")
+    record_report(session, "001", seed_body("001"), date(2018, 8, 24), "chinadaily")
+    record_report(session, "004", seed_body("004"), date(2016, 1, 13), "chinadaily")
     session.commit()
 
     def ids(**kwargs) -> list[tuple[str, float]]:
