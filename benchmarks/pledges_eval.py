@@ -247,12 +247,17 @@ def _table(reports: dict[str, dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--split", choices=["dev", "heldout", "all", "each"], default="each")
+    parser.add_argument(
+        "--split", default="each", help="dev, heldout, heldout2, all, or each (every split, then all)"
+    )
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.add_argument("--errors", action="store_true", help="list every error (for the dev split)")
     parser.add_argument("--db", help="database URL instead of a temporary SQLite file")
     args = parser.parse_args(argv)
-    splits = ["dev", "heldout", "all"] if args.split == "each" else [args.split]
+    if args.split == "each":
+        splits = [*dict.fromkeys(i["split"] for i in load_items(args.data)), "all"]
+    else:
+        splits = [args.split]
     reports: dict[str, dict[str, Any]] = {}
     for split in splits:
         items = load_items(args.data, split)
