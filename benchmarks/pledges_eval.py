@@ -179,6 +179,7 @@ def evaluate(items: list[dict[str, Any]], db_url: str | None = None) -> Result:
                         preds_here.remove(pred)
                         left.remove(g)
                     for pred in preds_here:
+                        result.errors.append(f"EXTRA {item['id']}: {pred[0].kind} {pred[0].amount_value}")
                         if pred[2]:
                             result.new_flags += 1
                     for g, pred in sorted(pairs, key=lambda p: gold_order[id(p[0])]):
