@@ -222,6 +222,67 @@ def evaluate(items: list[dict[str, Any]], db_url: str | None = None) -> Result:
     return result
 
 
+def evaluate_sampleweb() -> dict[str, Any]:
+    """Detection on the sample web's articles against its manifest (written by another helper).
+
+    Fields are compared under the manifest's conventions where they differ from ours only in
+    spelling (units through our unit vocabulary); regions such as "Northeast China" that the
+    manifest keeps as printed count as mismatches.
+    """
+    from datetime import datetime
+
+    from pledgewatch.crawler.pledges import _UNITS, PERSON_UNITS
+    from pledgewatch.sampleweb import load_manifest
+    from pledgewatch.store import db
+    from pledgewatch.store.pledges import record_report
+
+    articles = sorted((a for a in load_manifest()["articles"] if a.get("text")), key=lambda a: a["published"])
+    engine = db.make_engine("sqlite://")
+    db.ensure_schema(engine)
+    tp = fp = fn = paired = agree = 0
+    right: dict[str, int] = defaultdict(int)
+    with db.session_factory(engine)() as session:
+        for article in articles:
+            published = datetime.fromisoformat(article["published"])
+            outcomes = record_report(session, article["key"], article["text"], published, article["source"])
+            session.commit()
+            found: dict[str, Any] = {}
+            for outcome in outcomes:
+                found.setdefault(outcome.candidate.sentence, outcome)
+            expected = {p["sentence"]: p for p in article["expected_pledges"]}
+            fp += sum(1 for sentence in found if sentence not in expected)
+            for sentence, gold in expected.items():
+                outcome = found.get(sentence)
+                if outcome is None:
+                    fn += 1
+                    continue
+                tp += 1
+                paired += 1
+                agree += outcome.is_new == (gold["new_or_known"] == "new")
+                unit = gold.get("amount_unit")
+                if unit:
+                    unit = _UNITS.get(unit.lower(), _UNITS.get(unit.split()[-1].lower(), unit))
+                    unit = "people" if unit in PERSON_UNITS and gold["kind"] != "jobs" else unit
+                    unit = "jobs" if gold["kind"] == "jobs" else unit
+                for name in FIELDS:
+                    expected_value = unit if name == "amount_unit" else gold.get(name)
+                    right[name] += _field_equal(name, expected_value, getattr(outcome.candidate, name))
+    engine.dispose()
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return {
+        "articles": len(articles),
+        "expected_pledges": tp + fn,
+        "detection": {
+            "precision": precision,
+            "recall": recall,
+            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        },
+        "fields": {name: right[name] / paired if paired else 1.0 for name in FIELDS},
+        "new_or_known_agreement": agree / paired if paired else 1.0,
+    }
+
+
 def _table(reports: dict[str, dict[str, Any]]) -> str:
     rows: list[tuple[str, ...]] = [("metric", *reports)]
 
@@ -254,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.add_argument("--errors", action="store_true", help="list every error (for the dev split)")
     parser.add_argument("--db", help="database URL instead of a temporary SQLite file")
+    parser.add_argument(
+        "--sampleweb", action="store_true", help="also check detection against the sample web's manifest"
+    )
     args = parser.parse_args(argv)
     if args.split == "each":
         splits = [*dict.fromkeys(i["split"] for i in load_items(args.data)), "all"]
@@ -269,10 +333,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"## errors ({split})", file=sys.stderr)
             for line in result.errors:
                 print(line, file=sys.stderr)
+    sampleweb = evaluate_sampleweb() if args.sampleweb else None
     if args.json:
-        print(json.dumps(reports, indent=2))
-    else:
-        print(_table(reports))
+        print(json.dumps({**reports, **({"sampleweb": sampleweb} if sampleweb else {})}, indent=2))
+        return 0
+    print(_table(reports))
+    if sampleweb:
+        d = sampleweb["detection"]
+        scores = f"P {d['precision']:.3f} R {d['recall']:.3f} F1 {d['f1']:.3f}"
+        counts = f"{sampleweb['articles']} articles, {sampleweb['expected_pledges']} expected pledges"
+        agreement = f"new/known agreement {sampleweb['new_or_known_agreement']:.3f}"
+        print(f"\nsample web manifest: {counts}; detection {scores}; {agreement}")
+        print("fields: " + ", ".join(f"{name} {value:.3f}" for name, value in sampleweb["fields"].items()))
     return 0
 
 
