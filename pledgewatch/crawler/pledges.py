@@ -442,6 +442,8 @@ def _unit_after(sentence: str, position: int) -> tuple[str, int] | None:
     "5,000 village doctors in ..." counts doctors, "300 county-level delivery stations" stations.
     """
     tail = re.sub(r"[\"“”‘]", " ", sentence[position:])
+    # "Asia No. 1 warehouses": a brand name inside the phrase, not its end.
+    tail = re.sub(r"\bNo\.\s?(?=\d)", lambda m: "No-".ljust(len(m.group(0)), "-"), tail)
     # "small and medium-sized enterprises" is one modifier, not two phrases.
     tail = re.sub(r"\bsmall\s+and\s+medium(?=[\s-])", lambda m: re.sub(r"\s", "-", m.group(0)), tail)
     tokens = list(re.finditer(r"[A-Za-z][\w'’-]*|[^\sA-Za-z]", tail))
@@ -674,6 +676,26 @@ _DENIAL_RE = re.compile(
     r"\bwon['’]t\b|\bnot\s+(?:plan|intend|expect)|\bruled\s+out\b|\bscrapped\b|\bcancel+ed\b|\bshelved\b",
     re.IGNORECASE,
 )
+# Money a company raises, receives or pays for a deal is not something it pledges to spend.
+_FINANCE_RE = re.compile(
+    r"\b(?:IPO|initial\s+public\s+offering|listing|share\s+sale|placement|bonds?|notes|loans?|"
+    r"funding\s+round|financing|valuation|buyback|repurchase|dividends?|acquisition|takeover|merger|stake)\b"
+    r"|\b(?:raise|raising|receive|receiving|secure|securing|obtain|acquire|acquiring|borrow|borrowing|"
+    r"repurchase|buy\s+back)\b",
+    re.IGNORECASE,
+)
+
+
+def _is_finance(sentence: str, cue_start: int, quantity: Quantity) -> bool:
+    """Capital raising or a deal around the amount, unless the amount's own verb is "invest"
+    ("would raise its stake in Cainiao ... by investing 5.3 billion yuan" is a pledge)."""
+    finance = list(_FINANCE_RE.finditer(sentence, cue_start, min(len(sentence), quantity.end + 60)))
+    if not finance:
+        return False
+    last_before = max((m.end() for m in finance if m.start() < quantity.start), default=cue_start)
+    return not _INVEST_VERB_RE.search(sentence, last_before, quantity.start)
+
+
 _CONDITIONAL_RE = re.compile(
     r"\b(?:if|unless|provided\s+that|could|might|would\s+have|hypothetical(?:ly)?|in\s+theory|"
     r"were\s+it|should\s+\w+\s+be\s+approved)\b|\bmay\b"
@@ -770,6 +792,14 @@ _STAT_BEFORE_RE = re.compile(
     _STAT_RE.pattern
     + r"\s+(?:(?:of|to|at|will|would|reach\w*|top\w*|exceed\w*|hit\w*|surpass\w*|grow\w*|ris\w*|increas\w*|"
     r"be|by)\s+){1,3}(?:more\s+than\s+|about\s+|over\s+|some\s+)?$|" + _STAT_RE.pattern + r"\s*$",
+    re.IGNORECASE,
+)
+
+
+# Subjects that are events or documents, not actors: "The festival will feature 5,000 sessions".
+_NON_ACTOR_RE = re.compile(
+    r"\b(?:festival|event|fair|expo|exhibition|conference|forum|summit|report|survey|study|index|ranking|"
+    r"season|holiday|ceremony|promotion|sale)s?\b",
     re.IGNORECASE,
 )
 
@@ -1035,7 +1065,10 @@ def _kind(quantity: Quantity, clause: str, window: str, after: str, donor: bool 
     if quantity.currency:
         if _DONATE_VERB_RE.search(window):
             return "donate"
-        if _TRADE_RE.search(window) or re.match(r"\s*(?:worth\s+of|of\s+(?:goods|products|coupons))", after):
+        if _TRADE_RE.search(window) or re.match(
+            r"\s*(?:worth\s+of|of\s+(?:goods|products|coupons)|in\s+(?:[\w-]+\s+)?(?:vouchers|coupons|discounts))",
+            after,
+        ):
             return "other"
         verbs = [(m.start(), "donate") for m in _DONATE_VERB_RE.finditer(window)]
         verbs += [(m.start(), "invest") for m in _INVEST_VERB_RE.finditer(window)]
@@ -1240,12 +1273,14 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
             nearest.append((clause_start + match.end(), "government"))
     for match in _ANALYST_RE.finditer(span):
         nearest.append((clause_start + match.end(), "analyst"))
+    for match in _NON_ACTOR_RE.finditer(span):
+        nearest.append((clause_start + match.end(), "non-actor"))
     for start, end, _ in find_regions(span):
         if start >= subject_zone and not _after_preposition(span, start):
             nearest.append((clause_start + end, "government"))
     nearest.sort()
     last = nearest[-1][1] if nearest else None
-    if last in ("stat", "analyst"):
+    if last in ("stat", "analyst", "non-actor"):
         return None, last
     if in_span and last in ("company", None):
         return in_span[-1][2], "named"
@@ -1386,6 +1421,8 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
         if _CONDITIONAL_RE.search(text[: quantity.start]) or _CONDITIONAL_RE.search(between):
             continue
         if _DENIAL_RE.search(text[: quantity.start]):
+            continue
+        if _is_finance(text, cue.start(), quantity):
             continue
         actor, _why = _resolve_actor(text, actor_position if actor_position is not None else cue.start(), ctx)
         if actor is None:
