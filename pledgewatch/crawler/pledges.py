@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from pledgewatch.crawler.regions import find_regions, join_regions
 
@@ -629,6 +630,8 @@ _FUTURE_CUES = [
     r"(?:is|are)\s+to",
     r"seeks?\s+to",
     r"targets?",
+    r"(?:has\s+|have\s+)?set\s+(?:a|an|the|itself\s+a)\s+(?:[\w-]+\s+)?(?:target|goal)\s+(?:of|to)",
+    r"(?:target|goal)\s+(?:of|is\s+to)",
     r"hopes?\s+to",
     r"(?:has\s+|have\s+)?earmarked",
     r"earmarks?",
@@ -678,8 +681,8 @@ _DENIAL_RE = re.compile(
 )
 # Money a company raises, receives or pays for a deal is not something it pledges to spend.
 _FINANCE_RE = re.compile(
-    r"\b(?:IPO|initial\s+public\s+offering|listing|share\s+sale|placement|bonds?|notes|loans?|"
-    r"funding\s+round|financing|valuation|buyback|repurchase|dividends?|acquisition|takeover|merger|stake)\b"
+    r"\b(?:IPO|initial\s+public\s+offering|listing|share\s+sale|placement|bonds?|notes|"
+    r"funding\s+round|valuation|buyback|repurchase|dividends?|acquisition|takeover|merger|stake)\b"
     r"|\b(?:raise|raising|receive|receiving|secure|securing|obtain|acquire|acquiring|borrow|borrowing|"
     r"repurchase|buy\s+back)\b",
     re.IGNORECASE,
@@ -857,6 +860,12 @@ class ActorResolver:
     def normalise(self, name: str) -> str:
         """A user's actor filter ("jd", "Jingdong") as stored; unknown names are kept as given."""
         return self._table.get(name.strip().lower(), name.strip())
+
+
+@lru_cache(maxsize=1)
+def default_resolver() -> ActorResolver:
+    """The built-in watch list (JD.com) and known companies, compiled once."""
+    return ActorResolver()
 
 
 def subject_company(resolver: ActorResolver, text: str) -> str | None:
@@ -1300,6 +1309,11 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     speaker = re.search(r"\b(?:said|says|according to)\b", sentence[cue_start:], re.IGNORECASE)
     if after and speaker:
         return after[0][2], "speaker"
+    agent = re.search(r"\bwill\s+be\s+\w+\s+by\s+", sentence[cue_start:], re.IGNORECASE)
+    if agent:
+        by = ctx.resolver.companies(sentence[cue_start + agent.end() :])
+        if by and by[0][0] == 0:
+            return by[0][2], "passive agent"
     for name in ctx.previous_subjects[::-1]:
         return name, "previous sentence"
     if ctx.subject:
@@ -1398,6 +1412,10 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
         actor_position: int | None = None
         if revision is not None and (cue is None or cue.start() <= revision.end() + 40):
             cue = revision
+        elif (cue is None or not _is_future(cue)) and _announced_package(text, quantity):
+            # "JD announced RMB10 billion in support for merchants": a package for future spending.
+            cue = _announced_package(text, quantity)
+            revision = None
         elif cue is None or not _is_future(cue):
             # "JD's 3-billion-yuan commitment to Sichuan will focus on ...": the amount names a
             # commitment that the clause's future verb then talks about.
@@ -1479,9 +1497,38 @@ _COMMITMENT_NOUN_AFTER = re.compile(
 )
 
 
+_PASSIVE_FUTURE_AFTER = re.compile(
+    r"^[^.;,]{0,40}?\b(?:will|would|shall|is\s+to|are\s+to|is\s+set\s+to|are\s+set\s+to|is\s+expected\s+to|"
+    r"are\s+expected\s+to)\s+be\s+(?:\w+ly\s+)?\w+(?:ed|en|lt|wn|ne|ut)\b",
+    re.IGNORECASE,
+)
+
+
+_ANNOUNCE_BEFORE = re.compile(
+    r"\b(?P<verb>announced|unveiled|launched|rolled\s+out|introduced)\s+(?:[\w-]+\s+){0,2}?$", re.IGNORECASE
+)
+_PACKAGE_AFTER = re.compile(
+    r"^\s*(?:of\s+|in\s+)?(?:[\w-]+\s+){0,2}?(?:support|subsidies|funding|investment|aid|relief|package|fund|"
+    r"stimulus|plan|program|programme|initiative)\b",
+    re.IGNORECASE,
+)
+
+
+def _announced_package(sentence: str, quantity: Quantity) -> re.Match[str] | None:
+    """ "announced RMB10 billion in support", "unveiled a 10-billion-yuan support package": the
+    announcement of a package for future spending (its verb, or None)."""
+    match = _ANNOUNCE_BEFORE.search(sentence[: quantity.start])
+    if match is None or not _PACKAGE_AFTER.match(sentence[quantity.end :]):
+        return None
+    return match
+
+
 def _nominal_commitment(sentence: str, quantity: Quantity) -> re.Match[str] | None:
-    """The future verb of a clause whose subject is an amount-named commitment, if any."""
-    if not _COMMITMENT_NOUN_AFTER.match(sentence[quantity.end :]):
+    """The future verb of a clause whose subject is an amount-named commitment ("Jingdong's
+    3-billion-yuan commitment to Sichuan will focus on"), or of a future passive ("About 3,000
+    stores will be opened by JD"), if any."""
+    after = sentence[quantity.end :]
+    if not (_COMMITMENT_NOUN_AFTER.match(after) or _PASSIVE_FUTURE_AFTER.match(after)):
         return None
     for match in _CUE_RE.finditer(sentence, quantity.end):
         if (match.lastgroup or "").startswith("past") and _MODAL_BEFORE.search(sentence[: match.start()]):
@@ -1561,7 +1608,7 @@ def extract_pledges(
     ``published`` turns relative horizons ("over the next three years") into years; ``subject``
     is the company the text is about when the caller knows it (otherwise the most mentioned one).
     """
-    resolver = resolver or ActorResolver()
+    resolver = resolver or default_resolver()
     if isinstance(published, datetime):
         published = published.date()
     ctx = _Context(resolver, published, subject or subject_company(resolver, text), [])
