@@ -355,7 +355,7 @@ for _unit, _forms in {
     "entrepreneurs": ("entrepreneurs", "livestreamers", "hosts"),
     "merchants": ("merchants", "sellers", "vendors", "retailers", "shop owners"),
     "enterprises": ("enterprises", "SMEs", "companies", "businesses", "firms", "startups", "brands"),
-    "stores": ("stores", "shops", "outlets", "supermarkets"),
+    "stores": ("stores", "shops", "outlets", "supermarkets", "pharmacies", "restaurants", "showrooms"),
     "warehouses": ("warehouses", "warehouse", "logistics centers", "distribution centers"),
     "facilities": (
         "facilities",
@@ -473,6 +473,19 @@ def _unit_after(sentence: str, position: int) -> tuple[str, int] | None:
             best = (_UNITS[head], position + token.end())
         elif (
             best is None
+            and _BUILD_VERB_BEFORE.search(sentence[:position])
+            and re.fullmatch(r"[a-z]+s", low)
+            and low not in _NOT_FACILITIES
+            and (
+                index + 1 >= len(tokens)
+                or not tokens[index + 1].group(0)[0].isalpha()
+                or tokens[index + 1].group(0).lower() in _PHRASE_STOP
+            )
+        ):
+            # "open 1,000 pharmacies", "build 50 libraries": what a company builds is a facility.
+            best = ("facilities", position + token.end())
+        elif (
+            best is None
             and _PERSON_VERB_BEFORE.search(sentence[:position])
             and re.fullmatch(r"[a-z]+s", low)
             and (
@@ -486,6 +499,23 @@ def _unit_after(sentence: str, position: int) -> tuple[str, int] | None:
     return best
 
 
+_BUILD_VERB_BEFORE = re.compile(
+    r"\b(?:build|building|construct|constructing|open|opening|set\s+up|setting\s+up|establish|establishing)\s+"
+    r"(?:about\s+|over\s+|more\s+than\s+|up\s+to\s+|another\s+|some\s+|nearly\s+|at\s+least\s+)?$",
+    re.IGNORECASE,
+)
+_NOT_FACILITIES = {
+    "years",
+    "months",
+    "days",
+    "weeks",
+    "times",
+    "percent",
+    "yuan",
+    "dollars",
+    "users",
+    "orders",
+}
 _PERSON_VERB_BEFORE = re.compile(
     r"\b(?:hire|hiring|recruit|recruiting|employ|employing|train|training|cultivate|cultivating|educate|"
     r"offer\s+jobs\s+to|help)\s+(?:about\s+|over\s+|more\s+than\s+|up\s+to\s+|as\s+many\s+as\s+|another\s+|"
@@ -776,6 +806,9 @@ _GOVERNMENT_RE = re.compile(
     r"department|officials?|state|country|nation|province|provinces|city|municipality|county|prefecture|"
     r"party|NDRC|PBOC|MOFCOM|central\s+bank|regulators?|premier|president\s+Xi|Xi\s+Jinping|China|Beijing|"
     r"provincial|municipal|local\s+authorities|the\s+region|governor|mayor)\b"
+    # "State" alone, not "state-owned"; proper names (China, Beijing) keep their capital.
+    r"(?!-owned)",
+    re.IGNORECASE,
 )
 _ANALYST_RE = re.compile(
     r"\b(?:analysts?|research|researchers|estimates?|forecasts?|consultancy|consultants|brokerage|"
@@ -1298,6 +1331,9 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
         return None, "government"
     if in_span:
         return in_span[-1][2], "named"
+    if last == "pronoun" and len(nearest) > 1 and nearest[-2][1] == "government":
+        # "The commerce ministry said it will ...": the pronoun is the authority.
+        return None, "government"
     # Pronoun, descriptor or no subject: the company this sentence, or the text, is about.
     if re.search(r"\b(?:we|our)\b", span, re.IGNORECASE):
         after = ctx.resolver.companies(sentence[cue_start:])
@@ -1374,6 +1410,16 @@ def _governing_cue(sentence: str, position: int) -> re.Match[str] | None:
     return best
 
 
+def _main_future_cue(sentence: str, before: int) -> int | None:
+    """Start of the nearest future cue before ``before`` in the same clause, if any."""
+    clause_start = _clause_start(sentence, before)
+    found = None
+    for match in _CUE_RE.finditer(sentence, clause_start, before):
+        if _is_future(match) and not re.match(r"to\s", match.group(0), re.IGNORECASE):
+            found = match.start()
+    return found
+
+
 def _is_future(match: re.Match[str]) -> bool:
     group = match.lastgroup or ""
     return group == "rev" or group.startswith("fut")
@@ -1442,6 +1488,11 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
             continue
         if _is_finance(text, cue.start(), quantity):
             continue
+        if actor_position is None and re.match(r"to\s", cue.group(0), re.IGNORECASE):
+            # "X will work with JD to train 10,000 workers": the subject is the main verb's, X.
+            main = _main_future_cue(text, cue.start())
+            if main is not None:
+                actor_position = main
         actor, _why = _resolve_actor(text, actor_position if actor_position is not None else cue.start(), ctx)
         if actor is None:
             continue
