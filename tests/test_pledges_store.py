@@ -173,6 +173,12 @@ def test_record_article_pledges_and_an_edit(session):
     session.commit()
     assert [(o.is_revision, o.pledge.amount_value) for o in outcomes] == [(True, 7e9)]
     assert _count(session, PledgeMention) == 1 and _count(session, Pledge) == 1
+    # An edit that adds a paragraph before the pledge shifts its sentence: still the same mention.
+    shifted = _article(session, "JD's support for Hubei keeps growing.\n" + corrected.text, published)
+    outcomes = record_article_pledges(session, shifted)
+    session.commit()
+    assert [(o.is_new, o.is_revision, o.mention.sentence_index) for o in outcomes] == [(False, False, 1)]
+    assert _count(session, PledgeMention) == 1
 
 
 def test_identity_lookup_reads_only_the_actor_and_kind(session, db_url):
@@ -210,3 +216,5 @@ def test_list_filters(session):
     assert ids(since=datetime(2020, 1, 1, tzinfo=UTC)) == [("invest", 6e9)]
     assert len(ids(until=datetime(2017, 1, 1, tzinfo=UTC))) == 3
     assert ids(actor="Alibaba") == []
+    # User text is matched literally: LIKE wildcards match nothing special.
+    assert ids(regions=("%",)) == [] and ids(actor="%") == []

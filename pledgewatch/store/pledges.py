@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from pledgewatch.crawler.pledges import ActorResolver, PledgeCandidate, extract_pledges, purpose_words
@@ -267,17 +267,20 @@ def _store_candidates(
             (m for m in unclaimed if pledge is not None and m.pledge_id == pledge.id),
             None,
         )
-        if previous is None:
-            previous = next(
-                (
-                    m
-                    for m in unclaimed
-                    if m.pledge.actor == candidate.actor
-                    and m.pledge.kind == candidate.kind
-                    and m.sentence_index == candidate.sentence_index
-                ),
-                None,
-            )
+        if previous is None and pledge is None:
+            # Same actor, kind and place/time as a mention this report had before: an edit that
+            # changed the amount. The nearest such sentence is the edited one.
+            edited = [
+                m
+                for m in unclaimed
+                if m.pledge.actor == candidate.actor
+                and m.pledge.kind == candidate.kind
+                and (m.pledge.currency is None) == (candidate.currency is None)
+                and _agreement(candidate, m.pledge)[0]
+            ]
+            index = candidate.sentence_index
+            edited.sort(key=lambda m, index=index: abs(m.sentence_index - index))
+            previous = edited[0] if edited else None
             if previous is not None:
                 # An edit changed the amount of a pledge this report states: a revision.
                 pledge, is_revision = previous.pledge, True
@@ -422,16 +425,22 @@ class PledgeFilter:
     max_amount: float | None = None
 
 
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _filtered(filters: PledgeFilter) -> Select[tuple[Pledge]]:
     statement = select(Pledge)
     if filters.new_since is not None:
         statement = statement.where(Pledge.created_at >= filters.new_since)
     if filters.actor:
-        statement = statement.where(Pledge.actor.ilike(filters.actor))
+        statement = statement.where(func.lower(Pledge.actor) == filters.actor.lower())
     if filters.kind:
         statement = statement.where(Pledge.kind == filters.kind)
     if filters.regions:
-        statement = statement.where(or_(*(Pledge.region.ilike(f"%{name}%") for name in filters.regions)))
+        statement = statement.where(
+            or_(*(Pledge.region.ilike(f"%{_escape_like(name)}%", escape="\\") for name in filters.regions))
+        )
     if filters.since is not None:
         statement = statement.where(Pledge.first_published_at >= filters.since)
     if filters.until is not None:
