@@ -196,7 +196,7 @@ def test_identity_lookup_reads_only_the_actor_and_kind(session, db_url):
         event.remove(engine, "before_cursor_execute", capture)
     lookups = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM pledges" in s]
     assert lookups, statements
-    assert all("pledges.actor =" in s and "pledges.kind =" in s for s in lookups)
+    assert all("pledges.actor =" in s and "pledges.kind" in s for s in lookups)
 
 
 def test_list_filters(session):

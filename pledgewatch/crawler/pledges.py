@@ -264,6 +264,7 @@ _CURRENCY_AFTER = {
     "renminbi": "CNY",
     "cny": "CNY",
     "us dollars": "USD",
+    "u.s. dollars": "USD",
     "dollars": "USD",
     "usd": "USD",
     "hong kong dollars": "HKD",
@@ -305,7 +306,7 @@ _MONEY_RE = re.compile(
     r"(?P<pre>RMB|CNY|US\$|USD|HK\$|HKD|EUR|\$|¥|€)?\s?"
     + _NUMBER
     + r"(?:[\s-]*(?P<post>yuan|RMB|renminbi|CNY|"
-    r"US\s+dollars|Hong\s+Kong\s+dollars|dollars|USD|euros)\b)?",
+    r"U\.?S\.?\s+dollars|Hong\s+Kong\s+dollars|dollars|USD|euros)\b)?",
     re.IGNORECASE,
 )
 
@@ -373,7 +374,15 @@ for _unit, _forms in {
     ),
     "centers": ("centers", "centres", "center", "centre"),
     "stations": ("stations", "station", "service stations", "delivery stations", "service points"),
-    "schools": ("schools", "libraries", "classrooms"),
+    "schools": (
+        "schools",
+        "libraries",
+        "classrooms",
+        "colleges",
+        "universities",
+        "academies",
+        "kindergartens",
+    ),
     "hospitals": ("hospitals", "clinics"),
     "counties": ("counties", "county"),
     "villages": ("villages", "village", "towns", "townships"),
@@ -437,7 +446,7 @@ _PHRASE_STOP = {
 _MAX_UNIT_WORDS = 4
 
 
-def _unit_after(sentence: str, position: int) -> tuple[str, int] | None:
+def _unit_after(sentence: str, position: int, number_start: int | None = None) -> tuple[str, int] | None:
     """The counted thing after a number: the last unit noun of the phrase that follows it.
 
     "5,000 village doctors in ..." counts doctors, "300 county-level delivery stations" stations.
@@ -448,6 +457,10 @@ def _unit_after(sentence: str, position: int) -> tuple[str, int] | None:
     # "small and medium-sized enterprises" is one modifier, not two phrases.
     tail = re.sub(r"\bsmall\s+and\s+medium(?=[\s-])", lambda m: re.sub(r"\s", "-", m.group(0)), tail)
     tokens = list(re.finditer(r"[A-Za-z][\w'’-]*|[^\sA-Za-z]", tail))
+    head_text = sentence[: number_start if number_start is not None else position]
+    # What a company builds is a facility, whoever it hires or trains is people.
+    after_build_verb = bool(_BUILD_VERB_BEFORE.search(head_text))
+    after_person_verb = bool(_PERSON_VERB_BEFORE.search(head_text))
     best: tuple[str, int] | None = None
     words = 0
     for index, token in enumerate(tokens):
@@ -473,7 +486,7 @@ def _unit_after(sentence: str, position: int) -> tuple[str, int] | None:
             best = (_UNITS[head], position + token.end())
         elif (
             best is None
-            and _BUILD_VERB_BEFORE.search(sentence[:position])
+            and after_build_verb
             and re.fullmatch(r"[a-z]+s", low)
             and low not in _NOT_FACILITIES
             and (
@@ -486,7 +499,7 @@ def _unit_after(sentence: str, position: int) -> tuple[str, int] | None:
             best = ("facilities", position + token.end())
         elif (
             best is None
-            and _PERSON_VERB_BEFORE.search(sentence[:position])
+            and after_person_verb
             and re.fullmatch(r"[a-z]+s", low)
             and (
                 index + 1 >= len(tokens)
@@ -603,7 +616,7 @@ def find_quantities(sentence: str) -> list[Quantity]:
         value = _number_value(match)
         if value is None:
             continue
-        unit = _unit_after(sentence, match.end())
+        unit = _unit_after(sentence, match.end(), match.start())
         if unit is None:
             continue
         start = match.start("digits") if digits else match.start("words")
@@ -669,7 +682,8 @@ _FUTURE_CUES = [
     r"sets\s+aside",
     r"(?:has\s+|have\s+)?allocated",
     r"allocates?",
-    r"to\s+(?:invest|build|create|donate|train|provide|set\s+up|open|hire|recruit|help|add|spend|inject|pour)",
+    r"to\s+(?:invest|build|create|donate|train|provide|set\s+up|open|hire|recruit|help|add|spend|inject|pour|sell|"
+    r"buy|purchase|procure|source|contribute|cultivate|establish)",
     r"(?:over|in|within|during)\s+the\s+(?:next|coming)",
     r"by\s+(?:the\s+end\s+of\s+)?20\d\d",
 ]
@@ -1236,6 +1250,37 @@ _STOPWORDS = set(
         "boost",
     ]
 )
+# Words every report of this beat uses: they say nothing about which pledge it is.
+_STOPWORDS |= set(
+    [
+        "provincial",
+        "government",
+        "governments",
+        "agreement",
+        "agreements",
+        "signed",
+        "online",
+        "local",
+        "city",
+        "county",
+        "province",
+        "official",
+        "officials",
+        "companies",
+        "group",
+        "firm",
+        "e-commerce",
+        "platform",
+        "platforms",
+        "china",
+        "chinese",
+        "country",
+        "national",
+        "nationwide",
+        "daily",
+        "learned",
+    ]
+)
 
 
 def purpose_words(text: str, names: Iterable[str]) -> list[str]:
@@ -1249,7 +1294,7 @@ def purpose_words(text: str, names: Iterable[str]) -> list[str]:
     words: list[str] = []
     for word in re.findall(r"[A-Za-z][A-Za-z-]+", text):
         low = word.lower()
-        if low in _STOPWORDS or low in skip or len(low) < 4 or low in _UNITS or low in _WORD_NUMBERS:
+        if low in _STOPWORDS or low in skip or len(low) < 4 or low in _WORD_NUMBERS:
             continue
         if low in _SCALES or low in _QUALIFIERS or re.fullmatch(r"(?:19|20)\d\d", low):
             continue
@@ -1281,7 +1326,9 @@ class _Context:
     published: date | None
     subject: str | None
     previous_subjects: list[str]
-    previous_regions: list[str] = field(default_factory=list)
+    # (sentence index, provinces) of the last sentences that named a place.
+    previous_regions: list[tuple[int, str]] = field(default_factory=list)
+    sentence_index: int = 0
 
 
 def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | None, str]:
@@ -1555,23 +1602,49 @@ _PASSIVE_FUTURE_AFTER = re.compile(
 )
 
 
-_ANNOUNCE_BEFORE = re.compile(
-    r"\b(?P<verb>announced|unveiled|launched|rolled\s+out|introduced)\s+(?:[\w-]+\s+){0,2}?$", re.IGNORECASE
+_ANNOUNCE_VERBS = r"announced|unveiled|launched|rolled\s+out|introduced|set\s+up|established|created|started"
+_ANNOUNCE_BEFORE = re.compile(rf"\b(?P<verb>{_ANNOUNCE_VERBS})\s+(?:[\w-]+\s+){{0,2}}?$", re.IGNORECASE)
+_FUND_OF_BEFORE = re.compile(
+    rf"\b(?P<verb>{_ANNOUNCE_VERBS})\s+(?:[\w'’-]+\s+){{0,5}}?(?:fund|package|program|programme|plan|initiative)\s+"
+    r"(?:of|worth)\s+(?:about\s+|around\s+|over\s+|more\s+than\s+)?$",
+    re.IGNORECASE,
+)
+_PARTICIPLE_BEFORE = re.compile(
+    r"\b(?P<verb>investing|spending|injecting|pouring|allocating|earmarking|contributing)\s+(?:a\s+total\s+of\s+)?"
+    r"(?:about\s+|around\s+|over\s+|more\s+than\s+|up\s+to\s+)?$",
+    re.IGNORECASE,
 )
 _PACKAGE_AFTER = re.compile(
     r"^\s*(?:of\s+|in\s+)?(?:[\w-]+\s+){0,2}?(?:support|subsidies|funding|investment|aid|relief|package|fund|"
     r"stimulus|plan|program|programme|initiative)\b",
     re.IGNORECASE,
 )
+_FORWARD_HORIZON_AFTER = re.compile(
+    r"^[^.;]{0,40}?\b(?:(?:in|over|within)\s+(?:the\s+)?(?:next\s+|coming\s+)?(?:\d+|two|three|four|five|six|seven|"
+    r"eight|nine|ten)\s+years|by\s+20\d\d)\b",
+    re.IGNORECASE,
+)
 
 
 def _announced_package(sentence: str, quantity: Quantity) -> re.Match[str] | None:
-    """ "announced RMB10 billion in support", "unveiled a 10-billion-yuan support package": the
-    announcement of a package for future spending (its verb, or None)."""
-    match = _ANNOUNCE_BEFORE.search(sentence[: quantity.start])
-    if match is None or not _PACKAGE_AFTER.match(sentence[quantity.end :]):
-        return None
-    return match
+    """A package for future spending announced or set up in the past tense, or None:
+
+    "announced RMB10 billion in support", "unveiled a 10-billion-yuan support package", "set up a
+    poverty relief fund of 10 billion yuan", "announced a fund, investing 10 billion RMB in five
+    years". A fund set up to be spent is a commitment, whatever the tense of its announcement.
+    """
+    head, tail = sentence[: quantity.start], sentence[quantity.end :]
+    tail = re.sub(r"^\s*\([^)]{0,40}\)", "", tail)
+    match = _ANNOUNCE_BEFORE.search(head)
+    if match is not None and _PACKAGE_AFTER.match(tail):
+        return match
+    match = _FUND_OF_BEFORE.search(head)
+    if match is not None:
+        return match
+    match = _PARTICIPLE_BEFORE.search(head)
+    if match is not None and _FORWARD_HORIZON_AFTER.match(tail):
+        return match
+    return None
 
 
 def _nominal_commitment(sentence: str, quantity: Quantity) -> re.Match[str] | None:
@@ -1638,8 +1711,13 @@ def _region(
     after = [names for start, _, names in regions if start >= cue_start]
     chosen = after or [names for _, _, names in regions]
     if not chosen:
-        if (refers_back or _ANAPHORIC_PLACE.search(sentence[cue_start:scope_end])) and ctx.previous_regions:
-            return ctx.previous_regions[-1]
+        if ctx.previous_regions:
+            index, provinces = ctx.previous_regions[-1]
+            # "the province" may look further back; "the project" only at the sentence before.
+            if _ANAPHORIC_PLACE.search(sentence[cue_start:scope_end]) or (
+                refers_back and index >= ctx.sentence_index - 1
+            ):
+                return provinces
         return None
     # "Northeast China, comprising Heilongjiang, Jilin and Liaoning provinces": one region.
     provinces: set[str] = set()
@@ -1665,11 +1743,12 @@ def extract_pledges(
     ctx = _Context(resolver, published, subject or subject_company(resolver, text), [])
     candidates: list[PledgeCandidate] = []
     for sentence in split_sentences(text):
+        ctx.sentence_index = sentence.index
         candidates.extend(extract_sentence(sentence, ctx))
         own = _sentence_subject(resolver, sentence.text)
         if own:
             ctx.previous_subjects = [*ctx.previous_subjects[-2:], own]
         places = find_regions(sentence.text)
         if places:
-            ctx.previous_regions = [*ctx.previous_regions[-2:], join_regions(places[-1][2])]
+            ctx.previous_regions = [*ctx.previous_regions[-2:], (sentence.index, join_regions(places[-1][2]))]
     return candidates

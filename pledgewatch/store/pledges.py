@@ -126,6 +126,7 @@ def _amounts_match(candidate: PledgeCandidate, year: int | None, pledge: Pledge)
     return False
 
 
+MONEY_KINDS = {"invest", "donate"}
 # Counts of persons are one family: re-reports say "10,000 positions" or "10,000 veterans",
 # "100,000 farmer-merchants" or "100,000 new-type farmers" for the same pledge.
 PERSON_UNITS = {"people", "jobs", "workers", "farmers", "merchants", "students", "teachers", "entrepreneurs"}
@@ -159,7 +160,9 @@ def _agreement(candidate: PledgeCandidate, pledge: Pledge) -> tuple[bool, int]:
     if candidate.region and pledge.region:
         strength += 2
     if candidate.end_year is not None and pledge.end_year is not None:
-        strength += 2
+        # Equal years confirm; years within the slack of a relative horizon only do not conflict.
+        exact = candidate.end_year == pledge.end_year and candidate.start_year in (None, pledge.start_year)
+        strength += 2 if exact else 1
     return True, strength
 
 
@@ -178,16 +181,20 @@ def _purpose_overlap(candidate: PledgeCandidate, pledge: Pledge) -> tuple[int, f
 _ON_TOP = re.compile(
     r"\b(?:another|a\s+further|an\s+additional|an\s+extra)\s+(?:[$¥]|RMB\s*)?\d", re.IGNORECASE
 )
-# A re-report follows the first report within weeks: that close in time, one shared purpose word
-# confirms an equal amount; later, more agreement is needed.
+# A re-report follows the first report within days or weeks: within two weeks one shared purpose
+# word confirms an equal amount, within 90 days two; later, more agreement is needed.
 RECENT_DAYS = 90
 
 
-def _recent(pledge: Pledge, published: datetime | None) -> bool:
+CLOSE_DAYS = 14
+
+
+def _days_apart(pledge: Pledge, published: datetime | None) -> int | None:
+    """Days between ``published`` and the nearest known mention of ``pledge`` (None if unknown)."""
     if published is None:
-        return False
+        return None
     dates = [m.published_at for m in pledge.mentions if m.published_at is not None]
-    return any(abs((published - d).days) <= RECENT_DAYS for d in dates)
+    return min((abs((published - d).days) for d in dates), default=None)
 
 
 def _find_pledge(
@@ -196,9 +203,12 @@ def _find_pledge(
     """(known pledge this mention reports, is it a revision of it?)."""
     year = published.year if published else None
     # Indexed lookup: only this actor's pledges of this kind are read.
+    # Money given away or invested is often worded both ways for the same pledge ("contribute",
+    # "invest"): those two kinds are compared with each other, with stronger evidence.
+    kinds = sorted(MONEY_KINDS) if candidate.kind in MONEY_KINDS else [candidate.kind]
     known = session.scalars(
         select(Pledge)
-        .where(Pledge.actor == candidate.actor, Pledge.kind == candidate.kind)
+        .where(Pledge.actor == candidate.actor, Pledge.kind.in_(kinds))
         .options(selectinload(Pledge.mentions))
         .order_by(Pledge.id)
     ).all()
@@ -212,6 +222,8 @@ def _find_pledge(
         if candidate.currency is None and not _units_comparable(candidate.amount_unit, pledge.amount_unit):
             continue
         shared, overlap = _purpose_overlap(candidate, pledge)
+        if pledge.kind != candidate.kind and (candidate.is_revision or (strength < 2 and shared < 2)):
+            continue
         if candidate.is_revision:
             score = strength + overlap
             if (strength or shared >= 2 or overlap >= 0.34) and (best is None or score > best[0]):
@@ -223,9 +235,14 @@ def _find_pledge(
             # "another 50 billion yuan": a new pledge on top of the known one.
             continue
         if strength < 2:
-            # Neither place nor years confirm it: shared purpose words must.
-            if _recent(pledge, published):
+            # Neither place nor years confirm it: shared purpose words must, fewer when the
+            # reports are close in time.
+            days = _days_apart(pledge, published)
+            if days is not None and days <= CLOSE_DAYS:
                 if shared < 1:
+                    continue
+            elif days is not None and days <= RECENT_DAYS:
+                if shared < 2:
                     continue
             elif shared < 2 or overlap < 0.34:
                 continue
