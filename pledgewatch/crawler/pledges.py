@@ -1430,7 +1430,26 @@ def _after_preposition(span: str, start: int) -> bool:
     return bool(_PREPOSITION_BEFORE.search(span[:start]))
 
 
+_NOT_SUBJECT_BEFORE = re.compile(
+    r"\b(?:following|after|like|unlike|than|including|besides|with|from|under|to|for|of|by|and)\s+"
+    r"(?:the\s+|its\s+|rival\s+|peer\s+)?$",
+    re.IGNORECASE,
+)
+
+
 def _first_non_possessive(sentence: str, companies: list[tuple[int, int, str]]) -> str:
+    """The antecedent of a pronoun among the companies named before it in the sentence: the last
+    that can be a subject ("Following Tencent, ... Pinduoduo announced that it will" -> Pinduoduo),
+    not an object ("with JD"), a comparison ("following Tencent") or a possessive rival."""
+    for start, end, name in reversed(companies):
+        if re.match(r"['’]s\s+(?:rival|competitor|peer|partner)", sentence[end:]):
+            continue
+        if re.match(r"['’]s\b", sentence[end:]):
+            # "JD's Hubei plan": JD can still be meant, but a non-possessive mention is better.
+            continue
+        if _NOT_SUBJECT_BEFORE.search(sentence[:start]):
+            continue
+        return name
     for _, end, name in companies:
         if not re.match(r"['’]s\s+(?:rival|competitor|peer|partner)", sentence[end:]):
             return name
