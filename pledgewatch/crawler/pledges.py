@@ -443,7 +443,7 @@ _PHRASE_STOP = {
     "than",
     "more",
 }
-_MAX_UNIT_WORDS = 4
+_MAX_UNIT_WORDS = 5
 
 
 def _unit_after(sentence: str, position: int, number_start: int | None = None) -> tuple[str, int] | None:
@@ -456,6 +456,8 @@ def _unit_after(sentence: str, position: int, number_start: int | None = None) -
     tail = re.sub(r"\bNo\.\s?(?=\d)", lambda m: "No-".ljust(len(m.group(0)), "-"), tail)
     # "small and medium-sized enterprises" is one modifier, not two phrases.
     tail = re.sub(r"\bsmall\s+and\s+medium(?=[\s-])", lambda m: re.sub(r"\s", "-", m.group(0)), tail)
+    # "12 of its logistics parks" counts parks.
+    tail = re.sub(r"^\s+of\s+(?:its|their|our)\s+", lambda m: " " * len(m.group(0)), tail)
     tokens = list(re.finditer(r"[A-Za-z][\w'’-]*|[^\sA-Za-z]", tail))
     head_text = sentence[: number_start if number_start is not None else position]
     # What a company builds is a facility, whoever it hires or trains is people.
