@@ -230,7 +230,7 @@ class PledgeMention(Base):
     pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"), index=True)
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     # For texts that are not archived articles (pledges extract --jsonl): the caller's id.
-    report_ref: Mapped[str | None] = mapped_column(String(255))
+    report_ref: Mapped[str | None] = mapped_column(String(255), index=True)
     source_name: Mapped[str | None] = mapped_column(String(255))
     sentence: Mapped[str] = mapped_column(Text)
     sentence_index: Mapped[int] = mapped_column(Integer)

@@ -1,16 +1,35 @@
 """Pledges in the archive: linking each detected mention to a known pledge or a new one.
 
-Interface used by the crawl pipeline (issue 5 fills it in): ``record_article_pledges`` runs pledge
-detection on one archived article and stores pledges and mentions, returning what it found.
+Interface used by the crawl pipeline: ``record_article_pledges`` runs pledge detection on one
+archived article and stores pledges and mentions, returning what it found; ``record_report`` does
+the same for a text that is not an archived article (``pledgewatch pledges extract``).
+
+Identity. A mention belongs to a known pledge when the actor and kind agree (an indexed lookup:
+only that actor's pledges of that kind are read, never the whole table), the amounts agree within
+:data:`AMOUNT_TOLERANCE` after converting currencies at :data:`CNY_PER_UNIT` (a fixed yearly rate
+table, or the conversion the text prints), and nothing contradicts: regions must be equal when
+both are given, years equal when both are given (one year of slack when a horizon is relative,
+"over the next three years", since a re-report weeks later may fall into the next year). When
+neither region nor years agree positively, the sentences must share purpose words, so that "JD
+will invest 1 billion yuan in drones" and "JD will invest 1 billion yuan in cold-chain logistics"
+stay two pledges. A revision ("raises its pledge to ...") matches on everything but the amount and
+updates the pledge.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
-from pledgewatch.store.models import Article, Pledge, PledgeMention
+from pledgewatch.crawler.pledges import ActorResolver, PledgeCandidate, extract_pledges, purpose_words
+from pledgewatch.crawler.regions import split_regions
+from pledgewatch.store.models import Article, Pledge, PledgeMention, utcnow
 
 
 @dataclass(frozen=True)
@@ -19,8 +38,488 @@ class MentionOutcome:
     mention: PledgeMention
     is_new: bool
     is_revision: bool
+    # What this text itself states (the pledge may hold a revised amount or a completed region).
+    candidate: PledgeCandidate | None = None
 
 
-def record_article_pledges(session: Session, article: Article) -> list[MentionOutcome]:
-    """Detect and store the pledges of ``article``. Pledge detection is not wired in yet."""
-    return []
+# Yuan per unit of currency, yearly averages (rounded; source: PBOC central parity rates). Only
+# used to recognise a re-report stated in another currency, never shown as a value.
+CNY_PER_UNIT: dict[str, dict[int, float]] = {
+    "USD": {
+        2013: 6.19,
+        2014: 6.16,
+        2015: 6.23,
+        2016: 6.64,
+        2017: 6.75,
+        2018: 6.62,
+        2019: 6.90,
+        2020: 6.90,
+        2021: 6.45,
+        2022: 6.73,
+        2023: 7.05,
+        2024: 7.12,
+        2025: 7.18,
+        2026: 7.10,
+    },
+    "EUR": {2016: 7.35, 2017: 7.63, 2018: 7.81, 2019: 7.73, 2020: 7.87, 2021: 7.63, 2022: 7.08, 2023: 7.62},
+    "HKD": {2016: 0.856, 2017: 0.866, 2018: 0.845, 2019: 0.880, 2020: 0.889, 2021: 0.830, 2022: 0.859},
+}
+# Re-reports round ("more than 6 billion" / "6.1 billion"); rate tables are approximate.
+AMOUNT_TOLERANCE = 0.12
+
+
+def to_cny(value: float | None, currency: str | None, year: int | None) -> float | None:
+    if value is None or currency is None:
+        return None
+    if currency == "CNY":
+        return value
+    table = CNY_PER_UNIT.get(currency)
+    if not table:
+        return None
+    years = sorted(table)
+    year = min(max(year or years[-1], years[0]), years[-1])
+    return value * table.get(year, table[years[-1]])
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None or a <= 0 or b <= 0:
+        return False
+    return abs(a - b) / max(a, b) <= AMOUNT_TOLERANCE
+
+
+def _amount_bucket(value: float | None) -> str:
+    return "-" if not value or value <= 0 else f"{math.log10(value):.1f}"
+
+
+def pledge_key(candidate: PledgeCandidate, year: int | None = None) -> str:
+    """A readable identity key: actor, kind, region, years and the order of magnitude of the amount."""
+    value = candidate.amount_value
+    if candidate.currency:
+        value = to_cny(value, candidate.currency, year) or value
+    years = f"{candidate.start_year or '-'}-{candidate.end_year or '-'}"
+    unit = (candidate.currency and "CNY") or candidate.amount_unit or "-"
+    return "|".join(
+        [candidate.actor, candidate.kind, candidate.region or "-", years, unit, _amount_bucket(value)]
+    )[:255]
+
+
+def _amounts_match(candidate: PledgeCandidate, year: int | None, pledge: Pledge) -> bool:
+    if (candidate.currency is None) != (pledge.currency is None):
+        return False
+    if candidate.currency is None:
+        return _units_comparable(candidate.amount_unit, pledge.amount_unit) and _close(
+            candidate.amount_value, pledge.amount_value
+        )
+    known = [(pledge.amount_value, pledge.currency)] + [(m.amount_value, m.currency) for m in pledge.mentions]
+    mine = [(candidate.amount_value, candidate.currency)]
+    if candidate.alt_amount_value is not None:
+        mine.append((candidate.alt_amount_value, candidate.alt_currency))
+    # Same currency on both sides: compare as stated; otherwise convert to yuan.
+    for value, currency in mine:
+        for other_value, other_currency in known:
+            if currency == other_currency and _close(value, other_value):
+                return True
+    first_year = pledge.first_published_at.year if pledge.first_published_at else year
+    for value, currency in mine:
+        if _close(to_cny(value, currency, year), to_cny(pledge.amount_value, pledge.currency, first_year)):
+            return True
+    return False
+
+
+MONEY_KINDS = {"invest", "donate"}
+# Counts of persons are one family: re-reports say "10,000 positions" or "10,000 veterans",
+# "100,000 farmer-merchants" or "100,000 new-type farmers" for the same pledge.
+PERSON_UNITS = {"people", "jobs", "workers", "farmers", "merchants", "students", "teachers", "entrepreneurs"}
+
+
+def _units_comparable(a: str | None, b: str | None) -> bool:
+    return a == b or (a in PERSON_UNITS and b in PERSON_UNITS)
+
+
+def _years_conflict(candidate: PledgeCandidate, pledge: Pledge) -> bool:
+    relative = candidate.horizon_relative or _is_relative(pledge.horizon)
+    slack = 1 if relative else 0
+    for mine, theirs in ((candidate.start_year, pledge.start_year), (candidate.end_year, pledge.end_year)):
+        if mine is not None and theirs is not None and abs(mine - theirs) > slack:
+            return True
+    return False
+
+
+def _is_relative(horizon: str | None) -> bool:
+    text = (horizon or "").lower()
+    return any(word in text for word in ("next", "coming", "following", "within", "this year", "years"))
+
+
+def _agreement(candidate: PledgeCandidate, pledge: Pledge) -> tuple[bool, int]:
+    """(compatible, strength of positive agreement) between a mention and a known pledge."""
+    if candidate.region and pledge.region and split_regions(candidate.region) != split_regions(pledge.region):
+        return False, 0
+    if _years_conflict(candidate, pledge):
+        return False, 0
+    strength = 0
+    if candidate.region and pledge.region:
+        strength += 2
+    if candidate.end_year is not None and pledge.end_year is not None:
+        # Equal years confirm; years within the slack of a relative horizon only do not conflict.
+        exact = candidate.end_year == pledge.end_year and candidate.start_year in (None, pledge.start_year)
+        strength += 2 if exact else 1
+    return True, strength
+
+
+def _purpose_overlap(candidate: PledgeCandidate, pledge: Pledge) -> tuple[int, float]:
+    """(shared purpose stems, shared / the smaller set) between a mention and a known pledge."""
+    mine = set(purpose_words(candidate.sentence, [candidate.actor]))
+    theirs: set[str] = set()
+    for mention in pledge.mentions:
+        theirs.update(purpose_words(mention.sentence, [pledge.actor]))
+    if not mine or not theirs:
+        return 0, 0.0
+    shared = len(mine & theirs)
+    return shared, shared / min(len(mine), len(theirs))
+
+
+_ON_TOP = re.compile(
+    r"\b(?:another|a\s+further|an\s+additional|an\s+extra)\s+(?:[$¥]|RMB\s*)?\d", re.IGNORECASE
+)
+# A re-report follows the first report within days or weeks: within two weeks one shared purpose
+# word confirms an equal amount, within 90 days two; later, more agreement is needed.
+RECENT_DAYS = 90
+
+
+CLOSE_DAYS = 14
+
+
+def _days_apart(pledge: Pledge, published: datetime | None) -> int | None:
+    """Days between ``published`` and the nearest known mention of ``pledge`` (None if unknown)."""
+    if published is None:
+        return None
+    dates = [m.published_at for m in pledge.mentions if m.published_at is not None]
+    return min((abs((published - d).days) for d in dates), default=None)
+
+
+def _find_pledge(
+    session: Session, candidate: PledgeCandidate, published: datetime | None
+) -> tuple[Pledge | None, bool]:
+    """(known pledge this mention reports, is it a revision of it?)."""
+    year = published.year if published else None
+    # Indexed lookup: only this actor's pledges of this kind are read.
+    # Money given away or invested is often worded both ways for the same pledge ("contribute",
+    # "invest"): those two kinds are compared with each other, with stronger evidence.
+    kinds = sorted(MONEY_KINDS) if candidate.kind in MONEY_KINDS else [candidate.kind]
+    known = session.scalars(
+        select(Pledge)
+        .where(Pledge.actor == candidate.actor, Pledge.kind.in_(kinds))
+        .options(selectinload(Pledge.mentions))
+        .order_by(Pledge.id)
+    ).all()
+    best: tuple[float, Pledge] | None = None
+    for pledge in known:
+        compatible, strength = _agreement(candidate, pledge)
+        if not compatible:
+            continue
+        if (candidate.currency is None) != (pledge.currency is None):
+            continue
+        if candidate.currency is None and not _units_comparable(candidate.amount_unit, pledge.amount_unit):
+            continue
+        shared, overlap = _purpose_overlap(candidate, pledge)
+        if pledge.kind != candidate.kind and (candidate.is_revision or (strength < 2 and shared < 2)):
+            continue
+        if candidate.is_revision:
+            score = strength + overlap
+            if (strength or shared >= 2 or overlap >= 0.34) and (best is None or score > best[0]):
+                best = (score, pledge)
+            continue
+        if not _amounts_match(candidate, year, pledge):
+            continue
+        if _ON_TOP.search(candidate.sentence) and pledge.qualifier != "additional":
+            # "another 50 billion yuan": a new pledge on top of the known one.
+            continue
+        if strength < 2:
+            # Neither place nor years confirm it: shared purpose words must, fewer when the
+            # reports are close in time.
+            days = _days_apart(pledge, published)
+            if days is not None and days <= CLOSE_DAYS:
+                if shared < 1:
+                    continue
+            elif days is not None and days <= RECENT_DAYS:
+                if shared < 2:
+                    continue
+            elif shared < 2 or overlap < 0.34:
+                continue
+        score = strength + overlap
+        if best is None or score > best[0]:
+            best = (score, pledge)
+    if best is None:
+        return None, False
+    pledge = best[1]
+    if candidate.is_revision:
+        return pledge, not _amounts_match(candidate, year, pledge)
+    return pledge, False
+
+
+def _as_datetime(value: date | datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def _store_candidates(
+    session: Session,
+    candidates: Sequence[PledgeCandidate],
+    existing: list[PledgeMention],
+    published: datetime | None,
+    source_name: str | None,
+    article: Article | None,
+    report_ref: str | None,
+) -> list[MentionOutcome]:
+    year = published.year if published else None
+    outcomes: list[MentionOutcome] = []
+    unclaimed = list(existing)
+    for candidate in candidates:
+        pledge, is_revision = _find_pledge(session, candidate, published)
+        # The same report processed again (an edited article): update its mention in place.
+        previous = next(
+            (m for m in unclaimed if pledge is not None and m.pledge_id == pledge.id),
+            None,
+        )
+        if previous is None and pledge is None:
+            # Same actor, kind and place/time as a mention this report had before: an edit that
+            # changed the amount. The nearest such sentence is the edited one.
+            edited = [
+                m
+                for m in unclaimed
+                if m.pledge.actor == candidate.actor
+                and m.pledge.kind == candidate.kind
+                and (m.pledge.currency is None) == (candidate.currency is None)
+                and _agreement(candidate, m.pledge)[0]
+            ]
+            index = candidate.sentence_index
+            edited.sort(key=lambda m, index=index: abs(m.sentence_index - index))
+            previous = edited[0] if edited else None
+            if previous is not None:
+                # An edit changed the amount of a pledge this report states: a revision.
+                pledge, is_revision = previous.pledge, True
+        is_new = False
+        if pledge is None:
+            pledge = Pledge(
+                key=pledge_key(candidate, year),
+                actor=candidate.actor,
+                kind=candidate.kind,
+                amount_value=candidate.amount_value,
+                currency=candidate.currency,
+                amount_unit=candidate.amount_unit,
+                qualifier=candidate.qualifier,
+                region=candidate.region,
+                horizon=candidate.horizon,
+                start_year=candidate.start_year,
+                end_year=candidate.end_year,
+                revision=0,
+                first_published_at=published,
+            )
+            session.add(pledge)
+            session.flush()
+            is_new = True
+        else:
+            _complete(pledge, candidate, published)
+            if is_revision:
+                pledge.amount_value = candidate.amount_value
+                pledge.currency = candidate.currency
+                pledge.amount_unit = candidate.amount_unit
+                pledge.qualifier = candidate.qualifier
+                pledge.revision += 1
+                pledge.key = pledge_key(candidate, year)
+                pledge.updated_at = utcnow()
+        if previous is not None:
+            unclaimed.remove(previous)
+            mention = previous
+            mention.sentence = candidate.sentence
+            mention.sentence_index = candidate.sentence_index
+            mention.start_offset = candidate.start_offset
+            mention.end_offset = candidate.end_offset
+            mention.amount_value = candidate.amount_value
+            mention.currency = candidate.currency
+            mention.is_revision = mention.is_revision or is_revision
+            outcomes.append(MentionOutcome(pledge, mention, False, is_revision, candidate))
+            continue
+        mention = PledgeMention(
+            pledge=pledge,
+            article_id=article.id if article is not None else None,
+            report_ref=report_ref,
+            source_name=source_name,
+            sentence=candidate.sentence,
+            sentence_index=candidate.sentence_index,
+            start_offset=candidate.start_offset,
+            end_offset=candidate.end_offset,
+            amount_value=candidate.amount_value,
+            currency=candidate.currency,
+            is_new=is_new,
+            is_revision=is_revision,
+            published_at=published,
+        )
+        session.add(mention)
+        session.flush()
+        outcomes.append(MentionOutcome(pledge, mention, is_new, is_revision, candidate))
+    # What an edit no longer says is no longer reported by this text.
+    for stale in unclaimed:
+        pledge = stale.pledge
+        session.delete(stale)
+        session.flush()
+        session.refresh(pledge)
+        if not pledge.mentions:
+            session.delete(pledge)
+    session.flush()
+    return outcomes
+
+
+def _complete(pledge: Pledge, candidate: PledgeCandidate, published: datetime | None) -> None:
+    """A later report may add what the first one left out (a region, the years)."""
+    if pledge.region is None and candidate.region:
+        pledge.region = candidate.region
+    if pledge.end_year is None and candidate.end_year is not None:
+        pledge.start_year, pledge.end_year = candidate.start_year, candidate.end_year
+        pledge.horizon = candidate.horizon
+    if pledge.qualifier is None and candidate.qualifier:
+        pledge.qualifier = candidate.qualifier
+    if published is not None and (pledge.first_published_at is None or published < pledge.first_published_at):
+        pledge.first_published_at = published
+
+
+def record_article_pledges(
+    session: Session, article: Article, resolver: ActorResolver | None = None
+) -> list[MentionOutcome]:
+    """Detect and store the pledges of ``article``; processing it again updates, never duplicates."""
+    published = article.published_at or article.fetched_at
+    candidates = extract_pledges(article.text or "", published, resolver=resolver)
+    existing = list(
+        session.scalars(
+            select(PledgeMention)
+            .where(PledgeMention.article_id == article.id)
+            .options(selectinload(PledgeMention.pledge))
+            .order_by(PledgeMention.id)
+        )
+    )
+    source_name = article.outlet or (article.source.name if article.source is not None else None)
+    return _store_candidates(session, candidates, existing, published, source_name, article, None)
+
+
+def record_report(
+    session: Session,
+    report_ref: str,
+    text: str,
+    published: date | datetime | None,
+    source: str | None,
+    resolver: ActorResolver | None = None,
+) -> list[MentionOutcome]:
+    """Detect and store the pledges of a text that is not an archived article, known by ``report_ref``."""
+    when = _as_datetime(published)
+    candidates = extract_pledges(text, when, resolver=resolver)
+    existing = list(
+        session.scalars(
+            select(PledgeMention)
+            .where(PledgeMention.report_ref == report_ref)
+            .options(selectinload(PledgeMention.pledge))
+            .order_by(PledgeMention.id)
+        )
+    )
+    return _store_candidates(session, candidates, existing, when, source, None, report_ref)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@dataclass
+class PledgeFilter:
+    new_since: datetime | None = None
+    actor: str | None = None
+    kind: str | None = None
+    # Provinces; a pledge matches when its region names any of them.
+    regions: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    min_amount: float | None = None
+    max_amount: float | None = None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filtered(filters: PledgeFilter) -> Select[tuple[Pledge]]:
+    statement = select(Pledge)
+    if filters.new_since is not None:
+        statement = statement.where(Pledge.created_at >= filters.new_since)
+    if filters.actor:
+        statement = statement.where(func.lower(Pledge.actor) == filters.actor.lower())
+    if filters.kind:
+        statement = statement.where(Pledge.kind == filters.kind)
+    if filters.regions:
+        statement = statement.where(
+            or_(*(Pledge.region.ilike(f"%{_escape_like(name)}%", escape="\\") for name in filters.regions))
+        )
+    if filters.since is not None:
+        statement = statement.where(Pledge.first_published_at >= filters.since)
+    if filters.until is not None:
+        statement = statement.where(Pledge.first_published_at < filters.until)
+    if filters.min_amount is not None:
+        statement = statement.where(Pledge.amount_value >= filters.min_amount)
+    if filters.max_amount is not None:
+        statement = statement.where(Pledge.amount_value <= filters.max_amount)
+    return statement
+
+
+def list_pledges(session: Session, filters: PledgeFilter | None = None) -> list[Pledge]:
+    """Pledges matching ``filters``, oldest first report first, with their mentions loaded."""
+    statement = (
+        _filtered(filters or PledgeFilter())
+        .options(
+            selectinload(Pledge.mentions).selectinload(PledgeMention.article).selectinload(Article.source)
+        )
+        .order_by(Pledge.first_published_at.is_(None), Pledge.first_published_at, Pledge.id)
+    )
+    return list(session.scalars(statement))
+
+
+def mention_to_dict(mention: PledgeMention) -> dict[str, object]:
+    article = mention.article
+    return {
+        "id": mention.id,
+        "published": mention.published_at.isoformat() if mention.published_at else None,
+        "source": mention.source_name or (article.source.name if article is not None else None),
+        "article_id": mention.article_id,
+        "url": article.canonical_url if article is not None else None,
+        "report_ref": mention.report_ref,
+        "sentence": mention.sentence,
+        "sentence_index": mention.sentence_index,
+        "amount_value": mention.amount_value,
+        "currency": mention.currency,
+        "is_new": mention.is_new,
+        "is_revision": mention.is_revision,
+    }
+
+
+def pledge_to_dict(pledge: Pledge) -> dict[str, object]:
+    """The JSON shape of a pledge in listings: its fields, first report and every mention."""
+    mentions = sorted(
+        pledge.mentions,
+        key=lambda m: (m.published_at or datetime.max.replace(tzinfo=UTC), m.id),
+    )
+    return {
+        "id": pledge.id,
+        "actor": pledge.actor,
+        "kind": pledge.kind,
+        "amount_value": pledge.amount_value,
+        "currency": pledge.currency,
+        "amount_unit": pledge.amount_unit,
+        "qualifier": pledge.qualifier,
+        "region": pledge.region,
+        "horizon": pledge.horizon,
+        "start_year": pledge.start_year,
+        "end_year": pledge.end_year,
+        "revision": pledge.revision,
+        "first_published": pledge.first_published_at.isoformat() if pledge.first_published_at else None,
+        "created": pledge.created_at.isoformat() if pledge.created_at else None,
+        "first_report": mention_to_dict(mentions[0]) if mentions else None,
+        "mentions": [mention_to_dict(m) for m in mentions],
+    }

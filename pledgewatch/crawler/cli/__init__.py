@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-import pledgewatch.crawler.cli.extract  # noqa: F401  (registers commands)
-from pledgewatch.crawler.cli import db  # noqa: F401  (registers commands)
+# Each module registers the commands of its area on ``app`` when imported.
+from pledgewatch.crawler.cli import db, extract, pledges  # noqa: F401
 from pledgewatch.crawler.cli.app import app
 from pledgewatch.errors import PledgewatchError
 

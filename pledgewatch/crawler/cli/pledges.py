@@ -1,0 +1,392 @@
+"""`pledgewatch pledges extract` / `pledges list`: detect pledges in texts, query the archive's pledges."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from pledgewatch.crawler.cli.app import get_context, out, pledges_app
+from pledgewatch.crawler.pledges import KINDS, ActorResolver
+from pledgewatch.crawler.regions import find_regions
+from pledgewatch.errors import UsageError
+from pledgewatch.store import db
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _parse_date(value: str, what: str) -> datetime:
+    """A user's date (2020-04-08) or ISO time as an aware UTC datetime; naive means UTC."""
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{what}: not a date (expected YYYY-MM-DD): {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _parse_amount(value: str, what: str) -> float:
+    """ "6e9", "6000000000", "6 billion", "6bn", "1.5 million" -> base units."""
+    text = value.strip().lower().replace(",", "").replace("_", "")
+    scales = {
+        "trillion": 1e12,
+        "billion": 1e9,
+        "bn": 1e9,
+        "million": 1e6,
+        "m": 1e6,
+        "thousand": 1e3,
+        "k": 1e3,
+    }
+    for word, factor in scales.items():
+        if text.endswith(word):
+            number = text[: -len(word)].strip()
+            try:
+                return float(number) * factor
+            except ValueError:
+                break
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"{what}: not an amount: {value!r} (examples: 6e9, 6000000000, 6 billion)") from None
+
+
+@contextmanager
+def _store(db_url: str | None) -> Iterator[Session]:
+    """The archive at ``db_url``, or a throw-away SQLite store that lives as long as the command."""
+    with tempfile.TemporaryDirectory(prefix="pledgewatch-extract-") as tmp:
+        engine = db.make_engine(db_url or f"sqlite:///{Path(tmp) / 'pledges.db'}")
+        try:
+            db.ensure_schema(engine)
+            with db.session_factory(engine)() as session:
+                yield session
+        finally:
+            engine.dispose()
+
+
+def _read_jsonl(path: str) -> list[dict[str, Any]]:
+    """Every report of the input, validated up front so a bad line stops the run before any output."""
+    try:
+        if path == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+    reports: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}: line {number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(obj, dict):
+            raise UsageError(f"{path}: line {number}: expected a JSON object with 'id' and 'text'")
+        text = obj.get("text")
+        if not isinstance(text, str):
+            raise UsageError(f"{path}: line {number}: 'text' must be a string")
+        ref = obj.get("id", number)
+        if not isinstance(ref, str | int) or isinstance(ref, bool):
+            raise UsageError(f"{path}: line {number}: 'id' must be a string or a number")
+        published = obj.get("published")
+        when: datetime | None = None
+        if published not in (None, ""):
+            if not isinstance(published, str):
+                raise UsageError(f"{path}: line {number}: 'published' must be a date string")
+            try:
+                when = _parse_date(published, "published")
+            except UsageError:
+                raise UsageError(
+                    f"{path}: line {number}: 'published' is not a date (YYYY-MM-DD): {published!r}"
+                ) from None
+        source = obj.get("source")
+        if source is not None and not isinstance(source, str):
+            raise UsageError(f"{path}: line {number}: 'source' must be a string")
+        reports.append({"id": ref, "text": text, "published": when, "source": source})
+    return reports
+
+
+def _outcome_to_dict(outcome: Any) -> dict[str, Any]:
+    candidate = outcome.candidate
+    return {
+        "pledge_id": outcome.pledge.id,
+        "is_new": outcome.is_new,
+        "is_revision": outcome.is_revision,
+        "actor": candidate.actor,
+        "kind": candidate.kind,
+        "amount_value": candidate.amount_value,
+        "currency": candidate.currency,
+        "amount_unit": candidate.amount_unit,
+        "qualifier": candidate.qualifier,
+        "region": candidate.region,
+        "horizon": candidate.horizon,
+        "start_year": candidate.start_year,
+        "end_year": candidate.end_year,
+        "sentence": candidate.sentence,
+        "sentence_index": candidate.sentence_index,
+    }
+
+
+@pledges_app.command("extract")
+def extract(
+    ctx: typer.Context,
+    file: Annotated[
+        str | None, typer.Argument(help="A text file to scan (`-` for stdin).", show_default=False)
+    ] = None,
+    jsonl: Annotated[
+        str | None,
+        typer.Option(
+            "--jsonl",
+            help='JSON Lines of reports {"id", "text", "published" (optional date), "source" (optional)}, '
+            "processed in order as a stream (`-` for stdin).",
+            show_default=False,
+        ),
+    ] = None,
+    published: Annotated[
+        str | None, typer.Option("--published", help="Publication date of FILE (YYYY-MM-DD).")
+    ] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Outlet of FILE.")] = None,
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Store pledges in this archive instead of a temporary one.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Detect pledges and print one JSON line per report: its pledges, each new or already known.
+
+    Reports are linked to each other in input order (a re-report is `is_new: false` with the
+    first report's `pledge_id`). Nothing is kept unless `--db` (here or before `pledges`) is given.
+    """
+    app_ctx = get_context(ctx)
+    if (file is None) == (jsonl is None):
+        raise UsageError("give either FILE (one text) or --jsonl IN.jsonl (a stream of reports)")
+    if jsonl is not None:
+        if published or source:
+            raise UsageError("--published and --source apply to FILE; in --jsonl give them per line")
+        reports = _read_jsonl(jsonl)
+    else:
+        assert file is not None
+        try:
+            text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(f"{file}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{file}: cannot read: {exc}") from None
+        when = _parse_date(published, "--published") if published else None
+        reports = [{"id": file, "text": text, "published": when, "source": source}]
+    from pledgewatch.store.pledges import record_report
+
+    resolver = ActorResolver.from_entities(app_ctx.config.watchlist)
+    target = db.normalise_db_url(db_url or app_ctx.db_option) if (db_url or app_ctx.db_option) else None
+    with _store(target) as session:
+        for report in reports:
+            outcomes = record_report(
+                session,
+                str(report["id"]),
+                report["text"],
+                report["published"],
+                report["source"],
+                resolver=resolver,
+            )
+            session.commit()
+            line = {"id": report["id"], "pledges": [_outcome_to_dict(o) for o in outcomes]}
+            # Data goes to stdout as is (a console would reflow or restyle it).
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+
+
+def _plain_number(value: float | None) -> str:
+    """6e9 as 6000000000 and 1.5e9 as 1500000000: spreadsheets must not see exponents."""
+    if value is None:
+        return ""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def _iso_date(value: str | None) -> str:
+    return value[:10] if value else ""
+
+
+CSV_COLUMNS = [
+    "pledge_id",
+    "actor",
+    "kind",
+    "amount_value",
+    "currency",
+    "amount_unit",
+    "qualifier",
+    "region",
+    "horizon",
+    "start_year",
+    "end_year",
+    "revision",
+    "first_published",
+    "mention_id",
+    "mention_published",
+    "is_first_report",
+    "is_new",
+    "is_revision",
+    "source",
+    "url",
+    "report_ref",
+    "mention_amount",
+    "mention_currency",
+    "sentence",
+]
+
+
+def _csv(pledges: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for pledge in pledges:
+        first = pledge["first_report"]
+        for mention in pledge["mentions"]:
+            writer.writerow(
+                [
+                    pledge["id"],
+                    pledge["actor"],
+                    pledge["kind"],
+                    _plain_number(pledge["amount_value"]),
+                    pledge["currency"] or "",
+                    pledge["amount_unit"] or "",
+                    pledge["qualifier"] or "",
+                    pledge["region"] or "",
+                    pledge["horizon"] or "",
+                    pledge["start_year"] or "",
+                    pledge["end_year"] or "",
+                    pledge["revision"],
+                    _iso_date(pledge["first_published"]),
+                    mention["id"],
+                    _iso_date(mention["published"]),
+                    "yes" if first and mention["id"] == first["id"] else "no",
+                    "yes" if mention["is_new"] else "no",
+                    "yes" if mention["is_revision"] else "no",
+                    mention["source"] or "",
+                    mention["url"] or "",
+                    mention["report_ref"] or "",
+                    _plain_number(mention["amount_value"]),
+                    mention["currency"] or "",
+                    mention["sentence"],
+                ]
+            )
+    return buffer.getvalue()
+
+
+def _amount_text(pledge: dict[str, Any]) -> str:
+    value = pledge["amount_value"]
+    if value is None:
+        return ""
+    number, word = f"{value:,.0f}", ""
+    for factor, suffix in ((1e9, "bn"), (1e6, "m")):
+        if value >= factor:
+            number, word = f"{value / factor:.2f}".rstrip("0").rstrip("."), suffix
+            break
+    unit = pledge["currency"] or pledge["amount_unit"] or ""
+    qualifier = f"{pledge['qualifier']} " if pledge["qualifier"] else ""
+    return f"{qualifier}{number}{word} {unit}".strip()
+
+
+@pledges_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    new_since: Annotated[
+        str | None,
+        typer.Option("--new-since", help="Only pledges pledgewatch first recorded on or after DATE."),
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Company (any watch-list alias: JD, Jingdong ...).")
+    ] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help=f"One of: {', '.join(KINDS)}.")] = None,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", help="Province or region (Hubei, Wuhan, Northeast China ...)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="First reported on or after DATE (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="First reported before DATE (YYYY-MM-DD).")
+    ] = None,
+    min_amount: Annotated[
+        str | None,
+        typer.Option("--min-amount", help="Smallest amount, in the pledge's own currency or unit."),
+    ] = None,
+    max_amount: Annotated[str | None, typer.Option("--max-amount", help="Largest amount.")] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.table,
+) -> None:
+    """List pledges with their first report and every mention (table, JSON or CSV)."""
+    from pledgewatch.store.pledges import PledgeFilter, list_pledges, pledge_to_dict
+
+    app_ctx = get_context(ctx)
+    if kind is not None and kind not in KINDS:
+        raise UsageError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    resolver = ActorResolver.from_entities(app_ctx.config.watchlist)
+    regions: tuple[str, ...] = ()
+    if region:
+        provinces = sorted({p for _, _, names in find_regions(region) for p in names})
+        regions = tuple(provinces) or (region.strip(),)
+    filters = PledgeFilter(
+        new_since=_parse_date(new_since, "--new-since") if new_since else None,
+        actor=resolver.normalise(actor) if actor else None,
+        kind=kind,
+        regions=regions,
+        since=_parse_date(since, "--since") if since else None,
+        until=_parse_date(until, "--until") if until else None,
+        min_amount=_parse_amount(min_amount, "--min-amount") if min_amount else None,
+        max_amount=_parse_amount(max_amount, "--max-amount") if max_amount else None,
+    )
+    with app_ctx.session() as session:
+        pledges = [pledge_to_dict(p) for p in list_pledges(session, filters)]
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps(pledges, ensure_ascii=False, indent=2) + "\n")
+        return
+    if output_format is OutputFormat.csv:
+        sys.stdout.write(_csv(pledges))
+        sys.stdout.flush()
+        return
+    table = Table(title=f"{len(pledges)} pledge{'s' if len(pledges) != 1 else ''}", show_lines=False)
+    for column in ("id", "actor", "kind", "amount", "region", "years", "first report", "mentions"):
+        table.add_column(column)
+    for pledge in pledges:
+        first = pledge["first_report"] or {}
+        years = ""
+        if pledge["start_year"] or pledge["end_year"]:
+            years = f"{pledge['start_year'] or ''}-{pledge['end_year'] or ''}"
+        first_text = " ".join(
+            part for part in (_iso_date(first.get("published")), first.get("source") or "") if part
+        )
+        revised = f" (revised x{pledge['revision']})" if pledge["revision"] else ""
+        table.add_row(
+            str(pledge["id"]),
+            pledge["actor"],
+            pledge["kind"],
+            _amount_text(pledge) + revised,
+            pledge["region"] or "",
+            years,
+            first_text,
+            str(len(pledge["mentions"])),
+        )
+    out.print(table)
