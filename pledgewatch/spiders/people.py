@@ -3,8 +3,59 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
+from pledgewatch.crawler.discovery import ListingPage, select_listing
+from pledgewatch.crawler.extraction import ArticleParser, parse_datetime, split_authors
 from pledgewatch.spiders.publisher import Publisher, register
+
+_TITLE_SUFFIX_RE = re.compile(r"\s*[-|–]\s*People'?s Daily Online\s*$", re.I)
+# "By Li Jiabao (People's Daily Overseas Edition) 09:07, April 30, 2020"; "(China Daily) 08:30, ..."
+_ORIGIN_TIME_RE = re.compile(r"\d{1,2}:\d{2},\s+[A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4}")
+_ORIGIN_SOURCE_RE = re.compile(r"\(([^()]+)\)")
+
+
+class PeopleParser(ArticleParser):
+    """Headline in ``h1``; the "origin" line holds author, source outlet and time; body ``d2txt_con``."""
+
+    body_selector = "div.d2txt_con"
+
+    def _origin(self) -> str:
+        return self.text_of("div.d2txtCon div.origin, div.origin") or ""
+
+    def title(self) -> str:
+        heading = self.text_of("div.d2txtCon h1, div.w860 h1, h1")
+        if heading:
+            return heading
+        return _TITLE_SUFFIX_RE.sub("", self.text_of("title") or "") or super().title()
+
+    def authors(self) -> list[str]:
+        origin = self._origin()
+        before_source = origin.split("(")[0]
+        before_source = _ORIGIN_TIME_RE.sub("", before_source)
+        return split_authors(before_source) if before_source.strip() else super().authors()
+
+    def published(self) -> datetime | None:
+        match = _ORIGIN_TIME_RE.search(self._origin())
+        return (parse_datetime(match.group(0)) if match else None) or super().published()
+
+    def outlet(self) -> str | None:
+        sources = _ORIGIN_SOURCE_RE.findall(self._origin())
+        return sources[-1].strip() if sources else PUBLISHER.outlet
+
+
+def parse_listing(html: str | bytes, url: str) -> ListingPage:
+    """Channel index pages: ``ul.foreign_list8 li`` (relative links, date in a span), ``div.page_n``."""
+    return select_listing(
+        html,
+        url,
+        PUBLISHER,
+        item="ul.foreign_list8 li",
+        link="a",
+        date="span",
+        next_page="div.page_n a",
+    )
+
 
 PUBLISHER = register(
     Publisher(
@@ -18,5 +69,7 @@ PUBLISHER = register(
         feeds=("https://en.people.cn/rss/90000.xml", "https://en.people.cn/rss/90777.xml"),
         listings=("https://en.people.cn/90777/index.html", "https://en.people.cn/business/index.html"),
         outlet="People's Daily Online",
+        parser=PeopleParser,
+        listing_parser=parse_listing,
     )
 )

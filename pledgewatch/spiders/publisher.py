@@ -10,7 +10,12 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from pledgewatch.crawler.discovery import ListingParser
+    from pledgewatch.crawler.extraction import ArticleParser
 
 SPIDER_MODULES = ("pledgewatch.spiders.jd", "pledgewatch.spiders.chinadaily", "pledgewatch.spiders.people")
 
@@ -31,6 +36,12 @@ class Publisher:
     # The outlet name as printed when the publisher's own articles carry no other.
     outlet: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # Fundus-style field parser for article pages (None: generic extraction).
+    parser: type[ArticleParser] | None = None
+    # (html, url) -> ListingPage for the listing pages above (None: every article link on the page).
+    listing_parser: ListingParser | None = None
+    # The language the publisher writes in, when a page does not say.
+    language: str = "en"
 
     @property
     def start_urls(self) -> tuple[str, ...]:

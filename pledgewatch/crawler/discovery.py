@@ -1,0 +1,257 @@
+"""Find article URLs: listing pages, RSS/Atom feeds and sitemaps all become :class:`ListingPage`s.
+
+Every function here is a plain function of (body, url[, publisher]) so the Scrapy spider, WARC import
+and tests call the same code. Links come out absolute (China Daily prints protocol-relative
+``//www...`` links, People's Daily relative ones) and, when a publisher is given, only URLs its
+``article_url`` pattern accepts count as articles: pagers, topic pages and ads never reach the
+article queue.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from parsel import Selector
+from w3lib.url import safe_url_string
+
+from pledgewatch.crawler.extraction import decode_html, normalise_space, parse_datetime
+
+if TYPE_CHECKING:
+    from pledgewatch.spiders.publisher import Publisher
+
+__all__ = [
+    "ListingLink",
+    "ListingPage",
+    "ListingParser",
+    "absolute_url",
+    "parse_feed",
+    "parse_generic_listing",
+    "parse_listing",
+    "parse_sitemap",
+    "select_listing",
+]
+
+
+@dataclass(frozen=True)
+class ListingLink:
+    """One article URL found on a listing, feed or sitemap, with the dates printed next to it."""
+
+    url: str
+    published: datetime | None = None
+    modified: datetime | None = None
+
+
+@dataclass
+class ListingPage:
+    """What one discovery document yields.
+
+    ``links``: article URLs in page order, each once. ``next_page``: the following page of the same
+    listing (pagination), if any. ``children``: further discovery documents to fetch (the child
+    sitemaps of a sitemap index).
+    """
+
+    links: list[ListingLink] = field(default_factory=list)
+    next_page: str | None = None
+    children: list[str] = field(default_factory=list)
+
+    @property
+    def urls(self) -> list[str]:
+        return [link.url for link in self.links]
+
+
+#: A publisher's listing parser: (html, url) -> ListingPage.
+ListingParser = Callable[[str | bytes, str], ListingPage]
+
+_NEXT_TEXT_RE = re.compile(r"next|下一页|下页|more|older|»|›|>", re.I)
+
+
+def absolute_url(href: str | None, base: str) -> str | None:
+    """An absolute, fragment-free http(s) URL for ``href`` found on ``base``, or None for junk links."""
+    from urllib.parse import urljoin, urlsplit
+
+    if not href:
+        return None
+    href = href.strip()
+    if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+        return None
+    url = safe_url_string(urljoin(base, href))
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return parts._replace(fragment="").geturl()
+
+
+def _accept(url: str | None, publisher: Publisher | None) -> bool:
+    if url is None:
+        return False
+    return publisher is None or publisher.article_id(url) is not None
+
+
+def _dedupe(links: Iterable[ListingLink]) -> list[ListingLink]:
+    seen: dict[str, int] = {}
+    result: list[ListingLink] = []
+    for link in links:
+        if link.url in seen:
+            # Keep the first position but the dates of whichever occurrence printed them.
+            index = seen[link.url]
+            old = result[index]
+            result[index] = ListingLink(
+                old.url, old.published or link.published, old.modified or link.modified
+            )
+            continue
+        seen[link.url] = len(result)
+        result.append(link)
+    return result
+
+
+def _text(body: str | bytes) -> str:
+    return decode_html(body)[0] if isinstance(body, bytes) else body
+
+
+def _selector(body: str | bytes) -> Selector:
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", _text(body))
+    return Selector(text=text or "<html></html>", type="html")
+
+
+# --------------------------------------------------------------------------------------------------
+# Listing pages
+
+
+def select_listing(
+    body: str | bytes,
+    url: str,
+    publisher: Publisher | None,
+    *,
+    item: str,
+    link: str = "a",
+    date: str | None = None,
+    next_page: str | None = None,
+) -> ListingPage:
+    """A listing parsed with CSS selectors: what each publisher's listing parser is made of.
+
+    ``item`` selects one entry per article, ``link`` the ``<a>`` inside it, ``date`` the element (or
+    ``<time datetime>``) with its publication time, ``next_page`` the pager's links; the one whose
+    text reads "Next" (or rel=next) is the next page.
+    """
+    page = _selector(body)
+    links: list[ListingLink] = []
+    for entry in page.css(item):
+        anchor = entry.css(link)
+        href = absolute_url(anchor.attrib.get("href") if anchor else None, url)
+        if not _accept(href, publisher):
+            continue
+        published = None
+        if date:
+            stamp = entry.css(date)
+            if stamp:
+                published = parse_datetime(stamp.attrib.get("datetime")) or parse_datetime(
+                    normalise_space(" ".join(stamp[0].css("::text").getall()))
+                )
+        assert href is not None
+        links.append(ListingLink(href, published))
+    return ListingPage(links=_dedupe(links), next_page=_next_page(page, url, next_page))
+
+
+def _next_page(page: Selector, url: str, css: str | None) -> str | None:
+    candidates = page.css(css) if css else []
+    candidates = candidates or page.css("a[rel~=next], link[rel~=next]")
+    for anchor in candidates:
+        text = normalise_space(" ".join(anchor.css("::text").getall()))
+        rel = anchor.attrib.get("rel", "")
+        cls = anchor.attrib.get("class", "")
+        if "next" in rel.split() or "next" in cls.split() or _NEXT_TEXT_RE.search(text):
+            href = absolute_url(anchor.attrib.get("href"), url)
+            if href and href != url:
+                return href
+    return None
+
+
+def parse_generic_listing(body: str | bytes, url: str, publisher: Publisher | None = None) -> ListingPage:
+    """Every link the publisher's article pattern accepts, in page order; rel=next as the next page."""
+    return select_listing(body, url, publisher, item="a[href]", link="a", next_page=None)
+
+
+def parse_listing(body: str | bytes, url: str, publisher: Publisher | None = None) -> ListingPage:
+    """Parse a listing page with the publisher's own listing parser, else the generic one."""
+    if publisher is None:
+        from pledgewatch.spiders.publisher import publisher_for_url
+
+        publisher = publisher_for_url(url)
+    parser = getattr(publisher, "listing_parser", None) if publisher is not None else None
+    if parser is not None:
+        return parser(body, url)
+    return parse_generic_listing(body, url, publisher)
+
+
+# --------------------------------------------------------------------------------------------------
+# Feeds
+
+
+def _struct_time(value: object) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime(*value[:6], tzinfo=UTC)  # type: ignore[index]
+    except (TypeError, ValueError):
+        return None
+
+
+def _feed_date(entry: dict, key: str) -> datetime | None:
+    # The printed string keeps the publisher's offset; feedparser's parsed tuple is UTC.
+    raw = entry.get(key)
+    parsed = parse_datetime(raw) if isinstance(raw, str) else None
+    return parsed or _struct_time(entry.get(f"{key}_parsed"))
+
+
+def parse_feed(body: str | bytes, url: str, publisher: Publisher | None = None) -> ListingPage:
+    """RSS 2.0 / Atom items as links with pubDate/published and updated (feedparser does the dialects)."""
+    import feedparser
+
+    parsed = feedparser.parse(body if isinstance(body, bytes) else body.encode("utf-8"))
+    links = []
+    for entry in parsed.entries:
+        href = absolute_url(entry.get("link") or entry.get("id"), url)
+        if not _accept(href, publisher):
+            continue
+        assert href is not None
+        published = _feed_date(entry, "published")
+        updated = _feed_date(entry, "updated")
+        links.append(ListingLink(href, published, updated if updated != published else None))
+    next_page = None
+    for link in parsed.feed.get("links", []):
+        if link.get("rel") == "next":
+            next_page = absolute_url(link.get("href"), url)
+    return ListingPage(links=_dedupe(links), next_page=next_page)
+
+
+# --------------------------------------------------------------------------------------------------
+# Sitemaps
+
+
+def parse_sitemap(body: str | bytes, url: str, publisher: Publisher | None = None) -> ListingPage:
+    """A sitemap index lists child sitemaps (``children``); a urlset lists articles with lastmod."""
+    from scrapy.utils.gz import gunzip
+    from scrapy.utils.sitemap import Sitemap
+
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    if data[:2] == b"\x1f\x8b":
+        data = gunzip(data)
+    try:
+        sitemap = Sitemap(data)
+    except Exception:  # not XML at all: nothing to discover
+        return ListingPage()
+    if sitemap.type == "sitemapindex":
+        children = [u for u in (absolute_url(entry.get("loc"), url) for entry in sitemap) if u]
+        return ListingPage(children=list(dict.fromkeys(children)))
+    links = []
+    for entry in sitemap:
+        href = absolute_url(entry.get("loc"), url)
+        if not _accept(href, publisher):
+            continue
+        assert href is not None
+        links.append(ListingLink(href, None, parse_datetime(entry.get("lastmod"))))
+    return ListingPage(links=_dedupe(links))
