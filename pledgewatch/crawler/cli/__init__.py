@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-import pledgewatch.crawler.cli.crawl  # noqa: F401  (registers commands)
+import pledgewatch.crawler.cli.crawl  # registers commands
 import pledgewatch.crawler.cli.extract  # noqa: F401  (registers commands)
 from pledgewatch.crawler.cli import db  # noqa: F401  (registers commands)
 from pledgewatch.crawler.cli.app import app
