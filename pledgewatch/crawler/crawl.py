@@ -117,7 +117,7 @@ def run_crawl(
         since=window_start(config, since),
         log_level=log_level,
     )
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     finished: dict[str, tuple[dict[str, Any], str]] = {}
     failures: list[str] = []
     crawlers = []

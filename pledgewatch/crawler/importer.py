@@ -13,15 +13,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from w3lib.encoding import html_to_unicode
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from pledgewatch.crawler.config import Config
+from pledgewatch.crawler.extraction import ExtractionError, extract_article
 from pledgewatch.crawler.ingest import ingest
+from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.crawler.summary import CrawlSummary
 from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.errors import UsageError
+from pledgewatch.spiders.publisher import publisher_for_url
 
 logger = logging.getLogger(__name__)
 
@@ -31,19 +33,13 @@ _COUNTERS = {"new": "articles_new", "updated": "articles_updated", "duplicate": 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
-def parse_page(url: str, body: bytes, content_type: str | None):  # type: ignore[no-untyped-def]
+def parse_page(url: str, body: bytes, content_type: str | None) -> ArticleRecord | None:
     """The publisher's ArticleRecord for one archived page, or None when the URL is no article."""
-    from pledgewatch.spiders.publisher import publisher_for_url
-
     publisher = publisher_for_url(url)
     if publisher is None or not publisher.article_id(url):
         return None
-    # The same charset detection as Scrapy: header, then <meta>, then BOM, then guess (the GBK page).
-    _encoding, text = html_to_unicode(content_type, body)
-    parser_class = getattr(publisher, "parser", None)
-    if parser_class is None:
-        from pledgewatch.crawler.extraction import ArticleParser as parser_class
-    return parser_class(text, url).record(publisher.name)
+    # The same charset detection as a crawl: header, then <meta>, then BOM (the GBK page).
+    return extract_article(body, url, encoding=content_type, publisher=publisher, source=publisher.name)
 
 
 def import_warc(
@@ -119,6 +115,9 @@ def _import_records(stream, total, watchlist, session, summary, progress) -> Non
         summary.pages_fetched += 1
         try:
             item = parse_page(url, record.content_stream().read(), content_type)
+        except ExtractionError as exc:
+            _error(summary, f"no article found: {url}: {exc}")
+            item = None
         except Exception as exc:
             _error(summary, f"parse {url}: {type(exc).__name__}: {exc}")
             item = None

@@ -23,6 +23,10 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from pledgewatch.crawler import discovery
+from pledgewatch.crawler.discovery import ListingLink
+from pledgewatch.crawler.extraction import ExtractionError, extract_article
+from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.crawler.middlewares import (
     KIND,
     MODIFIED,
@@ -36,8 +40,6 @@ from pledgewatch.spiders.publisher import Publisher, get_publisher
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from twisted.python.failure import Failure
-
-    from pledgewatch.crawler.discovery import ListingLink
 
 logger = logging.getLogger(__name__)
 
@@ -192,21 +194,14 @@ class PublisherSpider(scrapy.Spider):
         return self.seen_check.is_known(link.url, _aware(link.modified))
 
     def read_feed(self, response: Response) -> list[ListingLink]:
-        from pledgewatch.crawler import discovery
-
-        return list(discovery.parse_feed(response.body, response.url))
+        return list(discovery.parse_feed(response.body, response.url, self.publisher).links)
 
     def read_sitemap(self, response: Response) -> tuple[list[ListingLink], list[str]]:
-        from pledgewatch.crawler import discovery
-
-        result = discovery.parse_sitemap(response.body, response.url)
-        return list(result.links), list(result.sitemaps)
+        page = discovery.parse_sitemap(response.body, response.url, self.publisher)
+        return list(page.links), list(page.children)
 
     def read_listing(self, response: Response) -> tuple[list[ListingLink], str | None]:
-        from pledgewatch.crawler import discovery
-
-        parse_listing = getattr(self.publisher, "parse_listing", None) or discovery.parse_listing
-        page = parse_listing(response.text, response.url)
+        page = discovery.parse_listing(response.text, response.url, self.publisher)
         return list(page.links), page.next_page
 
     # -- articles -------------------------------------------------------------------------------
@@ -214,23 +209,29 @@ class PublisherSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterable[Any]:
         try:
             record = self.publisher_parser(response)
+        except ExtractionError as exc:
+            record_error(self.crawler.stats, f"no article found: {response.url}: {exc}")
+            return
         except Exception as exc:
             logger.exception("could not parse %s", response.url)
             record_error(self.crawler.stats, f"parse {response.url}: {type(exc).__name__}: {exc}")
-            return
-        if not record.text.strip():
-            record_error(self.crawler.stats, f"no article text found: {response.url}")
             return
         announced = _aware(response.meta.get(MODIFIED)) or self.announced.get(response.url)
         if announced is not None and (record.modified is None or record.modified < announced):
             record.modified = announced
         yield record
 
-    def publisher_parser(self, response: Response) -> Any:
-        parser_class = getattr(self.publisher, "parser", None)
-        if parser_class is None:
-            from pledgewatch.crawler.extraction import ArticleParser as parser_class
-        return parser_class(response.text, response.url).record(self.publisher.name)
+    def publisher_parser(self, response: Response) -> ArticleRecord:
+        # The raw bytes and the HTTP charset: the parser decodes exactly as `pledgewatch import` does
+        # (header, <meta> charset, detection), so the GBK page reads the same both ways.
+        content_type = response.headers.get(b"Content-Type")
+        return extract_article(
+            response.body,
+            response.url,
+            encoding=content_type.decode("latin-1") if content_type else None,
+            publisher=self.publisher,
+            source=self.publisher.name,
+        )
 
     # -- failures -------------------------------------------------------------------------------
 
@@ -242,16 +243,16 @@ class PublisherSpider(scrapy.Spider):
             return
         if isinstance(error, OffsiteRedirectDropped):
             return  # already reported by the offsite middleware
-        if isinstance(error, IgnoreRequest):
-            # robots.txt and other deliberate refusals: polite, not a failure.
-            stats.inc_value(STAT_PREFIX + "ignored")
-            logger.info("not fetched: %s (%s)", request.url, error)
-            return
-        if isinstance(error, HttpError):
+        if isinstance(error, HttpError):  # (a subclass of IgnoreRequest)
             response = error.response
             missing = stats.get_value(STAT_PREFIX + "missing")
             if "missing" in response.flags and missing is not None:
                 return  # replay: listed in the summary's `missing`
             record_error(stats, f"HTTP {response.status}: {response.url}")
+            return
+        if isinstance(error, IgnoreRequest):
+            # robots.txt and other deliberate refusals: polite, not a failure.
+            stats.inc_value(STAT_PREFIX + "ignored")
+            logger.info("not fetched: %s (%s)", request.url, error)
             return
         record_error(stats, f"{type(error).__name__}: {request.url}: {error}".rstrip(": "))
