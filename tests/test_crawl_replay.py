@@ -121,6 +121,9 @@ def test_later_snapshot_stores_the_edit_as_a_new_version(demo_run: Path, tmp_pat
     )
     assert [row[0] for row in history] == [1, 2]
     assert history[1][1]  # what changed is kept
+    truth = next(a for a in MANIFEST["articles"] if a["url"] == edited[0])["later"]
+    title, body = db_rows(db, f"SELECT title, text FROM articles WHERE canonical_url = '{edited[0]}'")[0]
+    assert (title, normalised(body)) == (truth["title"], normalised(truth["text"]))
 
 
 # --------------------------------------------------------------------------------------------------

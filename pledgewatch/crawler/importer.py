@@ -72,7 +72,8 @@ def import_warc(
                     _import_records(stream, total, watchlist, session, summary, progress)
                 except ArchiveLoadFailed as exc:
                     status = "failed"
-                    _error(summary, f"{archive}: not a readable WARC: {exc}")
+                    summary.errors += 1
+                    summary.error_log.append(f"{archive}: not a readable WARC: {exc}")
         except KeyboardInterrupt:
             status = "interrupted"
         summary.status = status
