@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -146,3 +150,40 @@ def test_polite_crawl_handles_every_failure_without_crashing(
     assert any("evil.example.net" in line for line in log)
     assert any("/slow/" in line for line in log)
     assert any("/huge/" in line for line in log)
+
+
+def test_sigterm_stops_the_crawl_cleanly(
+    tmp_path: Path, publisher_proxy: tuple[str, type[PublisherProxy]]
+) -> None:
+    """The daemon stops a running crawl with SIGTERM: summary printed, run recorded as interrupted."""
+    proxy_url, handler = publisher_proxy
+    config = tiny_config(
+        tmp_path / "pledgewatch.toml",
+        start_urls=[f"{SITE}/slow/"],
+        extra="download_delay = 0\ntimeout = 30.0\nretry_times = 0\n",
+    )
+    db_path = tmp_path / "archive.db"
+    env = {**os.environ, "http_proxy": proxy_url, "HTTP_PROXY": proxy_url, "no_proxy": "", "NO_PROXY": ""}
+    command = [sys.executable, "-m", "pledgewatch", "--config", str(config), "--db", str(db_path)]
+    child = subprocess.Popen(
+        [*command, "crawl", "jd", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(path == "/slow/" for _, path, _, _ in handler.log) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stopped_at = time.monotonic()
+    child.send_signal(signal.SIGTERM)
+    stdout, stderr = child.communicate(timeout=30)
+
+    assert time.monotonic() - stopped_at < 10
+    assert child.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert db_rows(db_path, "SELECT status, articles_new FROM crawl_runs") == [
+        ("interrupted", summary["articles_new"])
+    ]
+    assert db_rows(db_path, "SELECT canonical_url FROM articles") == [(f"{SITE}/slow/",)]
