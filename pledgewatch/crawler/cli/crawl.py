@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -215,12 +214,12 @@ def demo(
         db_url = f"sqlite:///{db_path.resolve()}"
     started = time.monotonic()
     snapshots = [SAMPLE_WEB] + ([SAMPLE_WEB_LATER] if later else [])
-    summaries: dict[str, dict[str, object]] = {}
+    summaries: list[dict[str, object]] = []
     for snapshot in snapshots:
-        err.print(f"crawling the sample web ({snapshot.name}) by replay ...")
+        err.print(f"crawling the sample web ({snapshot.name}) by replay ...", soft_wrap=True)
         summary = _demo_crawl(app_ctx.config, db_url, snapshot)
-        summaries[snapshot.name] = summary.to_json()
-        err.print(f"  {_describe(summary)}")
+        summaries.append(summary.to_json())
+        err.print(f"  {_describe(summary)}", soft_wrap=True)
     engine = make_engine(db_url)
     try:
         with session_factory(engine)() as session:
@@ -228,11 +227,13 @@ def demo(
             pledges = all_pledges(session)
     finally:
         engine.dispose()
-    files = {
+    files: dict[str, object] = {
         "articles.json": articles,
         "pledges.json": pledges,
-        "summary.json": summaries if later else summaries[SAMPLE_WEB.name],
+        "summary.json": summaries[0],
     }
+    if later:
+        files["summary-later.json"] = summaries[1]
     for name, payload in files.items():
         text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
         (out_dir / name).write_text(text, encoding="utf-8")
@@ -247,5 +248,3 @@ def demo(
             f"`pledgewatch --db {db_url} crawl --replay {SAMPLE_WEB_LATER} --since 2016-01-01`"
             " (or `pledgewatch demo --later`)"
         )
-    if shutil.which("pledgewatch") is None:
-        out.print("(run as `python -m pledgewatch ...` if the pledgewatch command is not on your PATH)")
