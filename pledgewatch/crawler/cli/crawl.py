@@ -33,10 +33,10 @@ def parse_since(value: str | None) -> date | datetime | None:
 
 
 def _describe(summary: CrawlSummary) -> str:
+    """One short line (it must fit a terminal beside the spinner)."""
     return (
         f"pages {summary.pages_fetched} · articles {summary.articles_seen} "
-        f"(new {summary.articles_new}, updated {summary.articles_updated}, duplicates {summary.duplicates})"
-        f" · pledges new {summary.pledges_new} · errors {summary.errors}"
+        f"(new {summary.articles_new}, upd {summary.articles_updated}) · errors {summary.errors}"
     )
 
 
