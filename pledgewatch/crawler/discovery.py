@@ -66,7 +66,9 @@ class ListingPage:
 #: A publisher's listing parser: (html, url) -> ListingPage.
 ListingParser = Callable[[str | bytes, str], ListingPage]
 
-_NEXT_TEXT_RE = re.compile(r"next|下一页|下页|more|older|»|›|>", re.I)
+_NEXT_WORD_RE = re.compile(r"\bnext\b|\bolder\b|下一页|下页", re.I)
+_NEXT_ARROW_RE = re.compile(r"[»›>→]+")
+_NOT_NEXT_RE = re.compile(r"\blast\b|\bprev|\bfirst\b|末页|尾页|上一页|首页|[«‹<←]", re.I)
 
 
 def absolute_url(href: str | None, base: str) -> str | None:
@@ -78,16 +80,17 @@ def absolute_url(href: str | None, base: str) -> str | None:
     href = href.strip()
     if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
         return None
-    url = safe_url_string(urljoin(base, href))
-    parts = urlsplit(url)
+    try:
+        url = safe_url_string(urljoin(base, href))
+        parts = urlsplit(url)
+    except ValueError:  # "http://[broken/": not a URL anyone can fetch
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     return parts._replace(fragment="").geturl()
 
 
-def _accept(url: str | None, publisher: Publisher | None) -> bool:
-    if url is None:
-        return False
+def _accept(url: str, publisher: Publisher | None) -> bool:
     return publisher is None or publisher.article_id(url) is not None
 
 
@@ -109,7 +112,7 @@ def _dedupe(links: Iterable[ListingLink]) -> list[ListingLink]:
 
 
 def _text(body: str | bytes) -> str:
-    return decode_html(body)[0] if isinstance(body, bytes) else body
+    return decode_html(body)[0]
 
 
 def _selector(body: str | bytes) -> Selector:
@@ -142,7 +145,7 @@ def select_listing(
     for entry in page.css(item):
         anchor = entry.css(link)
         href = absolute_url(anchor.attrib.get("href") if anchor else None, url)
-        if not _accept(href, publisher):
+        if href is None or not _accept(href, publisher):
             continue
         published = None
         if date:
@@ -151,23 +154,36 @@ def select_listing(
                 published = parse_datetime(stamp.attrib.get("datetime")) or parse_datetime(
                     normalise_space(" ".join(stamp[0].css("::text").getall()))
                 )
-        assert href is not None
         links.append(ListingLink(href, published))
     return ListingPage(links=_dedupe(links), next_page=_next_page(page, url, next_page))
 
 
 def _next_page(page: Selector, url: str, css: str | None) -> str | None:
+    """The pager link to the following page: rel/class "next", else the text "Next", else an arrow.
+
+    "Last »" and "Previous" links sit in the same pagers and must never win.
+    """
     candidates = page.css(css) if css else []
     candidates = candidates or page.css("a[rel~=next], link[rel~=next]")
+    best: tuple[int, str] | None = None
     for anchor in candidates:
         text = normalise_space(" ".join(anchor.css("::text").getall()))
-        rel = anchor.attrib.get("rel", "")
-        cls = anchor.attrib.get("class", "")
-        if "next" in rel.split() or "next" in cls.split() or _NEXT_TEXT_RE.search(text):
-            href = absolute_url(anchor.attrib.get("href"), url)
-            if href and href != url:
-                return href
-    return None
+        if _NOT_NEXT_RE.search(text):
+            continue
+        rel = anchor.attrib.get("rel", "").split()
+        cls = anchor.attrib.get("class", "").split()
+        if "next" in rel or "next" in cls:
+            rank = 0
+        elif _NEXT_WORD_RE.search(text):
+            rank = 1
+        elif _NEXT_ARROW_RE.fullmatch(text):
+            rank = 2
+        else:
+            continue
+        href = absolute_url(anchor.attrib.get("href"), url)
+        if href and href != url and (best is None or rank < best[0]):
+            best = (rank, href)
+    return best[1] if best else None
 
 
 def parse_generic_listing(body: str | bytes, url: str, publisher: Publisher | None = None) -> ListingPage:
@@ -211,13 +227,19 @@ def parse_feed(body: str | bytes, url: str, publisher: Publisher | None = None) 
     """RSS 2.0 / Atom items as links with pubDate/published and updated (feedparser does the dialects)."""
     import feedparser
 
-    parsed = feedparser.parse(body if isinstance(body, bytes) else body.encode("utf-8"))
+    try:
+        parsed = feedparser.parse(body if isinstance(body, bytes) else body.encode("utf-8"))
+    except (UnicodeError, LookupError, ValueError):
+        # feedparser trips over a garbled encoding declaration; decode the way browsers do instead.
+        try:
+            parsed = feedparser.parse(re.sub(r"^\s*<\?xml[^>]*\?>", "", _text(body)))
+        except (UnicodeError, LookupError, ValueError):
+            return ListingPage()
     links = []
     for entry in parsed.entries:
         href = absolute_url(entry.get("link") or entry.get("id"), url)
-        if not _accept(href, publisher):
+        if href is None or not _accept(href, publisher):
             continue
-        assert href is not None
         published = _feed_date(entry, "published")
         updated = _feed_date(entry, "updated")
         links.append(ListingLink(href, published, updated if updated != published else None))
@@ -250,8 +272,7 @@ def parse_sitemap(body: str | bytes, url: str, publisher: Publisher | None = Non
     links = []
     for entry in sitemap:
         href = absolute_url(entry.get("loc"), url)
-        if not _accept(href, publisher):
+        if href is None or not _accept(href, publisher):
             continue
-        assert href is not None
         links.append(ListingLink(href, None, parse_datetime(entry.get("lastmod"))))
     return ListingPage(links=_dedupe(links))

@@ -14,13 +14,13 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin
 
 from parsel import Selector
-from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding
+from w3lib.encoding import html_to_unicode, http_content_type_encoding
 
 from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.errors import PledgewatchError
@@ -35,6 +35,7 @@ __all__ = [
     "clean_paragraphs",
     "decode_html",
     "extract_article",
+    "is_noise",
     "parse_datetime",
     "parser_for",
     "split_authors",
@@ -61,15 +62,18 @@ def _autodetect(data: bytes) -> str | None:
     return best.encoding if best is not None else None
 
 
+_CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def decode_html(body: bytes | str, content_type: str | None = None) -> tuple[str, str]:
-    """Decode a page the way browsers do: HTTP charset, then BOM, then ``<meta>``, then detection.
+    """Decode a page the way browsers do: BOM, then HTTP charset, then ``<meta>``, then detection.
 
     ``content_type`` is the HTTP Content-Type header value (or a bare charset name). A GBK page that
     declares its charset only in ``<meta http-equiv>`` decodes right; so does one with none at all.
     Returns (text, encoding).
     """
     if isinstance(body, str):
-        return body, "utf-8"
+        return _CONTROL_CHARS_RE.sub("", body), "utf-8"
     header = content_type
     if header and "=" not in header and "/" not in header:
         header = f"text/html; charset={header}"
@@ -81,12 +85,8 @@ def decode_html(body: bytes | str, content_type: str | None = None) -> tuple[str
         except (UnicodeDecodeError, LookupError):
             header = None
     encoding, text = html_to_unicode(header, body, auto_detect_fun=_autodetect)
-    return text, encoding
-
-
-def declared_encoding(body: bytes) -> str | None:
-    """The charset a page declares in its own markup, if any (for diagnostics and tests)."""
-    return html_body_declared_encoding(body)
+    # NUL and other C0 controls are never text, and lxml refuses strings that hold them.
+    return _CONTROL_CHARS_RE.sub("", text), encoding
 
 
 # --------------------------------------------------------------------------------------------------
@@ -138,14 +138,6 @@ def parse_datetime(value: str | None, tz: timezone = BEIJING) -> datetime | None
     return parsed
 
 
-def _date_only(value: str, tz: timezone = BEIJING) -> datetime | None:
-    try:
-        day = date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-    return datetime.combine(day, time(0), tzinfo=tz)
-
-
 # --------------------------------------------------------------------------------------------------
 # Authors
 
@@ -154,8 +146,9 @@ _BY_RE = re.compile(r"^\s*(?:[-–—•·]\s*)?(?:written\s+)?by[:\s]+", re.I)
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _AUTHOR_SPLIT_RE = re.compile(r"\s*(?:,|;|&|\band\b|\|)\s*", re.I)
 _NOT_A_NAME = re.compile(
-    r"^(?:china daily|people'?s daily.*|xinhua|staff( reporter| writer)?s?|reporters?|correspondents?|"
-    r"updated|web editor|editor|agencies|afp|reuters|ap)$",
+    r"^(?:staff(?: reporter| writer)?s?|reporters?|correspondents?|updated|web editor|editors?|agencies|"
+    r"afp|reuters|ap|.*\b(?:daily|edition|news|times|agency|press|online|post|xinhua|media|"
+    r"network|blog|bureau|group|inc|ltd)\b.*)$",
     re.I,
 )
 
@@ -189,7 +182,8 @@ def split_authors(text: str | Iterable[str] | None) -> list[str]:
     # "By Li Jiabao, People's Daily Overseas Edition": the outlet after a comma is not a person.
     names = []
     for part in _AUTHOR_SPLIT_RE.split(value):
-        part = part.strip(" .:-–—")
+        # "MENG JING in Beijing": the dateline place is not part of the name.
+        part = re.sub(r"\s+in\s+[A-Z].*$", "", part, flags=re.I).strip(" .:-–—")
         if not part or _NOT_A_NAME.match(part) or re.search(r"\d", part):
             continue
         if len(part.split()) > 5:  # a sentence, not a name
@@ -227,6 +221,7 @@ _FURNITURE = {
     "english news",
 }
 _EMAILS_ONLY_RE = re.compile(r"^[(\[]?\s*(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+[\s;,/]*)+[)\]]?$")
+_TRAILING_EMAIL_RE = re.compile(r"\s*[(\[]?[\w.+-]+@[\w-]+(?:\.[\w-]+)+[)\]]?$")
 _WEB_EDITOR_RE = re.compile(r"^\(?\s*web editor\s*:.*\)?$", re.I)
 _CAPTION_RE = re.compile(r"\?\?.*\?\?")
 _DATE_LINE_RE = re.compile(
@@ -236,12 +231,20 @@ _DATE_LINE_RE = re.compile(
 # "- By FAN FEIFEI fanfeifei@chinadaily.com.cn": short lines that only name people.
 _BYLINE_RE = re.compile(r"^(?:[-–—•]\s*)?by\s+[A-Z][^.!?]{0,120}$", re.I)
 _UPDATED_RE = re.compile(r"\|\s*Updated:", re.I)
+# Photo credits: "ZHANG NAN / XINHUA Villagers from ...", "... a warehouse. Wang Zhao / AFP |",
+# China Daily's "[Photo/VCG]", "[Photo by Zou Hong/China Daily]".
+_CREDIT_START_RE = re.compile(r"^[A-Z][A-Z.'-]+(?: [A-Z][A-Z.'-]+)* / [A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+)*\b")
+_CREDIT_END_RE = re.compile(
+    r"\b[A-Z][\w.'-]+(?: [A-Z][\w.'-]+){0,3} / (?:AFP|XINHUA|Xinhua|REUTERS|Reuters|AP|VCG|IC|"
+    r"CHINA DAILY|China Daily|for China Daily)\s*\|?$"
+)
+_PHOTO_TAG_RE = re.compile(r"\[(?:Photo|Photos|Video)(?:/| by )[^\]]*\]", re.I)
 _SHARE_RE = re.compile(r"^(?:share (?:on|to|via)\b|follow us\b|copyright\b|©)", re.I)
 
 
 def is_noise(paragraph: str) -> bool:
     """True for a paragraph that is furniture, a byline, an e-mail line or a caption, not body text."""
-    text = paragraph.strip()
+    text = paragraph.strip().lstrip("•·▪◦*").strip()
     if not text:
         return True
     low = text.lower().rstrip(":")
@@ -250,6 +253,8 @@ def is_noise(paragraph: str) -> bool:
     if _EMAILS_ONLY_RE.match(text) or _WEB_EDITOR_RE.match(text) or _CAPTION_RE.search(text):
         return True
     if _DATE_LINE_RE.match(text) or _UPDATED_RE.search(text) or _SHARE_RE.match(text):
+        return True
+    if _CREDIT_START_RE.match(text) or _CREDIT_END_RE.search(text) or _PHOTO_TAG_RE.search(text):
         return True
     return bool(
         _BYLINE_RE.match(text) and (len(text) < 90 or _EMAIL_RE.search(text)) and text[-1] not in '.!?”"'
@@ -264,11 +269,10 @@ def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
     """Whitespace-normalised paragraphs without furniture, bylines, e-mail lines and captions."""
     cleaned: list[str] = []
     for paragraph in paragraphs:
-        text = normalise_space(paragraph)
+        # A trailing e-mail address glued to a byline or the last sentence ("... said. xy@chinadaily.com.cn").
+        text = _TRAILING_EMAIL_RE.sub("", normalise_space(paragraph))
         if not text or is_noise(text):
             continue
-        # A trailing e-mail address glued to the last sentence ("... said. xy@chinadaily.com.cn").
-        text = re.sub(r"\s+[\w.+-]+@[\w-]+(?:\.[\w-]+)+$", "", text)
         if cleaned and cleaned[-1] == text:
             continue
         cleaned.append(text)
@@ -280,25 +284,49 @@ def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
 
 
 _HTML_SNIFF_RE = re.compile(r"<\s*(?:!doctype\s+html|html|head|body|title|p|div|article|h1|meta)\b", re.I)
-# Page parts trafilatura should never see: captions, share widgets, sidebars, comment forms.
+
+
+def _class_token_xpath(*names: str) -> str:
+    """Elements with a class token that is ``name`` or starts with ``name-``/``name_``.
+
+    Token matching, not substring: "editor" must not prune an "editorial" article container, nor
+    "comment" a "commentary" one.
+    """
+    tests = []
+    for name in names:
+        tests += [
+            f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')",
+            f"contains(concat(' ', normalize-space(@class)), ' {name}-')",
+            f"contains(concat(' ', normalize-space(@class)), ' {name}_')",
+        ]
+    return f"//*[{' or '.join(tests)}]"
+
+
+# Page parts trafilatura should never see: captions, share widgets, sidebars, comment forms, bylines.
 _PRUNE_XPATH = [
     "//figcaption",
-    "//*[contains(@class,'caption')]",
-    "//*[contains(@class,'share')]",
-    "//*[contains(@class,'social')]",
-    "//*[contains(@class,'sidebar')]",
-    "//*[contains(@class,'related')]",
-    "//*[contains(@class,'comment')]",
-    "//*[contains(@class,'editor')]",
-    "//*[contains(@class,'post-meta')]",
-    "//*[contains(@class,'author')]",
-    "//*[contains(@class,'byline')]",
-    "//*[contains(@class,'info')]",
-    "//*[contains(@class,'origin')]",
     "//aside",
     "//nav",
     "//footer",
     "//form",
+    "//*[contains(@class,'caption') or contains(@class,'sharing') or contains(@class,'sidebar')]",
+    _class_token_xpath(
+        "share",
+        "social",
+        "related",
+        "comment",
+        "comments",
+        "editor",
+        "post-meta",
+        "entry-meta",
+        "author",
+        "post-author",
+        "byline",
+        "info",
+        "origin",
+        "tags",
+        "newsletter",
+    ),
 ]
 
 
@@ -316,7 +344,7 @@ class ArticleParser:
     #: Descendants of the body element that are not body text.
     body_exclude: ClassVar[str] = (
         "figure, figcaption, script, style, noscript, iframe, form, "
-        "[class*=share], [class*=caption], [class*=related], [class*=editor]"
+        "[class*=share], [class*=caption], .related, .editor"
     )
     #: Block elements whose text makes up the body inside ``body_selector``.
     body_blocks: ClassVar[str] = "p, h2, h3, h4, li, blockquote"
@@ -520,7 +548,10 @@ class ArticleParser:
         ).get() or self.meta("og:url")
         if not href or not href.strip():
             return None
-        return urljoin(self.url, href.strip())
+        try:
+            return urljoin(self.url, href.strip())
+        except ValueError:  # a garbled href ("http://[x/") is no canonical URL
+            return None
 
     def record(self, source: str | None = None) -> ArticleRecord:
         """All fields as one record; ``source`` defaults to the publisher the URL belongs to."""
@@ -573,7 +604,7 @@ def extract_article(
     html: str | bytes,
     url: str,
     *,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[Any, Any] | None = None,
     encoding: str | None = None,
     publisher: Publisher | None = None,
     source: str | None = None,
@@ -583,9 +614,13 @@ def extract_article(
     ``headers`` (HTTP response headers) supplies the Content-Type charset unless ``encoding`` does.
     """
     if encoding is None and headers:
+        # Plain dicts, http.client/warcio headers and Scrapy's Headers (bytes, list values) all work.
         for key, value in headers.items():
-            if key.lower() == "content-type":
-                encoding = value
+            name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+            if name.lower() == "content-type":
+                if isinstance(value, list):
+                    value = value[0] if value else None
+                encoding = value.decode("latin-1") if isinstance(value, bytes) else value
                 break
     if publisher is None:
         from pledgewatch.spiders.publisher import publisher_for_url

@@ -8,11 +8,19 @@ tests read. See docs/sampleweb.md.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 FIRST_WARC = DATA_DIR / "sampleweb.warc.gz"
 LATER_WARC = DATA_DIR / "sampleweb-later.warc.gz"
 MANIFEST = DATA_DIR / "sampleweb-manifest.json"
 
-__all__ = ["DATA_DIR", "FIRST_WARC", "LATER_WARC", "MANIFEST"]
+
+def load_manifest() -> dict[str, Any]:
+    """The sample web's ground truth (see docs/sampleweb.md for its shape)."""
+    return json.loads(MANIFEST.read_text(encoding="utf-8"))
+
+
+__all__ = ["DATA_DIR", "FIRST_WARC", "LATER_WARC", "MANIFEST", "load_manifest"]

@@ -31,9 +31,10 @@ class PeopleParser(ArticleParser):
 
     def authors(self) -> list[str]:
         origin = self._origin()
-        before_source = origin.split("(")[0]
-        before_source = _ORIGIN_TIME_RE.sub("", before_source)
-        return split_authors(before_source) if before_source.strip() else super().authors()
+        if not origin:
+            return super().authors()
+        # Agency copy ("(Xinhua) 10:08, ...") names no author: none, rather than a guess.
+        return split_authors(_ORIGIN_TIME_RE.sub("", origin.split("(")[0]))
 
     def published(self) -> datetime | None:
         match = _ORIGIN_TIME_RE.search(self._origin())

@@ -66,8 +66,29 @@ def register(publisher: Publisher) -> Publisher:
     return publisher
 
 
+# Modules in pledgewatch.spiders that hold machinery, not publishers.
+_NOT_PUBLISHER_MODULES = frozenset({"publisher", "base", "middlewares", "settings", "pipelines"})
+
+
+def _spider_modules() -> tuple[str, ...]:
+    """The known publisher modules plus any other module dropped into ``pledgewatch/spiders/``.
+
+    A new publisher is one new module: nothing else has to list it.
+    """
+    import pkgutil
+
+    import pledgewatch.spiders as package
+
+    found = [
+        f"{package.__name__}.{info.name}"
+        for info in pkgutil.iter_modules(package.__path__)
+        if not info.name.startswith("_") and info.name not in _NOT_PUBLISHER_MODULES
+    ]
+    return tuple(dict.fromkeys([*SPIDER_MODULES, *sorted(found)]))
+
+
 def all_publishers() -> dict[str, Publisher]:
-    for module in SPIDER_MODULES:
+    for module in _spider_modules():
         importlib.import_module(module)
     return dict(_REGISTRY)
 

@@ -13,9 +13,7 @@ from typing import Annotated
 import typer
 
 from pledgewatch.crawler.cli.app import app
-from pledgewatch.crawler.extraction import ExtractionError, parser_for
 from pledgewatch.errors import UsageError
-from pledgewatch.spiders.publisher import get_publisher, publisher_for_url
 
 # Saved pages are small; anything far bigger is not an article page and would only eat memory.
 MAX_PAGE_BYTES = 50 * 1024 * 1024
@@ -51,6 +49,10 @@ def extract(
     ] = None,
 ) -> None:
     """Print the fields extracted from a saved article page as one JSON object."""
+    # Imported here: every other command would pay for lxml/parsel at start-up otherwise.
+    from pledgewatch.crawler.extraction import ExtractionError, parser_for
+    from pledgewatch.spiders.publisher import get_publisher, publisher_for_url
+
     try:
         if not file.is_file():
             raise UsageError(f"{file}: no such file" if not file.exists() else f"{file}: not a file")
