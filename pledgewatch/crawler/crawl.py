@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pledgewatch.crawler.config import Config
 from pledgewatch.crawler.settings import build_settings
@@ -48,9 +49,14 @@ def selected_sources(config: Config, sources: Sequence[str] | None) -> list[str]
             get_publisher(name)  # unknown names are a usage error
             if name not in names:
                 names.append(name)
-        return names
-    known = all_publishers()
-    return [name for name in known if config.source(name).enabled]
+    else:
+        names = [name for name in all_publishers() if config.source(name).enabled]
+    for name in names:
+        for url in config.source(name).start_urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise UsageError(f"sources.{name}.start_urls: not an http(s) URL: {url!r}")
+    return names
 
 
 def window_start(

@@ -103,9 +103,10 @@ class PublisherSpider(scrapy.Spider):
         crawler.signals.connect(spider._callback_failed, signal=scrapy.signals.spider_error)
         return spider
 
-    def _callback_failed(self, failure: Failure, response: Response, spider: scrapy.Spider) -> None:
+    def _callback_failed(self, failure: Failure, response: Response | None, spider: scrapy.Spider) -> None:
         error = failure.value
-        record_error(self.crawler.stats, f"processing {response.url}: {type(error).__name__}: {error}")
+        where = response.url if response is not None else "start requests"
+        record_error(self.crawler.stats, f"processing {where}: {type(error).__name__}: {error}")
 
     def _engine_started(self) -> None:
         self.seen_check = self.crawler.get_downloader_middleware(SeenArticleMiddleware)
