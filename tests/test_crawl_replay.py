@@ -136,12 +136,19 @@ def test_missing_pages_are_listed_and_a_later_replay_fills_them(tmp_path: Path, 
     later = write_warc(tmp_path / "later.warc.gz", tiny_site(edited=True))
     config = tiny_config(tmp_path / "pledgewatch.toml")
 
-    summary = crawl_json("--replay", str(first), config=config, db=db_url)
+    recording = tmp_path / "both.warc.gz"
+    summary = crawl_json("--replay", str(first), "--record", str(recording), config=config, db=db_url)
     assert summary["missing"] == [weather]
     assert (summary["articles_new"], summary["errors"]) == (2, 0)
 
-    summary = crawl_json("--replay", str(later), config=config, db=db_url)
+    summary = crawl_json("--replay", str(later), "--record", str(recording), config=config, db=db_url)
     assert (summary["articles_new"], summary["articles_updated"], summary["missing"]) == (1, 1, [])
+    # The second recording was appended to the first, not written over it.
+    assert len(warc_urls(recording, "warcinfo")) == 2
+    recorded = warc_urls(recording)
+    assert recorded.count((ARTICLES["hubei"][0], 200)) == 2  # first text, then the edit
+    assert (weather, 404) in recorded
+    assert (weather, 200) in recorded
 
     engine = create_engine(db_url)
     with engine.connect() as connection:

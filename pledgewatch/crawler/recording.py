@@ -60,7 +60,9 @@ class WarcRecorder:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._stream: IO[bytes] = self.path.open("wb")
+            # Append: a daemon recording every crawl to one file must never overwrite earlier crawls
+            # (a gzipped WARC is a sequence of gzip members, so appended records stay readable).
+            self._stream: IO[bytes] = self.path.open("ab")
         except OSError as exc:
             raise UsageError(f"cannot write the archive {self.path}: {exc.strerror or exc}") from None
         self._writer = WARCWriter(self._stream, gzip=True)
