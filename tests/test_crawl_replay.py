@@ -147,7 +147,7 @@ def test_missing_pages_are_listed_and_a_later_replay_fills_them(tmp_path: Path, 
     assert len(warc_urls(recording, "warcinfo")) == 2
     recorded = warc_urls(recording)
     assert recorded.count((ARTICLES["hubei"][0], 200)) == 2  # first text, then the edit
-    assert (weather, 404) in recorded
+    assert (weather, 404) not in recorded  # the replay's stand-in for a missing page is no response
     assert (weather, 200) in recorded
 
     engine = create_engine(db_url)

@@ -135,6 +135,8 @@ class WarcRecordingMiddleware:
         return middleware
 
     def process_response(self, request: Request, response: Response) -> Response:
+        if "missing" in response.flags:
+            return response  # the replay's stand-in for a page it does not have: nothing was fetched
         try:
             self.recorder.write(request, response)
         except Exception:  # a full disk must not stop the crawl; the log says what was lost
