@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PAGE = "pw_page"
+PUBLISHED = "pw_published"  # the publication time the listing or feed printed
 # Discovery pages first: their dates decide which articles are worth a request.
 FEED_PRIORITY = 30
 LISTING_PRIORITY = 20
@@ -134,13 +135,15 @@ class PublisherSpider(scrapy.Spider):
             meta={KIND: "discovery", PAGE: page, "handle_httpstatus_list": [304]},
         )
 
-    def article_request(self, url: str, modified: datetime | None) -> scrapy.Request:
+    def article_request(
+        self, url: str, modified: datetime | None, published: datetime | None = None
+    ) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=self.parse_article,
             errback=self.on_error,
             priority=ARTICLE_PRIORITY,
-            meta={KIND: "article", MODIFIED: modified},
+            meta={KIND: "article", MODIFIED: modified, PUBLISHED: published},
         )
 
     # -- discovery ------------------------------------------------------------------------------
@@ -161,7 +164,6 @@ class PublisherSpider(scrapy.Spider):
         else:
             links, next_page = self.read_listing(response)
         self.crawler.stats.inc_value(f"{STAT_PREFIX}discovery/{kind}")
-        stale = 0
         for link in links:
             url = link.url
             if not self.publisher.article_id(url):
@@ -170,9 +172,9 @@ class PublisherSpider(scrapy.Spider):
             if modified is not None and (url not in self.announced or self.announced[url] < modified):
                 self.announced[url] = modified
             if self.is_stale(link):
-                stale += 1
+                self.crawler.stats.inc_value(STAT_PREFIX + "outside_window")
                 continue
-            yield self.article_request(url, modified)
+            yield self.article_request(url, modified, _aware(link.published))
         if next_page and page < self.max_pages:
             wanted = [link for link in links if self.publisher.article_id(link.url)]
             if not wanted:
@@ -217,6 +219,9 @@ class PublisherSpider(scrapy.Spider):
             logger.exception("could not parse %s", response.url)
             record_error(self.crawler.stats, f"parse {response.url}: {type(exc).__name__}: {exc}")
             return
+        if record.published is None:
+            # A page that prints no date (a malformed one) keeps the date its listing printed.
+            record.published = _aware(response.meta.get(PUBLISHED))
         announced = _aware(response.meta.get(MODIFIED)) or self.announced.get(response.url)
         if announced is not None and (record.modified is None or record.modified < announced):
             record.modified = announced
