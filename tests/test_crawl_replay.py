@@ -218,6 +218,7 @@ def test_replay_from_the_config_file_with_a_readable_summary(tmp_path: Path) -> 
         (["crawl", "nosuchsource"], "unknown source 'nosuchsource'"),
         (["crawl", "--replay", "does-not-exist.warc.gz"], "archive not found"),
         (["crawl", "--since", "yesterday"], "--since: not a date"),
+        (["crawl", "--record", "/proc/no/such.warc.gz"], "cannot write the archive /proc/no/such.warc.gz"),
     ],
 )
 def test_crawl_that_cannot_run_fails_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:

@@ -106,6 +106,13 @@ def run_crawl(
         raise UsageError("--record and --replay name the same archive")
     if replay_path is not None:
         _check_archive(replay_path)
+    if record_path is not None:
+        try:
+            record_path.parent.mkdir(parents=True, exist_ok=True)
+            with record_path.open("ab"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"cannot write the archive {record}: {exc.strerror or exc}") from None
 
     engine = make_engine(db_url)
     try:
