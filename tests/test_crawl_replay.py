@@ -16,6 +16,9 @@ from conftest import run_cli
 from helpers_crawl import ARTICLES, SITE, db_rows, tiny_config, tiny_site, warc_urls, write_warc
 from sqlalchemy import create_engine, text
 
+from pledgewatch.store import crawlruns
+from pledgewatch.store.db import ensure_schema, make_engine, session_factory
+
 DATA = Path(__file__).resolve().parent.parent / "pledgewatch" / "data"
 SAMPLE_WEB = DATA / "sampleweb.warc.gz"
 SAMPLE_WEB_LATER = DATA / "sampleweb-later.warc.gz"
@@ -201,15 +204,26 @@ def test_a_recording_replays_to_the_same_archive(tmp_path: Path) -> None:
     assert db_rows(tmp_path / "a.db", query) == db_rows(tmp_path / "b.db", query)
 
 
-def test_replay_from_the_config_file_with_a_readable_summary(tmp_path: Path) -> None:
+def test_replay_from_the_config_file_into_the_run_row_the_daemon_opened(tmp_path: Path) -> None:
     write_warc(tmp_path / "site.warc.gz", tiny_site())
     # A relative path in the config is relative to the config file, not to the working directory.
     config = tiny_config(tmp_path / "pledgewatch.toml", extra='replay = "site.warc.gz"\n')
-    result = run_cli("--config", str(config), "--db", str(tmp_path / "a.db"), "crawl")
+    db = tmp_path / "a.db"
+    engine = make_engine(f"sqlite:///{db}")
+    ensure_schema(engine)
+    with session_factory(engine)() as session:
+        run_id = crawlruns.start_run(session, "daemon", ["jd"])
+    engine.dispose()
+
+    env = {"PLEDGEWATCH_CRAWL_RUN_ID": str(run_id), "PLEDGEWATCH_CRAWL_TRIGGER": "daemon"}
+    result = run_cli("--config", str(config), "--db", str(db), "crawl", env=env)
     assert result.returncode == 0, result.stderr
     assert "crawl: ok" in result.stdout
     assert "articles new          3" in result.stdout
     assert "missing from archive  0" in result.stdout
+    assert db_rows(db, "SELECT id, trigger, status, articles_new FROM crawl_runs") == [
+        (run_id, "daemon", "ok", 3)
+    ]
 
 
 @pytest.mark.parametrize(

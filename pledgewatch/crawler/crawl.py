@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -23,6 +24,9 @@ from pledgewatch.errors import PledgewatchError, UsageError
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[CrawlSummary], None]
+# Set by the daemon for its crawl children: record into the run row it opened, with its trigger.
+RUN_ID_ENV = "PLEDGEWATCH_CRAWL_RUN_ID"
+TRIGGER_ENV = "PLEDGEWATCH_CRAWL_TRIGGER"
 
 
 def resolve_archive(path: str | Path, config: Config | None = None, must_exist: bool = True) -> Path:
@@ -118,7 +122,12 @@ def run_crawl(
     try:
         ensure_schema(engine)
         with session_factory(engine)() as session:
-            run_id = crawlruns.start_run(session, trigger, names, str(replay_path) if replay_path else None)
+            run_id = _adopted_run(session) or crawlruns.start_run(
+                session,
+                os.environ.get(TRIGGER_ENV) or trigger,
+                names,
+                str(replay_path) if replay_path else None,
+            )
     finally:
         engine.dispose()
 
@@ -195,6 +204,16 @@ def run_crawl(
     finally:
         engine.dispose()
     return summary
+
+
+def _adopted_run(session: Any) -> int | None:
+    """The daemon opens the ``crawl_runs`` row of a crawl child itself and names it in the environment."""
+    from pledgewatch.store import crawlruns
+
+    value = os.environ.get(RUN_ID_ENV, "")
+    if not value.isdigit():
+        return None
+    return crawlruns.adopt_run(session, int(value))
 
 
 def _check_archive(path: Path) -> None:

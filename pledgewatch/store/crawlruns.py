@@ -34,6 +34,14 @@ def start_run(session: Session, trigger: str, sources: Sequence[str], replay: st
     return run.id
 
 
+def adopt_run(session: Session, run_id: int) -> int | None:
+    """A ``running`` row opened by whoever started this crawl (the daemon), or None if there is none."""
+    run = session.get(CrawlRun, run_id)
+    if run is None or run.status != "running":
+        return None
+    return run.id
+
+
 def finish_run(
     session: Session, run_id: int, status: str, counts: Mapping[str, Any], error_log: Sequence[str] = ()
 ) -> None:
