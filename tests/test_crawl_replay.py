@@ -16,6 +16,7 @@ from conftest import run_cli
 from helpers_crawl import ARTICLES, SITE, db_rows, tiny_config, tiny_site, warc_urls, write_warc
 from sqlalchemy import create_engine, text
 
+from pledgewatch.crawler.cli import main
 from pledgewatch.store import crawlruns
 from pledgewatch.store.db import ensure_schema, make_engine, session_factory
 
@@ -235,12 +236,22 @@ def test_replay_from_the_config_file_into_the_run_row_the_daemon_opened(tmp_path
         (["crawl", "--record", "/proc/no/such.warc.gz"], "cannot write the archive /proc/no/such.warc.gz"),
     ],
 )
-def test_crawl_that_cannot_run_fails_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
-    result = run_cli("--db", str(tmp_path / "a.db"), *args, "--json", timeout=60)
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
-    assert result.stdout == ""
+def test_crawl_that_cannot_run_fails_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
+    # In-process: these are refused before Scrapy's reactor would start.
+    monkeypatch.setattr("sys.argv", ["pledgewatch", "--db", str(tmp_path / "a.db"), *args, "--json"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 2
+    assert captured.err.strip().splitlines() == [f"error: {captured.err.strip().removeprefix('error: ')}"]
+    assert message in captured.err
+    assert captured.out == ""
 
 
 def test_a_corrupt_archive_is_a_clear_error(tmp_path: Path) -> None:
