@@ -185,16 +185,19 @@ def run_crawl(
         process.start()
     except KeyboardInterrupt:
         status = "interrupted"
+    except Exception as exc:  # recorded below: the run row must not stay "running"
+        logger.exception("the crawl stopped unexpectedly")
+        failures.append(f"crawl stopped: {type(exc).__name__}: {exc}")
     summary = merge(
         (summary_from_stats(stats, replay_path is not None) for stats, _ in finished.values()),
         replay_path is not None,
     )
+    summary.error_log.extend(failures)
     reasons = {reason for _, reason in finished.values()}
-    if failures or len(finished) < len(names):
+    if status == "interrupted" or "shutdown" in reasons:
+        status = "interrupted"
+    elif failures or len(finished) < len(names) or reasons - {"finished"}:
         status = "failed"
-        summary.error_log.extend(failures)
-    elif reasons - {"finished"}:
-        status = "interrupted" if "shutdown" in reasons else "failed"
     summary.status = status
 
     engine = make_engine(db_url)
