@@ -28,7 +28,7 @@ from helpers_crawl import article_html, db_rows, listing_html, tiny_config
 
 SITE = "http://jdcorporateblog.com"
 USER_AGENT = "pledgewatch-test/1.0 (+mailto:ops@example.org)"
-RETRY_AFTER = 1
+RETRY_AFTER = 2
 SLUGS = ("private", "rate-limited", "flaky", "moved", "slow", "huge", "fine")
 
 
@@ -131,6 +131,9 @@ def test_polite_crawl_handles_every_failure_without_crashing(
     times = [when for host, path, when, _ in handler.log if path == "/rate-limited/"]
     assert len(times) == 2
     assert times[1] - times[0] >= RETRY_AFTER - 0.05
+    # ... and the rest of the site waited too (requests already on the wire aside).
+    during = [path for _, path, when, _ in handler.log if times[0] + 0.5 < when < times[1] - 0.05]
+    assert during == []
     # 500: retried, then it worked.
     assert paths.count("/flaky/") == 2
     # The redirect off the publisher's domain is not followed.

@@ -210,8 +210,23 @@ class RetryAfterMiddleware(RetryMiddleware):
                 "%s answered %d: retrying in %.1f s (Retry-After)", request.url, response.status, wait
             )
             self.crawler.stats.inc_value(STAT_PREFIX + "retry_after_waits")
+            self._pause_site(request, wait)
             await asyncio.sleep(wait)
         return retry
+
+    def _pause_site(self, request: Request, wait: float) -> None:
+        """Hold back the site's other queued requests too: a 429 speaks for the whole site.
+
+        Uses the downloader slot's last-request time, which Scrapy's delay logic (and AutoThrottle's
+        delay, always above zero here) waits from; without a slot the retry alone waits.
+        """
+        try:
+            downloader = self.crawler.engine.downloader
+            slot = downloader.slots.get(request.meta.get(downloader.DOWNLOAD_SLOT, ""))
+            if slot is not None and slot.delay > 0:
+                slot.lastseen = max(slot.lastseen, time.monotonic() + wait - slot.delay)
+        except AttributeError:  # a Scrapy without these internals: the retry still waits
+            logger.debug("cannot pause the download slot", exc_info=True)
 
 
 class PublisherOffsiteMiddleware(OffsiteMiddleware):
