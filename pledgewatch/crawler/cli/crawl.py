@@ -205,6 +205,8 @@ def demo(
     if not SAMPLE_WEB.is_file():
         raise PledgewatchError(f"the sample web is not installed: {SAMPLE_WEB}")
     out_dir.mkdir(parents=True, exist_ok=True)
+    # `pledgewatch --db URL demo` and `pledgewatch demo --db URL` both name the database.
+    db_option = db_option or app_ctx.db_option
     if db_option:
         db_url = normalise_db_url(db_option)
     else:
