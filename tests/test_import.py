@@ -92,7 +92,7 @@ def test_import_a_foreign_archive(tmp_path: Path, sqlite_url: str) -> None:
         ],
     )
     summary = import_warc(archive, Config(), sqlite_url)
-    assert (summary.pages_fetched, summary.articles_new, summary.errors) == (4, 3, 0)
+    assert (summary.pages_fetched, summary.articles_new, summary.errors) == (3, 3, 0)
 
     db = Path(sqlite_url.removeprefix("sqlite:///"))
     titles = dict(db_rows(db, "SELECT canonical_url, title FROM articles"))

@@ -33,13 +33,19 @@ _COUNTERS = {"new": "articles_new", "updated": "articles_updated", "duplicate": 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
-def parse_page(url: str, body: bytes, content_type: str | None) -> ArticleRecord | None:
-    """The publisher's ArticleRecord for one archived page, or None when the URL is no article."""
+def is_article_url(url: str) -> bool:
+    """Whether ``url`` is an article of a publisher the registry knows (other pages are skipped)."""
     publisher = publisher_for_url(url)
-    if publisher is None or not publisher.article_id(url):
-        return None
-    # The same charset detection as a crawl: header, then <meta>, then BOM (the GBK page).
-    return extract_article(body, url, encoding=content_type, publisher=publisher, source=publisher.name)
+    return publisher is not None and publisher.article_id(url) is not None
+
+
+def parse_page(url: str, body: bytes, content_type: str | None) -> ArticleRecord:
+    """The publisher's ArticleRecord for one archived article page."""
+    publisher = publisher_for_url(url)
+    # The same charset detection as a crawl: header, then <meta>, then detection (the GBK page).
+    return extract_article(
+        body, url, encoding=content_type, publisher=publisher, source=publisher.name if publisher else None
+    )
 
 
 def import_warc(
@@ -103,9 +109,14 @@ def _error(summary: CrawlSummary, message: str) -> None:
     logger.warning("%s", message)
 
 
-def _import_records(stream, total, watchlist, session, summary, progress) -> None:  # type: ignore[no-untyped-def]
+def _import_records(  # type: ignore[no-untyped-def]
+    stream, total: int, watchlist: Watchlist, session, summary: CrawlSummary, progress
+) -> None:
+    """Every 200 HTML response of a known publisher's article URL; ``pages_fetched`` counts those."""
     iterator = ArchiveIterator(stream)
     for record in iterator:
+        if progress is not None:
+            progress(stream.tell(), total, summary)
         if record.rec_type != "response" or record.http_headers is None:
             continue
         url = record.rec_headers.get_header("WARC-Target-URI") or ""
@@ -113,15 +124,16 @@ def _import_records(stream, total, watchlist, session, summary, progress) -> Non
         content_type = record.http_headers.get_header("Content-Type")
         if not url or status != "200" or not (content_type or "text/html").lower().startswith(_HTML_TYPES):
             continue
+        if not is_article_url(url):
+            continue
         summary.pages_fetched += 1
+        item: ArticleRecord | None = None
         try:
             item = parse_page(url, record.content_stream().read(), content_type)
         except ExtractionError as exc:
             _error(summary, f"no article found: {url}: {exc}")
-            item = None
         except Exception as exc:
             _error(summary, f"parse {url}: {type(exc).__name__}: {exc}")
-            item = None
         if item is not None and item.text.strip():
             summary.articles_seen += 1
             captured = _warc_date(record.rec_headers.get_header("WARC-Date"))
@@ -136,5 +148,5 @@ def _import_records(stream, total, watchlist, session, summary, progress) -> Non
                 if counter:
                     setattr(summary, counter, getattr(summary, counter) + 1)
                 summary.pledges_new += outcome.pledges_new
-        if progress is not None:
-            progress(stream.tell(), total, summary)
+    if progress is not None:
+        progress(total, total, summary)
