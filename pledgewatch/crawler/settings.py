@@ -54,7 +54,8 @@ def build_settings(
         "RETRY_ENABLED": True,
         "RETRY_TIMES": crawl.retry_times,
         "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
-        "RETRY_GIVE_UP_LOG_LEVEL": "WARNING",
+        # Given-up requests are reported once, as crawl errors (pledgewatch.crawler.summary).
+        "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
         "PLEDGEWATCH_MAX_RETRY_AFTER": DEFAULT_MAX_RETRY_AFTER,
         "DOWNLOAD_TIMEOUT": crawl.timeout,
         "DOWNLOAD_MAXSIZE": crawl.max_response_bytes,
