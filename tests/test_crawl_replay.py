@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -261,3 +263,26 @@ def test_a_corrupt_archive_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "bogus.warc.gz" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_run_crawl_reports_progress_and_returns_the_summary(tmp_path: Path) -> None:
+    """The Python API (one crawl per process, so in a child): progress calls, then the summary."""
+    archive = write_warc(tmp_path / "site.warc.gz", tiny_site())
+    config = tiny_config(tmp_path / "pledgewatch.toml")
+    script = f"""
+import json
+from pledgewatch.crawler.config import load_config
+from pledgewatch.crawler.crawl import run_crawl
+seen = []
+summary = run_crawl(load_config({str(config)!r}), {f"sqlite:///{tmp_path / 'a.db'}"!r},
+                    replay={str(archive)!r}, progress=lambda s: seen.append(s.articles_new))
+out = {{"calls": len(seen), "last": seen[-1], "summary": summary.to_json(), "status": summary.status}}
+print(json.dumps(out))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert data["status"] == "ok"
+    assert data["summary"]["articles_new"] == 3
+    assert data["calls"] >= data["summary"]["pages_fetched"]  # at least one call per response
+    assert data["last"] == 3
