@@ -1,0 +1,263 @@
+"""Run one crawl in this process and account for it: the engine behind ``pledgewatch crawl``.
+
+Scrapy's reactor cannot be restarted, so :func:`run_crawl` may be called once per process; callers
+that need several crawls (the demo's later snapshot, tests, the daemon) run each in a child process
+(:func:`run_crawl_isolated`, or the CLI as the daemon does).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pledgewatch.crawler.config import Config
+from pledgewatch.crawler.settings import build_settings
+from pledgewatch.crawler.summary import CrawlSummary, merge, summary_from_stats
+from pledgewatch.errors import PledgewatchError, UsageError
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[CrawlSummary], None]
+# Set by the daemon for its crawl children: record into the run row it opened, with its trigger.
+RUN_ID_ENV = "PLEDGEWATCH_CRAWL_RUN_ID"
+TRIGGER_ENV = "PLEDGEWATCH_CRAWL_TRIGGER"
+
+
+def resolve_archive(path: str | Path, config: Config | None = None, must_exist: bool = True) -> Path:
+    """A WARC path from the command line or the config (relative to the config file's folder)."""
+    candidate = Path(path).expanduser()
+    if not candidate.is_absolute() and not candidate.exists() and config is not None and config.path:
+        beside_config = config.path.parent / candidate
+        if beside_config.exists() or not must_exist:
+            candidate = beside_config
+    if must_exist:
+        if not candidate.is_file():
+            raise UsageError(f"archive not found: {path}")
+        return candidate.resolve()
+    return candidate.resolve()
+
+
+def selected_sources(config: Config, sources: Sequence[str] | None) -> list[str]:
+    """The publishers to crawl: those named (any, even if disabled), else the enabled ones."""
+    from pledgewatch.spiders.publisher import all_publishers, get_publisher
+
+    if sources:
+        names: list[str] = []
+        for name in sources:
+            get_publisher(name)  # unknown names are a usage error
+            if name not in names:
+                names.append(name)
+    else:
+        names = [name for name in all_publishers() if config.source(name).enabled]
+    for name in names:
+        for url in config.source(name).start_urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise UsageError(f"sources.{name}.start_urls: not an http(s) URL: {url!r}")
+    return names
+
+
+def window_start(
+    config: Config, since: date | datetime | None, now: datetime | None = None
+) -> datetime | None:
+    """The oldest publication time wanted: ``since`` if given, else the configured window."""
+    if since is not None:
+        if isinstance(since, datetime):
+            return since if since.tzinfo else since.replace(tzinfo=UTC)
+        return datetime.combine(since, time.min, tzinfo=UTC)
+    if config.crawl.window_days:
+        return (now or datetime.now(UTC)) - timedelta(days=config.crawl.window_days)
+    return None
+
+
+def run_crawl(
+    config: Config,
+    db_url: str,
+    sources: Sequence[str] | None = None,
+    since: date | datetime | None = None,
+    replay: str | Path | None = None,
+    record: str | Path | None = None,
+    trigger: str = "cli",
+    progress: ProgressCallback | None = None,
+    log_level: str = "WARNING",
+) -> CrawlSummary:
+    """Crawl ``sources`` (default: the enabled ones) into ``db_url``; one call per process.
+
+    Raises :class:`PledgewatchError` when the crawl cannot run at all (unknown source, missing
+    archive, unusable database); failures during the crawl are counted in the summary instead.
+    """
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    from pledgewatch.spiders.base import PublisherSpider
+    from pledgewatch.store import crawlruns
+    from pledgewatch.store.db import ensure_schema, make_engine, session_factory
+
+    names = selected_sources(config, sources)
+    if not names:
+        raise UsageError("no source to crawl: every source is disabled in the configuration")
+    replay = replay or config.crawl.replay or None
+    record = record or config.crawl.record or None
+    replay_path = resolve_archive(replay, config) if replay else None
+    record_path = resolve_archive(record, config, must_exist=False) if record else None
+    if record_path is not None and replay_path is not None and record_path == replay_path:
+        raise UsageError("--record and --replay name the same archive")
+    if replay_path is not None:
+        _check_archive(replay_path)
+    if record_path is not None:
+        try:
+            record_path.parent.mkdir(parents=True, exist_ok=True)
+            with record_path.open("ab"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"cannot write the archive {record}: {exc.strerror or exc}") from None
+
+    engine = make_engine(db_url)
+    try:
+        ensure_schema(engine)
+        with session_factory(engine)() as session:
+            run_id = _adopted_run(session) or crawlruns.start_run(
+                session,
+                os.environ.get(TRIGGER_ENV) or trigger,
+                names,
+                str(replay_path) if replay_path else None,
+            )
+    finally:
+        engine.dispose()
+
+    settings = build_settings(
+        config,
+        db_url,
+        replay=replay_path,
+        record=record_path,
+        since=window_start(config, since),
+        log_level=log_level,
+    )
+    process = CrawlerProcess(settings)
+    finished: dict[str, tuple[dict[str, Any], str]] = {}
+    failures: list[str] = []
+    crawlers = []
+
+    def snapshot() -> CrawlSummary:
+        parts = []
+        for crawler in crawlers:
+            name = crawler.spider.name if crawler.spider else ""
+            if name in finished:
+                parts.append(summary_from_stats(finished[name][0], replay_path is not None))
+            elif crawler.stats is not None:
+                parts.append(summary_from_stats(crawler.stats.get_stats(), replay_path is not None))
+        return merge(parts, replay_path is not None)
+
+    for name in names:
+        crawler = process.create_crawler(PublisherSpider)
+        crawlers.append(crawler)
+
+        def on_closed(spider: Any, reason: str, crawler: Any = crawler) -> None:
+            finished[spider.name] = (dict(crawler.stats.get_stats()), reason)
+
+        crawler.signals.connect(on_closed, signal=signals.spider_closed, weak=False)
+        if progress is not None:
+
+            def on_progress(*_args: Any, **_kwargs: Any) -> None:
+                try:
+                    progress(snapshot())
+                except Exception:  # a display problem must not break the crawl
+                    logger.debug("progress callback failed", exc_info=True)
+
+            crawler.signals.connect(on_progress, signal=signals.response_received, weak=False)
+            crawler.signals.connect(on_progress, signal=signals.item_scraped, weak=False)
+        deferred = process.crawl(crawler, publisher=name)
+
+        def on_failure(failure: Any, name: str = name) -> None:
+            failures.append(f"{name}: {failure.getErrorMessage()}")
+            logger.error("crawl of %s failed: %s", name, failure.getErrorMessage())
+
+        deferred.addErrback(on_failure)
+
+    status = "ok"
+    try:
+        process.start()
+    except KeyboardInterrupt:
+        status = "interrupted"
+    except Exception as exc:  # recorded below: the run row must not stay "running"
+        logger.exception("the crawl stopped unexpectedly")
+        failures.append(f"crawl stopped: {type(exc).__name__}: {exc}")
+    summary = merge(
+        (summary_from_stats(stats, replay_path is not None) for stats, _ in finished.values()),
+        replay_path is not None,
+    )
+    summary.error_log.extend(failures)
+    reasons = {reason for _, reason in finished.values()}
+    if status == "interrupted" or "shutdown" in reasons:
+        status = "interrupted"
+    elif failures or len(finished) < len(names) or reasons - {"finished"}:
+        status = "failed"
+    summary.status = status
+
+    engine = make_engine(db_url)
+    try:
+        with session_factory(engine)() as session:
+            crawlruns.finish_run(session, run_id, status, summary.to_json(), summary.error_log)
+    finally:
+        engine.dispose()
+    return summary
+
+
+def _adopted_run(session: Any) -> int | None:
+    """The daemon opens the ``crawl_runs`` row of a crawl child itself and names it in the environment."""
+    from pledgewatch.store import crawlruns
+
+    value = os.environ.get(RUN_ID_ENV, "")
+    if not value.isdigit():
+        return None
+    return crawlruns.adopt_run(session, int(value))
+
+
+def _check_archive(path: Path) -> None:
+    """Index the archive up front, so a corrupt file is one clear error instead of 404s."""
+    from pledgewatch.crawler.replay import load_index
+
+    try:
+        index = load_index(path)
+    except Exception as exc:
+        raise UsageError(f"cannot read the archive {path}: {exc}") from None
+    if len(index) == 0:
+        raise UsageError(f"the archive {path} holds no HTTP responses")
+
+
+def _child(queue: Any, kwargs: dict[str, Any]) -> None:
+    try:
+        queue.put(("ok", run_crawl(**kwargs)))
+    except PledgewatchError as exc:
+        queue.put(("error", exc))
+    except BaseException as exc:  # report, then let the child die
+        queue.put(("error", PledgewatchError(f"crawl failed: {type(exc).__name__}: {exc}")))
+
+
+def run_crawl_isolated(**kwargs: Any) -> CrawlSummary:
+    """:func:`run_crawl` in a fresh child process, for callers that crawl more than once."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_child, args=(queue, kwargs))
+    child.start()
+    import queue as queue_module
+
+    try:
+        while True:
+            try:
+                outcome, value = queue.get(timeout=1)
+                break
+            except queue_module.Empty:
+                if not child.is_alive():
+                    raise PledgewatchError(f"crawl process died (exit code {child.exitcode})") from None
+    finally:
+        child.join()
+    if outcome == "error":
+        raise value
+    return value

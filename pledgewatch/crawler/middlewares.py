@@ -1,0 +1,242 @@
+"""Downloader middlewares that make crawls incremental and polite.
+
+- :class:`SeenArticleMiddleware`: an article already in the archive is never requested again
+  (the store is read before the request is scheduled), unless a feed, sitemap or listing announced
+  a modification newer than the stored one.
+- :class:`ConditionalRequestMiddleware`: feeds, listings and sitemaps are requested with the ETag /
+  Last-Modified of the last crawl, so an unchanged page costs a 304.
+- :class:`RetryAfterMiddleware`: Scrapy's retries, but a 429/503 with ``Retry-After`` waits that long.
+- :class:`PublisherOffsiteMiddleware`: requests never leave the publisher's domains, redirects
+  included, and a redirect off the site is reported as an error of the crawl.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+from pledgewatch.crawler.summary import STAT_PREFIX, record_error
+from pledgewatch.store.archive import find_known_article
+from pledgewatch.store.db import make_engine, session_factory
+from pledgewatch.store.validators import Validators, get_validators, save_validators
+
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+# Request meta keys the spider sets and these middlewares read.
+KIND = "pw_kind"  # "article" | "discovery" (feed, listing, sitemap, unknown start page)
+MODIFIED = "pw_modified"  # datetime a feed/sitemap/listing gave for the article, if any
+SEEN_CHECKED = "pw_seen_checked"
+
+
+class KnownArticleSkipped(IgnoreRequest):
+    """The article is archived and nothing announced a newer version: not fetched again."""
+
+
+class OffsiteRedirectDropped(IgnoreRequest):
+    """A request (usually a redirect target) outside the publisher's domains."""
+
+
+def is_newer(announced: datetime | None, stored: datetime | None) -> bool:
+    """Whether a date a feed or sitemap announced shows an edit after the stored version."""
+    if announced is None:
+        return False
+    if stored is None:
+        return True
+    if announced.tzinfo is None:
+        announced = announced.replace(tzinfo=UTC)
+    return announced > stored
+
+
+class SeenArticleMiddleware:
+    """Drops requests for archived articles before they are scheduled (a store read, not a dupefilter)."""
+
+    def __init__(self, crawler: Crawler, db_url: str) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.engine = make_engine(db_url)
+        self.sessions = session_factory(self.engine)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SeenArticleMiddleware:
+        db_url = crawler.settings.get("PLEDGEWATCH_DB_URL")
+        if not db_url:
+            raise NotConfigured("PLEDGEWATCH_DB_URL is not set")
+        middleware = cls(crawler, db_url)
+        crawler.signals.connect(middleware.request_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def is_known(self, url: str, announced_modified: datetime | None = None) -> bool:
+        """True when ``url`` is archived and no newer modification was announced for it."""
+        with self.sessions() as session:
+            known = find_known_article(session, url)
+        return known is not None and not is_newer(announced_modified, known.modified_at)
+
+    def _check(self, request: Request) -> None:
+        if request.meta.get(KIND) != "article" or request.meta.get(SEEN_CHECKED):
+            return
+        request.meta[SEEN_CHECKED] = True
+        if self.is_known(request.url, request.meta.get(MODIFIED)):
+            self.stats.inc_value(STAT_PREFIX + "known_skipped")
+            raise KnownArticleSkipped(f"already archived: {request.url}")
+
+    def request_scheduled(self, request: Request, spider: Spider) -> None:
+        self._check(request)
+
+    def process_request(self, request: Request) -> None:
+        # Requests that bypass the scheduler are checked here.
+        self._check(request)
+
+    def spider_closed(self, spider: Spider) -> None:
+        self.engine.dispose()
+
+
+class ConditionalRequestMiddleware:
+    """If-None-Match / If-Modified-Since for discovery pages; new validators are kept per URL.
+
+    Validators are written only when the spider finishes normally: after an interrupted crawl the
+    next one fetches the pages again instead of getting a 304 for pages whose articles it never saw.
+    """
+
+    def __init__(self, crawler: Crawler, db_url: str) -> None:
+        self.crawler = crawler
+        self.engine = make_engine(db_url)
+        self.sessions = session_factory(self.engine)
+        self.pending: dict[str, Validators] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
+        db_url = crawler.settings.get("PLEDGEWATCH_DB_URL")
+        if not db_url:
+            raise NotConfigured("PLEDGEWATCH_DB_URL is not set")
+        middleware = cls(crawler, db_url)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def process_request(self, request: Request) -> None:
+        if request.meta.get(KIND) != "discovery" or request.meta.get("pw_unconditional"):
+            return
+        if b"If-None-Match" in request.headers or b"If-Modified-Since" in request.headers:
+            return
+        with self.sessions() as session:
+            validators = get_validators(session, request.url)
+        if validators is None:
+            return
+        if validators.etag:
+            request.headers[b"If-None-Match"] = validators.etag
+        if validators.last_modified:
+            request.headers[b"If-Modified-Since"] = validators.last_modified
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if request.meta.get(KIND) == "discovery" and response.status == 200:
+            etag = response.headers.get(b"ETag")
+            last_modified = response.headers.get(b"Last-Modified")
+            if etag or last_modified:
+                self.pending[request.url] = Validators(
+                    url=request.url,
+                    etag=etag.decode("latin-1") if etag else None,
+                    last_modified=last_modified.decode("latin-1") if last_modified else None,
+                )
+        if response.status == 304:
+            self.crawler.stats.inc_value(STAT_PREFIX + "not_modified")
+        return response
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        try:
+            if reason == "finished" and self.pending:
+                with self.sessions() as session:
+                    save_validators(session, self.pending.values())
+                    session.commit()
+        except Exception as exc:
+            logger.exception("could not save HTTP validators")
+            record_error(self.crawler.stats, f"save validators: {type(exc).__name__}: {exc}")
+        finally:
+            self.engine.dispose()
+
+
+def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now if now is not None else time.time()
+    return max(0.0, when.timestamp() - current)
+
+
+class RetryAfterMiddleware(RetryMiddleware):
+    """Retries 429/5xx like Scrapy does, but waits for the server's ``Retry-After`` first.
+
+    The wait is an asyncio sleep: other requests go on, the reactor is never blocked. It is capped
+    by ``PLEDGEWATCH_MAX_RETRY_AFTER`` seconds so one answer cannot stall a crawl for hours.
+    """
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.max_wait = settings.getfloat("PLEDGEWATCH_MAX_RETRY_AFTER", 300.0)
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        retry = self._retry(request, f"HTTP {response.status}")
+        if retry is None:
+            return response
+        wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+        if wait:
+            wait = min(wait, self.max_wait)
+            logger.info(
+                "%s answered %d: retrying in %.1f s (Retry-After)", request.url, response.status, wait
+            )
+            self.crawler.stats.inc_value(STAT_PREFIX + "retry_after_waits")
+            self._pause_site(request, wait)
+            await asyncio.sleep(wait)
+        return retry
+
+    def _pause_site(self, request: Request, wait: float) -> None:
+        """Hold back the site's other queued requests too: a 429 speaks for the whole site.
+
+        Uses the downloader slot's last-request time, which Scrapy's delay logic (and AutoThrottle's
+        delay, always above zero here) waits from; without a slot the retry alone waits.
+        """
+        try:
+            downloader = self.crawler.engine.downloader
+            slot = downloader.slots.get(request.meta.get(downloader.DOWNLOAD_SLOT, ""))
+            if slot is not None and slot.delay > 0:
+                slot.lastseen = max(slot.lastseen, time.monotonic() + wait - slot.delay)
+        except AttributeError:  # a Scrapy without these internals: the retry still waits
+            logger.debug("cannot pause the download slot", exc_info=True)
+
+
+class PublisherOffsiteMiddleware(OffsiteMiddleware):
+    """Scrapy's offsite filter, also for redirects, with the dropped URL reported as a crawl error."""
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:  # type: ignore[override]
+        try:
+            super().process_request(request)
+        except IgnoreRequest:
+            redirected_from = (request.meta.get("redirect_urls") or [None])[0]
+            where = f" (redirected from {redirected_from})" if redirected_from else ""
+            record_error(self.crawler.stats, f"off-site request not followed: {request.url}{where}")
+            raise OffsiteRedirectDropped(f"off-site: {request.url}") from None

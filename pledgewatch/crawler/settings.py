@@ -1,0 +1,105 @@
+"""Scrapy settings built from the validated :class:`Config`: politeness, limits and our components.
+
+Everything the crawl does differently from stock Scrapy is switched on here, so that behaviour is
+swapped through settings (replay instead of the network, recording, the seen-URL check) and never
+through flags inside spiders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pledgewatch.crawler.config import Config
+
+# Component paths, kept in one place so tests and docs can refer to them.
+REPLAY_HANDLER = "pledgewatch.crawler.replay.ReplayDownloadHandler"
+RECORDING_MIDDLEWARE = "pledgewatch.crawler.recording.WarcRecordingMiddleware"
+SEEN_MIDDLEWARE = "pledgewatch.crawler.middlewares.SeenArticleMiddleware"
+CONDITIONAL_MIDDLEWARE = "pledgewatch.crawler.middlewares.ConditionalRequestMiddleware"
+RETRY_MIDDLEWARE = "pledgewatch.crawler.middlewares.RetryAfterMiddleware"
+OFFSITE_MIDDLEWARE = "pledgewatch.crawler.middlewares.PublisherOffsiteMiddleware"
+STORE_PIPELINE = "pledgewatch.crawler.pipelines.StorePipeline"
+
+# Retry-After values above this are capped: a site asking us to wait an hour gets a retry after
+# five minutes at most (and the retry count still bounds the total).
+DEFAULT_MAX_RETRY_AFTER = 300.0
+
+
+def build_settings(
+    config: Config,
+    db_url: str,
+    *,
+    replay: str | Path | None = None,
+    record: str | Path | None = None,
+    since: datetime | None = None,
+    log_level: str = "WARNING",
+) -> dict[str, Any]:
+    """The settings of one crawl. ``since`` is the oldest publication date wanted (None: no limit)."""
+    crawl = config.crawl
+    settings: dict[str, Any] = {
+        "BOT_NAME": "pledgewatch",
+        "USER_AGENT": crawl.user_agent,
+        "ROBOTSTXT_OBEY": crawl.obey_robots,
+        # Politeness: few parallel requests per site, a base delay, AutoThrottle adapting to latency.
+        "CONCURRENT_REQUESTS": 8,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrency_per_domain,
+        "DOWNLOAD_DELAY": crawl.download_delay,
+        "AUTOTHROTTLE_ENABLED": True,
+        "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 0.1),
+        "AUTOTHROTTLE_MAX_DELAY": 60.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": crawl.autothrottle_target,
+        # Failures: retries on 429/5xx (Retry-After honoured by our RetryMiddleware subclass).
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": crawl.retry_times,
+        "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
+        # Given-up requests are reported once, as crawl errors (pledgewatch.crawler.summary).
+        "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
+        "PLEDGEWATCH_MAX_RETRY_AFTER": DEFAULT_MAX_RETRY_AFTER,
+        "DOWNLOAD_TIMEOUT": crawl.timeout,
+        "DOWNLOAD_MAXSIZE": crawl.max_response_bytes,
+        "DOWNLOAD_WARNSIZE": max(crawl.max_response_bytes // 2, 1),
+        "REDIRECT_ENABLED": True,
+        "REDIRECT_MAX_TIMES": 5,
+        # A meta refresh on a news site is an ad or consent wall more often than a move.
+        "METAREFRESH_ENABLED": False,
+        "COOKIES_ENABLED": False,
+        "HTTPCACHE_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": log_level,
+        "LOG_FORMAT": "%(levelname)s %(name)s: %(message)s",
+        # Feeds, sitemaps and listings first: their dates steer which articles are fetched.
+        "DEPTH_PRIORITY": 0,
+        "DOWNLOADER_MIDDLEWARES": {
+            # Offsite checks also run on redirected requests (they are scheduled again).
+            "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+            OFFSITE_MIDDLEWARE: 50,
+            SEEN_MIDDLEWARE: 60,
+            CONDITIONAL_MIDDLEWARE: 70,
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            RETRY_MIDDLEWARE: 550,
+        },
+        "ITEM_PIPELINES": {STORE_PIPELINE: 300},
+        "PLEDGEWATCH_DB_URL": db_url,
+        "PLEDGEWATCH_CONFIG": config,
+        "PLEDGEWATCH_SINCE": since,
+        "PLEDGEWATCH_MAX_PAGES_PER_LISTING": crawl.max_pages_per_listing,
+    }
+    if replay:
+        # The archive is a local file: politeness delays would only slow the replay down.
+        settings.update(
+            {
+                "PLEDGEWATCH_REPLAY_WARC": str(replay),
+                "DOWNLOAD_HANDLERS": {"http": REPLAY_HANDLER, "https": REPLAY_HANDLER},
+                "DOWNLOAD_DELAY": 0,
+                "AUTOTHROTTLE_ENABLED": False,
+                "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+                "RETRY_TIMES": 0,
+            }
+        )
+    if record:
+        settings["PLEDGEWATCH_RECORD_WARC"] = str(record)
+        # Closest to the downloader: the archive keeps responses as they came off the wire.
+        settings["DOWNLOADER_MIDDLEWARES"][RECORDING_MIDDLEWARE] = 950
+    return settings

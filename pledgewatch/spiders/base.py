@@ -1,0 +1,264 @@
+"""One generic spider for every publisher: discovery pages in, article records out.
+
+The spider knows nothing about any particular site. It reads the :class:`Publisher` declaration
+(start URLs, article URL pattern, parsers) and the configuration, fetches feeds, sitemaps and
+listings, follows listing pagination until a page holds nothing new, requests the article pages
+and yields :class:`ArticleRecord` items built by the publisher's parser.
+
+What it does not fetch is decided elsewhere and switched by settings: the store's seen-URL check
+(:class:`~pledgewatch.crawler.middlewares.SeenArticleMiddleware`), conditional requests, robots.txt,
+offsite filtering.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from pledgewatch.crawler import discovery
+from pledgewatch.crawler.discovery import ListingLink
+from pledgewatch.crawler.extraction import ExtractionError, extract_article
+from pledgewatch.crawler.items import ArticleRecord
+from pledgewatch.crawler.middlewares import (
+    KIND,
+    MODIFIED,
+    KnownArticleSkipped,
+    OffsiteRedirectDropped,
+    SeenArticleMiddleware,
+)
+from pledgewatch.crawler.summary import STAT_PREFIX, record_error
+from pledgewatch.spiders.publisher import Publisher, get_publisher
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
+
+logger = logging.getLogger(__name__)
+
+PAGE = "pw_page"
+PUBLISHED = "pw_published"  # the publication time the listing or feed printed
+# Discovery pages first: their dates decide which articles are worth a request.
+FEED_PRIORITY = 30
+LISTING_PRIORITY = 20
+ARTICLE_PRIORITY = 0
+
+
+def _aware(value: datetime | date | None) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def sniff_kind(response: Response) -> str:
+    """feed | sitemap | html, from the content itself (configured start URLs may be anything)."""
+    head = response.body[:2048].lstrip().lower()
+    if b"<urlset" in head or b"<sitemapindex" in head:
+        return "sitemap"
+    if b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head:
+        return "feed"
+    return "html"
+
+
+class PublisherSpider(scrapy.Spider):
+    """Crawls one publisher; ``name`` is the publisher's name (``jd``, ``chinadaily``, ``people``)."""
+
+    name = "publisher"
+
+    def __init__(self, publisher: str, **kwargs: Any) -> None:
+        self.publisher: Publisher = get_publisher(publisher)
+        super().__init__(name=self.publisher.name, **kwargs)
+        self.start_urls_configured: list[str] = []
+        self.since: datetime | None = None
+        self.max_pages = 20
+        # Modification dates announced by feeds/sitemaps, by article URL: an article page that
+        # prints no modification date still gets one, so the next crawl can tell edits apart.
+        self.announced: dict[str, datetime] = {}
+        self.seen_check: SeenArticleMiddleware | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PublisherSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        config = settings.get("PLEDGEWATCH_CONFIG")
+        if config is not None:
+            spider.start_urls_configured = list(config.source(spider.publisher.name).start_urls)
+        spider.since = _aware(settings.get("PLEDGEWATCH_SINCE"))
+        spider.max_pages = settings.getint("PLEDGEWATCH_MAX_PAGES_PER_LISTING", 20)
+        hosts = set(spider.publisher.hosts)
+        # Configured start URLs on other hosts (a mirror, a test server) are part of the site too.
+        hosts.update(urlsplit(url).hostname or "" for url in spider.start_urls_configured)
+        spider.allowed_domains = sorted(h for h in hosts if h)
+        crawler.signals.connect(spider._engine_started, signal=scrapy.signals.engine_started)
+        crawler.signals.connect(spider._callback_failed, signal=scrapy.signals.spider_error)
+        return spider
+
+    def _callback_failed(self, failure: Failure, response: Response | None, spider: scrapy.Spider) -> None:
+        error = failure.value
+        where = response.url if response is not None else "start requests"
+        record_error(self.crawler.stats, f"processing {where}: {type(error).__name__}: {error}")
+
+    def _engine_started(self) -> None:
+        self.seen_check = self.crawler.get_downloader_middleware(SeenArticleMiddleware)
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def start_url_list(self) -> list[str]:
+        return self.start_urls_configured or list(self.publisher.start_urls)
+
+    async def start(self) -> AsyncIterator[Any]:
+        feeds = set(self.publisher.feeds) | set(self.publisher.sitemaps)
+        for url in self.start_url_list():
+            if self.publisher.article_id(url):
+                yield self.article_request(url, None)
+            else:
+                priority = FEED_PRIORITY if url in feeds else LISTING_PRIORITY
+                yield self.discovery_request(url, page=1, priority=priority)
+
+    def discovery_request(self, url: str, page: int, priority: int = LISTING_PRIORITY) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_discovery,
+            errback=self.on_error,
+            priority=priority,
+            meta={KIND: "discovery", PAGE: page, "handle_httpstatus_list": [304]},
+        )
+
+    def article_request(
+        self, url: str, modified: datetime | None, published: datetime | None = None
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.on_error,
+            priority=ARTICLE_PRIORITY,
+            meta={KIND: "article", MODIFIED: modified, PUBLISHED: published},
+        )
+
+    # -- discovery ------------------------------------------------------------------------------
+
+    def parse_discovery(self, response: Response) -> Iterable[scrapy.Request]:
+        if response.status == 304:
+            logger.info("unchanged since the last crawl: %s", response.url)
+            return
+        kind = sniff_kind(response)
+        page = int(response.meta.get(PAGE, 1))
+        if kind == "sitemap":
+            links, children = self.read_sitemap(response)
+            for child in children:
+                yield self.discovery_request(child, page=1, priority=FEED_PRIORITY)
+            next_page = None
+        elif kind == "feed":
+            links, next_page = self.read_feed(response), None
+        else:
+            links, next_page = self.read_listing(response)
+        self.crawler.stats.inc_value(f"{STAT_PREFIX}discovery/{kind}")
+        for link in links:
+            url = link.url
+            if not self.publisher.article_id(url):
+                continue
+            modified = _aware(link.modified)
+            if modified is not None and (url not in self.announced or self.announced[url] < modified):
+                self.announced[url] = modified
+            if self.is_stale(link):
+                self.crawler.stats.inc_value(STAT_PREFIX + "outside_window")
+                continue
+            yield self.article_request(url, modified, _aware(link.published))
+        if next_page and page < self.max_pages:
+            wanted = [link for link in links if self.publisher.article_id(link.url)]
+            if not wanted:
+                logger.info("no article links on %s: not paginating further", response.url)
+            elif all(self.is_stale(link) or self.is_known(link) for link in wanted):
+                logger.info("%s holds only known or old articles: not paginating further", response.url)
+            else:
+                yield self.discovery_request(response.urljoin(next_page), page=page + 1)
+
+    def is_stale(self, link: ListingLink) -> bool:
+        """Published (or, lacking that, modified) before the wanted window."""
+        if self.since is None:
+            return False
+        when = _aware(link.published) or _aware(link.modified)
+        return when is not None and when < self.since
+
+    def is_known(self, link: ListingLink) -> bool:
+        if self.seen_check is None:
+            return False
+        return self.seen_check.is_known(link.url, _aware(link.modified))
+
+    def read_feed(self, response: Response) -> list[ListingLink]:
+        return list(discovery.parse_feed(response.body, response.url, self.publisher).links)
+
+    def read_sitemap(self, response: Response) -> tuple[list[ListingLink], list[str]]:
+        page = discovery.parse_sitemap(response.body, response.url, self.publisher)
+        return list(page.links), list(page.children)
+
+    def read_listing(self, response: Response) -> tuple[list[ListingLink], str | None]:
+        page = discovery.parse_listing(response.text, response.url, self.publisher)
+        return list(page.links), page.next_page
+
+    # -- articles -------------------------------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterable[Any]:
+        try:
+            record = self.publisher_parser(response)
+        except ExtractionError as exc:
+            record_error(self.crawler.stats, f"no article found: {response.url}: {exc}")
+            return
+        except Exception as exc:
+            logger.exception("could not parse %s", response.url)
+            record_error(self.crawler.stats, f"parse {response.url}: {type(exc).__name__}: {exc}")
+            return
+        if record.published is None:
+            # A page that prints no date (a malformed one) keeps the date its listing printed.
+            record.published = _aware(response.meta.get(PUBLISHED))
+        announced = _aware(response.meta.get(MODIFIED)) or self.announced.get(response.url)
+        if announced is not None and (record.modified is None or record.modified < announced):
+            record.modified = announced
+        yield record
+
+    def publisher_parser(self, response: Response) -> ArticleRecord:
+        # The raw bytes and the HTTP charset: the parser decodes exactly as `pledgewatch import` does
+        # (header, <meta> charset, detection), so the GBK page reads the same both ways.
+        content_type = response.headers.get(b"Content-Type")
+        return extract_article(
+            response.body,
+            response.url,
+            encoding=content_type.decode("latin-1") if content_type else None,
+            publisher=self.publisher,
+            source=self.publisher.name,
+        )
+
+    # -- failures -------------------------------------------------------------------------------
+
+    def on_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        error = failure.value
+        stats = self.crawler.stats
+        if isinstance(error, KnownArticleSkipped):
+            return
+        if isinstance(error, OffsiteRedirectDropped):
+            return  # already reported by the offsite middleware
+        if isinstance(error, HttpError):  # (a subclass of IgnoreRequest)
+            response = error.response
+            missing = stats.get_value(STAT_PREFIX + "missing")
+            if "missing" in response.flags and missing is not None:
+                return  # replay: listed in the summary's `missing`
+            record_error(stats, f"HTTP {response.status}: {response.url}")
+            return
+        if isinstance(error, IgnoreRequest):
+            # robots.txt and other deliberate refusals: polite, not a failure.
+            stats.inc_value(STAT_PREFIX + "ignored")
+            logger.info("not fetched: %s (%s)", request.url, error)
+            return
+        record_error(stats, f"{type(error).__name__}: {request.url}: {error}".rstrip(": "))
