@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import pledgewatch.crawler.cli.daemon  # noqa: F401  (registers commands)
 from pledgewatch.crawler.cli import db  # noqa: F401  (registers commands)
 from pledgewatch.crawler.cli.app import app
 from pledgewatch.errors import PledgewatchError
