@@ -95,7 +95,11 @@ def digest_due(trigger: BaseTrigger | None, last: datetime | None, now: datetime
 
 def crawl_groups(config: Config) -> list[list[str]]:
     """The sources each crawl job covers: one job for all enabled sources, or one per source."""
-    enabled = [name for name, source in config.sources.items() if source.enabled]
+    from pledgewatch.spiders.publisher import all_publishers
+
+    # Publishers the config does not mention keep their default (enabled).
+    names = [*all_publishers(), *(n for n in config.sources if n not in all_publishers())]
+    enabled = [name for name in names if config.source(name).enabled]
     if not enabled:
         return []
     return [[name] for name in enabled] if config.schedule.per_source else [enabled]
@@ -180,8 +184,10 @@ class Daemon:
     def desired_jobs(self) -> dict[str, tuple[str, BaseTrigger, list[Any]]]:
         jobs: dict[str, tuple[str, BaseTrigger, list[Any]]] = {}
         if self.crawl_trigger is not None:
-            for group in crawl_groups(self.config):
-                job_id = "crawl" if not self.config.schedule.per_source else f"crawl:{group[0]}"
+            # With every source disabled (crawls fed by `pledgewatch import`, say) the job still
+            # sends the alerts of whatever arrived.
+            for group in crawl_groups(self.config) or [[]]:
+                job_id = "crawl" if not self.config.schedule.per_source or not group else f"crawl:{group[0]}"
                 jobs[job_id] = (f"{__name__}:_crawl_job", self.crawl_trigger, [group])
         if self.digest_trigger is not None and self.dispatcher is not None:
             jobs["digest"] = (f"{__name__}:_digest_job", self.digest_trigger, [])
