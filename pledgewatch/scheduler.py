@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -103,6 +104,24 @@ def crawl_groups(config: Config) -> list[list[str]]:
     if not enabled:
         return []
     return [[name] for name in enabled] if config.schedule.per_source else [enabled]
+
+
+class _StopAwareThreadPool(ThreadPoolExecutor):
+    """APScheduler's thread pool, which takes no new job once the daemon is stopping.
+
+    Without it, a job falling due while the daemon waits for a running crawl would be handed to an
+    executor that is shutting down, which APScheduler reports as an error with a traceback.
+    """
+
+    def __init__(self, stopping: threading.Event, max_workers: int) -> None:
+        super().__init__(max_workers)
+        self._stopping = stopping
+
+    def _do_submit_job(self, job: Any, run_times: Any) -> None:
+        if self._stopping.is_set():
+            log.info("daemon stopping: %s not started", job.id)
+            return
+        super()._do_submit_job(job, run_times)
 
 
 @dataclass
@@ -196,7 +215,7 @@ class Daemon:
     def make_scheduler(self) -> BackgroundScheduler:
         return BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.engine, tablename=JOB_TABLE)},
-            executors={"default": {"type": "threadpool", "max_workers": 4}},
+            executors={"default": _StopAwareThreadPool(self.stop, max_workers=4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=self.zone,
         )
@@ -249,7 +268,7 @@ class Daemon:
             log.info("pledgewatch daemon running (database %s)", self.engine.url.render_as_string())
             while not self.stop.wait(0.5):
                 pass
-            scheduler.pause()
+            # Running jobs finish (a crawl child within --stop-grace); nothing new starts.
             scheduler.shutdown(wait=True)
             log.info("pledgewatch daemon stopped")
         finally:
@@ -292,3 +311,4 @@ def configure_logging(verbose: bool = False) -> None:
     )
     if not verbose:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -133,7 +133,9 @@ def run_child(
                 kill_at = None
     seconds = time.monotonic() - started
     summary = parse_summary(stdout or "")
-    tail = [line for line in (stderr or "").splitlines() if line.strip()][-20:]
+    # Lines that say something (not the frame of a rich error box), without the frame.
+    frame = "│╭╰─╮╯ "
+    tail = [line.strip(frame) for line in (stderr or "").splitlines() if any(c.isalnum() for c in line)][-20:]
     if reason is not None:
         status = reason
     elif process.returncode == 0 and summary is not None:
