@@ -143,6 +143,9 @@ class Daemon:
         self.sessions = db.session_factory(engine)
         self.stop = threading.Event()
         self.stop_grace = stop_grace
+        # Crawls in progress in this daemon: a digest waits for them, so it is not cut mid-crawl.
+        self._crawls = 0
+        self._crawls_done = threading.Condition()
         # Validate everything before the first job: a typo must not surface hours later.
         self.crawl_trigger = parse_schedule(config.schedule.crawl, "crawl", config)
         self.digest_trigger = parse_schedule(config.schedule.digest, "digest", config)
@@ -152,28 +155,49 @@ class Daemon:
 
     # -- the work (the same functions the CLI calls) -----------------------------------------
 
-    def crawl_and_alert(self, sources: list[str], trigger: str = "daemon") -> CrawlOutcome | None:
+    def crawl_and_alert(
+        self, sources: list[str], trigger: str = "daemon", report: DispatchReport | None = None
+    ) -> CrawlOutcome | None:
+        """Crawl ``sources`` in a child (none: just deliver), then send pending and new alerts."""
         outcome = None
         if not self.stop.is_set() and sources:
-            outcome = supervised_crawl(
-                self.config,
-                self.db_url,
-                self.sessions,
-                sources,
-                stop=self.stop,
-                stop_grace=self.stop_grace,
-                trigger=trigger,
-            )
+            with self._crawls_done:
+                self._crawls += 1
+            try:
+                outcome = supervised_crawl(
+                    self.config,
+                    self.db_url,
+                    self.sessions,
+                    sources,
+                    stop=self.stop,
+                    stop_grace=self.stop_grace,
+                    trigger=trigger,
+                )
+            finally:
+                with self._crawls_done:
+                    self._crawls -= 1
+                    self._crawls_done.notify_all()
             log.info(outcome.describe())
         if self.dispatcher is not None and not self.stop.is_set():
-            report = self.dispatcher.retry_pending().merge(self.dispatcher.send_alerts())
-            if report.sent or report.failed:
-                log.info("alerts: %s", report.summary())
+            sent = self.dispatcher.retry_pending().merge(self.dispatcher.send_alerts())
+            if sent.sent or sent.failed:
+                log.info("alerts: %s", sent.summary())
+            if report is not None:
+                report.merge(sent)
         return outcome
 
     def digest(self) -> DispatchReport | None:
         if self.dispatcher is None or self.stop.is_set():
             return None
+        with self._crawls_done:
+            waited = self._crawls_done.wait_for(
+                lambda: self._crawls == 0 or self.stop.is_set(),
+                timeout=self.config.schedule.crawl_time_limit,
+            )
+        if self.stop.is_set():
+            return None
+        if not waited:
+            log.warning("digest: a crawl is still running after its time limit; sending what is there")
         report = self.dispatcher.send_digest()
         log.info("digest: %s", report.summary())
         return report
@@ -183,12 +207,10 @@ class Daemon:
         report = CycleReport()
         if self.dispatcher is not None:
             report.deliveries.merge(self.dispatcher.retry_pending())
-        for group in crawl_groups(self.config):
-            outcome = self.crawl_and_alert(group, trigger="daemon")
+        for group in crawl_groups(self.config) or [[]]:
+            outcome = self.crawl_and_alert(group, trigger="daemon", report=report.deliveries)
             if outcome is not None:
                 report.crawls.append(outcome)
-        if self.dispatcher is not None and not crawl_groups(self.config):
-            report.deliveries.merge(self.dispatcher.send_alerts())
         with self.sessions() as session:
             last = delivery_store.last_digest_at(session)
         report.digest_due = digest_due(self.digest_trigger, last, utcnow())

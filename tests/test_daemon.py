@@ -19,13 +19,15 @@ from conftest import run_cli
 from helpers_daemon import SmtpSink, free_port, seed_archive, subjects
 from sqlalchemy import select, text
 
+from pledgewatch.crawler.alerts import is_alertable
 from pledgewatch.crawler.config import load_config
 from pledgewatch.crawler.crawl_child import parse_summary, run_child, supervised_crawl
+from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.errors import ConfigError
 from pledgewatch.scheduler import crawl_groups, digest_due, parse_schedule
 from pledgewatch.store import crawl_guard, db
 from pledgewatch.store import deliveries as store
-from pledgewatch.store.models import CrawlRun, utcnow
+from pledgewatch.store.models import CrawlRun, PledgeMention, utcnow
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_WEB = REPO_ROOT / "pledgewatch" / "data" / "sampleweb.warc.gz"
@@ -396,9 +398,10 @@ port = {sink.port}
 recipients = ["analyst@example.org"]
 """,
     )
-    daemon = _start_daemon(sqlite_url, config)
     engine = db.make_engine(sqlite_url)
+    db.ensure_schema(engine)
     sessions = db.session_factory(engine)
+    daemon = _start_daemon(sqlite_url, config)
 
     def finished_runs():
         with sessions() as session:
@@ -416,13 +419,17 @@ recipients = ["analyst@example.org"]
     runs = finished_runs()
     assert runs[0].status == "ok" and runs[0].articles_new > 0, runs[0].error_log
     assert runs[1].articles_new == 0  # the second crawl finds nothing new
+    watchlist = Watchlist(load_config(config).watchlist)
     with sessions() as session:
         alert_states = store.deliveries_state(session, store.ALERT)
-        new_mentions = [
-            m
-            for m in store.alert_candidates(session)  # nothing left undelivered
-        ]
-    assert new_mentions == []
+        # Every new or revised watch-list pledge went out; nothing is left owed.
+        left = [m for m in store.alert_candidates(session) if is_alertable(m, watchlist)]
+        new_watched = session.scalars(
+            select(PledgeMention).where(PledgeMention.is_new.is_(True) | PledgeMention.is_revision.is_(True))
+        ).all()
+        expected = sum(1 for m in new_watched if watchlist.match(m.pledge.actor))
+    assert left == []
+    assert len(alert_states) == expected > 0
     alert_subjects = [s for s in subjects(sink.messages) if s.startswith(("New pledge", "Revised pledge"))]
     assert len(alert_subjects) == len(alert_states) == len(set(s.message_id for s in alert_states))
     assert any("Hubei" in s and "JD.com" in s for s in alert_subjects), alert_subjects

@@ -180,6 +180,3 @@ def interrupt_orphans(session: Session, sources: Sequence[str], since: datetime,
     session.commit()
     return count
 
-
-def recent_runs(session: Session, limit: int = 20) -> list[CrawlRun]:
-    return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit)))
