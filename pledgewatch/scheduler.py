@@ -152,6 +152,8 @@ class Daemon:
         self.zone = ZoneInfo(config.schedule.timezone)
         needs_mail = self.digest_trigger is not None or config.email.alerts
         self.dispatcher: Dispatcher | None = Dispatcher(config, self.sessions) if needs_mail else None
+        if self.dispatcher is not None:
+            _ = self.dispatcher.mailer  # no recipients, Apprise missing: say so now, not at 08:00
 
     # -- the work (the same functions the CLI calls) -----------------------------------------
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
@@ -40,20 +41,28 @@ class _Collect:
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         with self.sink.lock:
             self.sink.raw.append((list(envelope.rcpt_tos), bytes(envelope.content)))
+            login = session.auth_data.login.decode() if session.auth_data is not None else None
+            encrypted = server.transport.get_extra_info("ssl_object") is not None
+            self.sink.sessions.append((encrypted, login))
         return "250 Message accepted for delivery"
 
 
 class SmtpSink:
     """A real SMTP server on 127.0.0.1 that collects what it receives; can be stopped and restarted."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, **controller: Any) -> None:
         self.port = port or free_port()
+        # aiosmtpd options: ssl_context (implicit TLS), tls_context + require_starttls, authenticator...
+        self.controller_options = controller
         self.raw: list[tuple[list[str], bytes]] = []
+        self.sessions: list[tuple[bool, str | None]] = []  # (TLS used, login) per message
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
     def start(self) -> SmtpSink:
-        self._controller = Controller(_Collect(self), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            _Collect(self), hostname="127.0.0.1", port=self.port, **self.controller_options
+        )
         self._controller.start()
         return self
 

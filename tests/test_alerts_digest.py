@@ -458,3 +458,99 @@ def test_digest_html_renders_in_headless_chromium(sqlite_url, tmp_path):
     assert "JD.com to invest RMB 6 bn in Hubei over 3 years" in dom.stdout
     assert NORTHEAST_SENTENCE.replace("$", "$") in dom.stdout
     engine.dispose()
+
+
+# -- SMTP security and login -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, trusted by the client through $SSL_CERT_FILE."""
+    if not shutil.which("openssl"):
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    request = [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=localhost",
+    ]
+    subprocess.run(
+        [*request, "-keyout", str(key), "-out", str(cert), "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def _server_context(certificate):
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*map(str, certificate))
+    return context
+
+
+def _authenticator(password: str):
+    from aiosmtpd.smtp import AuthResult
+
+    def check(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        ok = auth_data.login == b"pledgewatch" and auth_data.password == password.encode()
+        return AuthResult(
+            success=ok, handled=False, auth_data=auth_data
+        )  # not handled: the server answers 535
+
+    return check
+
+
+def test_starttls_and_login_with_the_password_from_the_environment(sessions, certificate, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    monkeypatch.setenv("PW_TEST_SMTP_PASSWORD", "wrong")
+    sink = SmtpSink(
+        tls_context=_server_context(certificate),
+        require_starttls=True,
+        authenticator=_authenticator("s3cret"),
+        auth_required=True,
+        auth_require_tls=True,
+    ).start()
+    try:
+        with sessions() as session:
+            seed_archive(session)
+        config = make_config(
+            sink.port,
+            security="starttls",
+            username="pledgewatch",
+            password_env="PW_TEST_SMTP_PASSWORD",
+        )
+        dispatcher = Dispatcher(config, sessions)
+        # A refused login keeps the alerts pending, with the server's answer.
+        assert len(dispatcher.send_alerts().failed) == 2 and sink.messages == []
+        assert all("535" in (s.last_error or "") for s in states(sessions)), states(sessions)
+        monkeypatch.setenv("PW_TEST_SMTP_PASSWORD", "s3cret")
+        assert len(dispatcher.send_alerts().sent) == 2
+        assert sink.sessions == [(True, "pledgewatch"), (True, "pledgewatch")]
+        # Without STARTTLS this server takes no mail: the digest stays pending, it does not leak.
+        plain = Dispatcher(make_config(sink.port), sessions).send_digest()
+        assert len(plain.failed) == 1 and "530" in plain.errors[0]
+        assert len(sink.messages) == 2
+    finally:
+        sink.stop()
+
+
+def test_implicit_tls(sessions, certificate, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    sink = SmtpSink(ssl_context=_server_context(certificate)).start()
+    try:
+        with sessions() as session:
+            seed_archive(session)
+        Dispatcher(make_config(sink.port, security="ssl"), sessions).send_digest()
+        assert len(sink.messages) == 1 and sink.sessions == [(True, None)]
+    finally:
+        sink.stop()

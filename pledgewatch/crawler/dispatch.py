@@ -74,11 +74,18 @@ class Dispatcher:
     def __init__(self, config: Config, session_factory: Callable[[], Session], mailer: Mailer | None = None):
         self.config = config
         self.session_factory = session_factory
-        self.mailer = mailer or Mailer(config.email)
+        self._mailer = mailer
         self.watchlist = Watchlist(config.watchlist)
         self.zone: tzinfo = ZoneInfo(config.schedule.timezone)
         # A claim older than this belongs to a process that died mid-send: send again.
         self.lease = timedelta(seconds=max(120.0, config.email.timeout * 4))
+
+    @property
+    def mailer(self) -> Mailer:
+        """The channels, checked on first use: previews need no recipients, sending does."""
+        if self._mailer is None:
+            self._mailer = Mailer(self.config.email)
+        return self._mailer
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

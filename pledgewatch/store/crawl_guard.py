@@ -179,4 +179,3 @@ def interrupt_orphans(session: Session, sources: Sequence[str], since: datetime,
             count += 1
     session.commit()
     return count
-
