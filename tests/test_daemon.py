@@ -436,3 +436,47 @@ recipients = ["analyst@example.org"]
     digests = [m for m in sink.messages if str(m["Subject"]).startswith("pledgewatch digest")]
     assert len(digests) == 1
     engine.dispose()
+
+
+def test_schedule_survives_a_restart_and_missed_runs_coalesce(tmp_path, sqlite_url):
+    from apscheduler.events import EVENT_JOB_EXECUTED
+
+    from pledgewatch.scheduler import Daemon
+
+    engine = db.make_engine(sqlite_url)
+    db.ensure_schema(engine)
+    config = load_config(daemon_config(tmp_path / "pw.toml", 25, crawl="every 1h", digest="0 8 * * *"))
+
+    def started(cfg):
+        daemon = Daemon(cfg, sqlite_url, engine)
+        scheduler = daemon.make_scheduler()
+        scheduler.start(paused=True)
+        daemon.reconcile(scheduler)
+        return scheduler
+
+    first = started(config)
+    planned = {job.id: job.next_run_time for job in first.get_jobs()}
+    assert set(planned) == {"crawl", "digest"}
+    first.shutdown(wait=False)
+
+    # A restart with the same configuration keeps the stored jobs and their next runs.
+    second = started(config)
+    assert {job.id: job.next_run_time for job in second.get_jobs()} == planned
+    # The daemon was down through three crawl slots: they run once, not three times.
+    second.modify_job("crawl", next_run_time=datetime.now(UTC) - timedelta(hours=3, minutes=1))
+    executed: list[str] = []
+    second.add_listener(lambda event: executed.append(event.job_id), EVENT_JOB_EXECUTED)
+    second.resume()
+    assert _wait(lambda: executed == ["crawl"], timeout=10)
+    time.sleep(1)
+    assert executed == ["crawl"]
+    assert second.get_job("crawl").next_run_time > datetime.now(UTC)
+    second.shutdown(wait=True)
+
+    # A changed expression replaces the job.
+    changed = load_config(daemon_config(tmp_path / "pw2.toml", 25, crawl="every 2h", digest="0 8 * * *"))
+    third = started(changed)
+    assert str(third.get_job("crawl").trigger) == "interval[2:00:00]"
+    assert third.get_job("digest").next_run_time == planned["digest"]
+    third.shutdown(wait=False)
+    engine.dispose()
