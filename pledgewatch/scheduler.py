@@ -209,7 +209,9 @@ class Daemon:
         report = CycleReport()
         if self.dispatcher is not None:
             report.deliveries.merge(self.dispatcher.retry_pending())
-        for group in crawl_groups(self.config) or [[]]:
+        # `crawl = "off"`: deliveries only (the archive is fed some other way).
+        groups = crawl_groups(self.config) if self.crawl_trigger is not None else []
+        for group in groups or [[]]:
             outcome = self.crawl_and_alert(group, trigger="daemon", report=report.deliveries)
             if outcome is not None:
                 report.crawls.append(outcome)
