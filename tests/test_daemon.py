@@ -262,6 +262,30 @@ def test_a_running_crawl_of_unknown_process_blocks_until_its_time_limit(sessions
         assert run is not None and blocker is None
 
 
+def test_the_child_s_own_run_row_is_folded_into_the_daemon_s(sessions):
+    with sessions() as session:
+        spawned = utcnow()
+        run, _ = crawl_guard.begin_crawl(session, ["jd", "people"], time_limit=timedelta(hours=1))
+        assert run is not None
+        disallowed = ["robots.txt: 1 URL disallowed"]
+        session.add(
+            CrawlRun(
+                status="ok", trigger="cli", sources=["people", "jd"], pages_fetched=9, error_log=disallowed
+            )
+        )
+        session.add(CrawlRun(status="ok", trigger="cli", sources=["chinadaily"], error_log=["other"]))
+        session.commit()
+        crawl_guard.finish_crawl(session, run.id, "ok", {"pages_fetched": 9, "articles_new": 2})
+        child = crawl_guard.absorb_child_run(session, run.id, spawned, ["jd", "people"])
+        assert child is not None
+        rows = session.scalars(select(CrawlRun).order_by(CrawlRun.id)).all()
+    assert [(r.trigger, r.sources, r.pages_fetched) for r in rows] == [
+        ("daemon", ["jd", "people"], 9),
+        ("cli", ["chinadaily"], 0),
+    ]
+    assert rows[0].articles_new == 2 and rows[0].error_log == ["robots.txt: 1 URL disallowed"]
+
+
 # -- the daemon as users run it -------------------------------------------------------------
 
 
@@ -418,6 +442,8 @@ recipients = ["analyst@example.org"]
     assert code == 0 and seconds < 60, stderr[-3000:]
     runs = finished_runs()
     assert runs[0].status == "ok" and runs[0].articles_new > 0, runs[0].error_log
+    with sessions() as session:  # one row per crawl: the child's own row is folded into the daemon's
+        assert {r.trigger for r in session.scalars(select(CrawlRun))} == {"daemon"}
     assert runs[1].articles_new == 0  # the second crawl finds nothing new
     watchlist = Watchlist(load_config(config).watchlist)
     with sessions() as session:

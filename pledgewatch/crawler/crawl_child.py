@@ -235,4 +235,5 @@ def supervised_crawl(
         crawl_guard.finish_crawl(session, run.id, result.run_status, result.summary, errors)
         if result.status in {"timeout", "interrupted"}:
             crawl_guard.interrupt_orphans(session, sources, spawned_at, errors[0])
+        crawl_guard.absorb_child_run(session, run.id, spawned_at, sources)
     return CrawlOutcome(sources=list(sources), run_id=run.id, result=result)

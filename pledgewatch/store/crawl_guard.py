@@ -179,3 +179,35 @@ def interrupt_orphans(session: Session, sources: Sequence[str], since: datetime,
             count += 1
     session.commit()
     return count
+
+
+def absorb_child_run(
+    session: Session, run_id: int, spawned_at: datetime, sources: Sequence[str]
+) -> CrawlRun | None:
+    """Fold the row the crawl child wrote for itself into the daemon's row: one row per crawl.
+
+    A crawl command that records into the daemon's row (``PLEDGEWATCH_CRAWL_RUN_ID``) writes no
+    row of its own, and nothing is folded. Otherwise its row is the only run of the same sources
+    started after the child was spawned; its error log is kept, the row itself is removed.
+    """
+    candidates = session.scalars(
+        select(CrawlRun).where(
+            CrawlRun.id != run_id,
+            CrawlRun.trigger != "daemon",
+            CrawlRun.started_at >= spawned_at - timedelta(seconds=1),
+        )
+    ).all()
+    mine = sorted(sources)
+    matching = [row for row in candidates if sorted(row.sources or []) == mine]
+    run = session.get(CrawlRun, run_id)
+    if len(matching) != 1 or run is None:
+        return None
+    child = matching[0]
+    log = [line for line in (child.error_log or []) if line not in (run.error_log or [])]
+    run.error_log = [*log, *(run.error_log or [])]
+    for name in SUMMARY_FIELDS:
+        if not getattr(run, name) and getattr(child, name):
+            setattr(run, name, getattr(child, name))
+    session.delete(child)
+    session.commit()
+    return child
