@@ -18,6 +18,8 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
@@ -99,7 +101,8 @@ def crawl_groups(config: Config) -> list[list[str]]:
     from pledgewatch.spiders.publisher import all_publishers
 
     # Publishers the config does not mention keep their default (enabled).
-    names = [*all_publishers(), *(n for n in config.sources if n not in all_publishers())]
+    known = all_publishers()
+    names = [*known, *(name for name in config.sources if name not in known)]
     enabled = [name for name in names if config.source(name).enabled]
     if not enabled:
         return []
@@ -274,6 +277,23 @@ class Daemon:
         global _ACTIVE
         _ACTIVE = self
         scheduler = self.make_scheduler()
+        try:
+            scheduler.start(paused=True)
+            self.reconcile(scheduler)
+            scheduler.resume()
+            log.info("pledgewatch daemon running (database %s)", self.engine.url.render_as_string())
+            while not self.stop.wait(0.5):
+                pass
+            # Running jobs finish (a crawl child within --stop-grace); nothing new starts.
+            scheduler.shutdown(wait=True)
+            log.info("pledgewatch daemon stopped")
+        finally:
+            _ACTIVE = None
+        return 0
+
+    @contextmanager
+    def stopping_on_signals(self) -> Iterator[None]:
+        """SIGTERM/SIGINT set the stop switch instead of killing the process mid-write."""
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -288,20 +308,10 @@ class Daemon:
         for sig in previous:
             signal.signal(sig, on_signal)
         try:
-            scheduler.start(paused=True)
-            self.reconcile(scheduler)
-            scheduler.resume()
-            log.info("pledgewatch daemon running (database %s)", self.engine.url.render_as_string())
-            while not self.stop.wait(0.5):
-                pass
-            # Running jobs finish (a crawl child within --stop-grace); nothing new starts.
-            scheduler.shutdown(wait=True)
-            log.info("pledgewatch daemon stopped")
+            yield
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            _ACTIVE = None
-        return 0
 
 
 # The running daemon, for the job functions (the job store holds references, not objects).

@@ -42,9 +42,10 @@ def run(
     app_ctx = get_context(ctx)
     configure_logging(verbose)
     daemon = Daemon(app_ctx.config, app_ctx.db_url, app_ctx.engine(), stop_grace=stop_grace)
-    if not once:
-        raise typer.Exit(daemon.run_forever())
-    report = daemon.run_once()
+    with daemon.stopping_on_signals():
+        if not once:
+            raise typer.Exit(daemon.run_forever())
+        report = daemon.run_once()
     crawled = [c for c in report.crawls if c.result is not None]
     err.print(
         f"run --once: {len(crawled)} crawl(s), deliveries {report.deliveries.summary()}, "
