@@ -219,7 +219,7 @@ def build_digest(
         entries.append(entry)
 
     # Outlets ordered by their newest story; stories newest first within an outlet.
-    entries.sort(key=lambda e: published_key_entry(e), reverse=True)
+    entries.sort(key=_entry_key, reverse=True)
     groups: dict[str, list[DigestEntry]] = {}
     for entry in entries:
         groups.setdefault(entry.publisher, []).append(entry)
@@ -232,7 +232,7 @@ def build_digest(
     )
 
 
-def published_key_entry(entry: DigestEntry) -> tuple[int, float, int]:
+def _entry_key(entry: DigestEntry) -> tuple[int, float, int]:
     stamp = entry.published_at
     return (1 if stamp is not None else 0, stamp.timestamp() if stamp else 0.0, entry.article_id)
 
