@@ -270,6 +270,10 @@ class CrawlRun(Base):
     pledges_new: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     error_log: Mapped[list[str]] = mapped_column(default=list)
+    # The process running the crawl (the daemon's crawl child): a `running` row whose process is
+    # gone is a crawl that died, not one to wait for.
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
 
 
 class FetchValidator(Base):
@@ -297,7 +301,7 @@ class Delivery(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     # Stable Message-ID: a resend after a crash between send and mark carries the same id.
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
-    # pending | sent | failed
+    # pending | sending (claimed by a process, in flight) | sent | failed | skipped (empty digest)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

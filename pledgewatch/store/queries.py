@@ -36,7 +36,9 @@ def archive_status(session: Session) -> ArchiveStatus:
         relevant_articles=count(select(func.count()).select_from(Article).where(Article.relevant)),
         pledges=count(select(func.count()).select_from(Pledge)),
         pledge_mentions=count(select(func.count()).select_from(PledgeMention)),
-        pending_deliveries=count(select(func.count()).select_from(Delivery).where(Delivery.status != "sent")),
+        pending_deliveries=count(
+            select(func.count()).select_from(Delivery).where(Delivery.status.not_in(("sent", "skipped")))
+        ),
         last_run_started=last_run.started_at if last_run else None,
         last_run_status=last_run.status if last_run else None,
     )

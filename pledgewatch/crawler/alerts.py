@@ -1,0 +1,90 @@
+"""New-pledge alerts: one message per new (or revised) pledge of a watch-list company.
+
+An alert is what an analyst acts on at once, so its subject says the whole pledge ("New pledge:
+JD.com to invest RMB 6 bn in Hubei over 3 years") and its body carries the sentence it comes from,
+the extracted fields (to check the machine's reading against the sentence) and where it was printed.
+A re-report of a known pledge is never an alert: it shows up in the digest, marked as such.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from pledgewatch.crawler.templating import (
+    ComposedMessage,
+    format_amount,
+    format_time,
+    pledge_headline,
+    render,
+)
+from pledgewatch.crawler.watchlist import Watchlist
+from pledgewatch.store.models import Article, PledgeMention
+
+
+def outlet_name(article: Article) -> str:
+    """The publisher, plus the outlet printed on the page when it differs (syndication)."""
+    publisher = article.source.title if article.source is not None else ""
+    printed = (article.outlet or "").strip()
+    if printed and printed.lower() not in publisher.lower():
+        return f"{publisher} ({printed})" if publisher else printed
+    return publisher or printed or "unknown outlet"
+
+
+def is_alertable(mention: PledgeMention, watchlist: Watchlist) -> bool:
+    """New or revised, from an archived article, by a company on the watch list."""
+    if not (mention.is_new or mention.is_revision) or mention.article_id is None:
+        return False
+    return bool(watchlist.match(mention.pledge.actor))
+
+
+def alert_subject(mention: PledgeMention) -> str:
+    label = "Revised pledge" if mention.is_revision and not mention.is_new else "New pledge"
+    return f"{label}: {pledge_headline(mention.pledge)}"
+
+
+def pledge_fields(mention: PledgeMention) -> list[tuple[str, str]]:
+    """The extracted fields, in the order an analyst checks them against the sentence."""
+    pledge = mention.pledge
+    amount = format_amount(pledge.amount_value, pledge.currency, pledge.amount_unit)
+    if amount and pledge.qualifier:
+        amount = f"{pledge.qualifier} {amount}"
+    stated = format_amount(mention.amount_value, mention.currency, pledge.amount_unit)
+    fields = [
+        ("Actor", pledge.actor),
+        ("Kind", pledge.kind),
+        ("Amount", amount or "not stated"),
+    ]
+    if stated and stated != format_amount(pledge.amount_value, pledge.currency, pledge.amount_unit):
+        fields.append(("As reported", stated))
+    fields.append(("Region", pledge.region or "not stated"))
+    horizon = pledge.horizon or ""
+    if pledge.start_year or pledge.end_year:
+        years = "-".join(str(y) for y in (pledge.start_year, pledge.end_year) if y)
+        horizon = f"{horizon} ({years})" if horizon else years
+    fields.append(("Horizon", horizon or "not stated"))
+    if pledge.revision:
+        fields.append(("Revision", str(pledge.revision)))
+    return fields
+
+
+def compose_alert(mention: PledgeMention, zone: tzinfo | None = None) -> ComposedMessage:
+    """Subject, text and HTML of the alert for one pledge mention."""
+    article = mention.article
+    assert article is not None, "alerts are for mentions in archived articles"
+    context = {
+        "subject": alert_subject(mention),
+        "is_revision": bool(mention.is_revision and not mention.is_new),
+        "headline": pledge_headline(mention.pledge),
+        "sentence": mention.sentence,
+        "fields": pledge_fields(mention),
+        "title": article.title or "(untitled)",
+        "outlet": outlet_name(article),
+        "published": format_time(article.published_at or mention.published_at, zone),
+        "url": article.canonical_url,
+        "authors": ", ".join(article.authors or []),
+    }
+    return ComposedMessage(
+        subject=context["subject"],
+        text=render("alert.txt.j2", **context),
+        html=render("alert.html.j2", **context),
+    )

@@ -1,0 +1,137 @@
+"""`pledgewatch run`, `digest`, `alerts` and `pledges feed`: the daemon and its deliveries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pledgewatch.crawler.cli.app import app, err, get_context, out, pledges_app
+from pledgewatch.errors import UsageError
+
+
+def _dispatcher(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    from pledgewatch.crawler.dispatch import Dispatcher
+    from pledgewatch.store import db
+
+    app_ctx = get_context(ctx)
+    return Dispatcher(app_ctx.config, db.session_factory(app_ctx.engine()))
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="Do what is due once (crawl, alerts, digest if due) and exit: for cron."),
+    ] = False,
+    stop_grace: Annotated[
+        float,
+        typer.Option(
+            "--stop-grace",
+            min=0,
+            help="On SIGTERM/SIGINT, seconds a running crawl gets to finish before it is stopped.",
+        ),
+    ] = 30.0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every scheduler step.")] = False,
+) -> None:
+    """Run the daemon in the foreground: scheduled crawls, alerts at once, digests on schedule."""
+    from pledgewatch.scheduler import Daemon, configure_logging
+
+    app_ctx = get_context(ctx)
+    configure_logging(verbose)
+    daemon = Daemon(app_ctx.config, app_ctx.db_url, app_ctx.engine(), stop_grace=stop_grace)
+    with daemon.stopping_on_signals():
+        if not once:
+            raise typer.Exit(daemon.run_forever())
+        report = daemon.run_once()
+    crawled = [c for c in report.crawls if c.result is not None]
+    err.print(
+        f"run --once: {len(crawled)} crawl(s), deliveries {report.deliveries.summary()}, "
+        f"digest {'due' if report.digest_due else 'not due'}"
+    )
+    failed = [c for c in crawled if c.result is not None and c.result.status != "ok"]
+    if failed or report.deliveries.failed:
+        raise typer.Exit(1)
+
+
+@app.command("digest")
+def digest(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Write the next digest to --out without sending or marking it.")
+    ] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for digest.html and digest.txt (with --dry-run).")
+    ] = None,
+    send: Annotated[bool, typer.Option("--send", help="Send the next digest now (and any pending).")] = False,
+) -> None:
+    """Preview (--dry-run --out DIR) or send (--send) the digest of relevant articles not yet sent."""
+    if dry_run == send:
+        raise UsageError("say either --dry-run --out DIR (write the next digest) or --send (send it now)")
+    if dry_run and out_dir is None:
+        raise UsageError("--dry-run needs --out DIR")
+    dispatcher = _dispatcher(ctx)
+    if dry_run:
+        assert out_dir is not None
+        composed = dispatcher.preview_digest()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "digest.html").write_text(composed.html, encoding="utf-8")
+        (out_dir / "digest.txt").write_text(composed.text, encoding="utf-8")
+        err.print(f"{composed.subject}: wrote digest.html and digest.txt in {out_dir} (not sent)")
+        return
+    report = dispatcher.send_digest()
+    err.print(f"digest: {report.summary()}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command("alerts")
+def alerts(
+    ctx: typer.Context,
+    send: Annotated[bool, typer.Option("--send", help="Send pending and new alerts now.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the alerts that would go out.")] = False,
+) -> None:
+    """Send (--send) or list (--dry-run) new-pledge alerts not yet delivered."""
+    if dry_run == send:
+        raise UsageError("say either --dry-run (list the alerts due) or --send (send them now)")
+    dispatcher = _dispatcher(ctx)
+    if dry_run:
+        for composed in dispatcher.preview_alerts():
+            out.print(composed.subject, markup=False)
+        return
+    report = dispatcher.send_alerts()
+    err.print(f"alerts: {report.summary()}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@pledges_app.command("feed")
+def pledges_feed(
+    ctx: typer.Context,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the feed to FILE (default: stdout).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent pledges to include.")] = 200,
+    self_url: Annotated[
+        str, typer.Option("--self-url", help="Where the feed will be published (Atom rel=self).")
+    ] = "",
+) -> None:
+    """Write an Atom feed of pledges (newest first), for feed readers."""
+    from zoneinfo import ZoneInfo
+
+    from pledgewatch.crawler.feed import render_pledges_feed
+    from pledgewatch.store.deliveries import pledges_for_feed
+
+    app_ctx = get_context(ctx)
+    with app_ctx.session() as session:
+        xml = render_pledges_feed(
+            pledges_for_feed(session, limit), ZoneInfo(app_ctx.config.schedule.timezone), self_url
+        )
+    if out_file is None:
+        typer.echo(xml, nl=False)
+        return
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(xml, encoding="utf-8")
+    err.print(f"wrote {out_file}")

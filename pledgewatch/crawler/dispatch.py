@@ -1,0 +1,228 @@
+"""The delivery cycle shared by the daemon and the CLI: retry what is owed, then send what is new.
+
+Every path that sends mail goes through here, so the exactly-once rules (store/deliveries.py) hold
+whether a message goes out from `pledgewatch run`, `run --once`, `digest --send` or `alerts --send`:
+
+1. deliveries still pending (an SMTP failure, a crash) are sent again first, with their Message-ID;
+2. new items become new deliveries, recorded before they are sent;
+3. each send is claimed, and marked sent only after the server accepted it.
+
+A message is rendered from its delivery's items each time it is sent, so a retry carries the same
+items as the first attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from pledgewatch.crawler.alerts import compose_alert, is_alertable
+from pledgewatch.crawler.config import Config
+from pledgewatch.crawler.digest import Digest, build_digest, render_digest
+from pledgewatch.crawler.mailer import Mailer, SendError, build_message
+from pledgewatch.crawler.templating import ComposedMessage
+from pledgewatch.crawler.watchlist import Watchlist
+from pledgewatch.store import deliveries as store
+from pledgewatch.store.models import Delivery
+
+log = logging.getLogger("pledgewatch.dispatch")
+
+# One sender at a time within a process (the daemon's crawl and digest jobs run in threads);
+# between processes the claim in the store does the same job.
+_SEND_LOCK = threading.Lock()
+
+
+@dataclass
+class DispatchReport:
+    """What one pass did; the daemon logs it and tests check it."""
+
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    created: list[int] = field(default_factory=list)
+    skipped_empty: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: DispatchReport) -> DispatchReport:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.created += other.created
+        self.skipped_empty = self.skipped_empty or other.skipped_empty
+        self.errors += other.errors
+        return self
+
+    def summary(self) -> str:
+        parts = [f"{len(self.sent)} sent"]
+        if self.created:
+            parts.append(f"{len(self.created)} new")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed (kept pending)")
+        if self.skipped_empty:
+            parts.append("empty digest not sent")
+        return ", ".join(parts)
+
+
+class Dispatcher:
+    """Alerts and digests for one configuration and one database."""
+
+    def __init__(self, config: Config, session_factory: Callable[[], Session], mailer: Mailer | None = None):
+        self.config = config
+        self.session_factory = session_factory
+        self._mailer = mailer
+        self.watchlist = Watchlist(config.watchlist)
+        self.zone: tzinfo = ZoneInfo(config.schedule.timezone)
+        # A claim older than this belongs to a process that died mid-send: send again.
+        self.lease = timedelta(seconds=max(120.0, config.email.timeout * 4))
+
+    @property
+    def mailer(self) -> Mailer:
+        """The channels, checked on first use: previews need no recipients, sending does."""
+        if self._mailer is None:
+            self._mailer = Mailer(self.config.email)
+        return self._mailer
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self.session_factory() as session:
+            yield session
+
+    # -- composing ---------------------------------------------------------------------------
+
+    def compose(self, session: Session, delivery: Delivery) -> ComposedMessage:
+        """The message of a delivery, rendered from its items."""
+        items = [(item.item_type, item.item_id) for item in delivery.items]
+        if delivery.kind == store.ALERT:
+            mentions = store.mentions_by_ids(session, [i for t, i in items if t == store.ITEM_MENTION])
+            if len(mentions) != 1:
+                raise SendError(f"alert {delivery.id}: its pledge mention is no longer in the archive")
+            return compose_alert(mentions[0], self.zone)
+        article_ids = [i for t, i in items if t == store.ITEM_ARTICLE]
+        digest = self.build_digest(session, article_ids, delivery.created_at)
+        return render_digest(digest)
+
+    def build_digest(self, session: Session, article_ids: list[int], now: datetime | None = None) -> Digest:
+        return build_digest(session, article_ids, self.watchlist, self.zone, now)
+
+    def preview_digest(self) -> ComposedMessage:
+        """The next digest as it would go out now, without recording or sending anything."""
+        with self._session() as session:
+            articles = store.digest_candidates(session)
+            return render_digest(self.build_digest(session, [a.id for a in articles]))
+
+    def preview_alerts(self) -> list[ComposedMessage]:
+        with self._session() as session:
+            return [
+                compose_alert(m, self.zone)
+                for m in store.alert_candidates(session)
+                if is_alertable(m, self.watchlist)
+            ]
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _send_one(self, session: Session, delivery_id: int, report: DispatchReport) -> None:
+        if not store.claim(session, delivery_id, self.lease):
+            return  # another process is sending it
+        delivery = store.get_delivery(session, delivery_id)
+        try:
+            composed = self.compose(session, delivery)
+            message = build_message(
+                composed,
+                sender=self.config.email.sender,
+                recipients=delivery.recipients,
+                message_id=delivery.message_id,
+                date=delivery.created_at,
+                kind=delivery.kind,
+            )
+            note = self.mailer.send(message, composed)
+        except SendError as exc:
+            store.mark_failed_attempt(session, delivery_id, str(exc))
+            log.warning(
+                "%s %d (%s) not sent, attempt %d, kept pending: %s",
+                delivery.kind,
+                delivery_id,
+                delivery.message_id,
+                delivery.attempts,
+                exc,
+            )
+            report.failed.append(delivery_id)
+            report.errors.append(str(exc))
+            return
+        except Exception as exc:
+            store.mark_failed_attempt(session, delivery_id, f"{exc.__class__.__name__}: {exc}")
+            raise
+        store.mark_sent(session, delivery_id, note)
+        log.info("%s %d sent: %s %s", delivery.kind, delivery_id, delivery.message_id, composed.subject)
+        report.sent.append(delivery_id)
+
+    def retry_pending(self, kind: str | None = None) -> DispatchReport:
+        """Send every delivery still owed (pending, or claimed by a process that died)."""
+        report = DispatchReport()
+        with _SEND_LOCK, self._session() as session:
+            for delivery_id in store.retryable_deliveries(session, self.lease, kind):
+                self._send_one(session, delivery_id, report)
+        return report
+
+    def send_alerts(self) -> DispatchReport:
+        """Retry pending alerts, then one alert per new or revised watch-list pledge mention."""
+        report = self.retry_pending(store.ALERT)
+        if not self.config.email.alerts:
+            return report
+        with _SEND_LOCK, self._session() as session:
+            for mention in store.alert_candidates(session):
+                if not is_alertable(mention, self.watchlist):
+                    continue
+                delivery = store.create_delivery(
+                    session,
+                    store.ALERT,
+                    [(store.ITEM_MENTION, mention.id)],
+                    recipients=self.config.email.recipients,
+                    subject=compose_alert(mention, self.zone).subject,
+                    channel=self.mailer.channel,
+                )
+                if delivery is None:
+                    continue  # another process recorded it first and sends it
+                report.created.append(delivery.id)
+                self._send_one(session, delivery.id, report)
+        return report
+
+    def send_digest(self) -> DispatchReport:
+        """Retry pending digests, then the digest of every relevant article not yet sent."""
+        report = self.retry_pending(store.DIGEST)
+        with _SEND_LOCK, self._session() as session:
+            articles = store.digest_candidates(session)
+            if not articles and (report.sent or report.failed):
+                return report  # this slot went to a digest that was pending
+            if not articles and not self.config.email.send_empty_digest:
+                # Recorded, so that "is a digest due" counts this slot as done.
+                store.create_delivery(
+                    session,
+                    store.DIGEST,
+                    [],
+                    recipients=[],
+                    subject="(empty digest, not sent)",
+                    channel=self.mailer.channel,
+                    status=store.SKIPPED,
+                )
+                report.skipped_empty = True
+                return report
+            digest = self.build_digest(session, [a.id for a in articles])
+            delivery = store.create_delivery(
+                session,
+                store.DIGEST,
+                [(store.ITEM_ARTICLE, article_id) for article_id in digest.article_ids],
+                recipients=self.config.email.recipients,
+                subject=digest.subject,
+                channel=self.mailer.channel,
+            )
+            if delivery is None:
+                report.errors.append("another process is making the same digest")
+                return report
+            report.created.append(delivery.id)
+            self._send_one(session, delivery.id, report)
+        return report

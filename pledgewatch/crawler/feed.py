@@ -1,0 +1,64 @@
+"""The Atom feed of pledges, for analysts who follow pledgewatch in a feed reader.
+
+Entries are pledges, not articles: one entry per commitment, linked to its first report and listing
+every outlet that reported it, so a re-report updates an entry instead of adding a new one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from pledgewatch.crawler.alerts import outlet_name, pledge_fields
+from pledgewatch.crawler.templating import format_date, pledge_headline, render
+from pledgewatch.store.models import Pledge, utcnow
+
+FEED_ID = "urn:pledgewatch:pledges"
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")
+
+
+def render_pledges_feed(pledges: list[Pledge], zone: tzinfo | None = None, self_url: str = "") -> str:
+    """Atom 1.0 XML for ``pledges`` (newest first); every text from the web is escaped."""
+    entries = []
+    for pledge in pledges:
+        mentions = sorted(
+            pledge.mentions,
+            key=lambda m: (m.published_at is None, m.published_at or m.created_at, m.id),
+        )
+        first = mentions[0] if mentions else None
+        first_article = first.article if first is not None else None
+        published = pledge.first_published_at or (first.published_at if first else None)
+        entries.append(
+            {
+                "id": f"urn:pledgewatch:pledge:{pledge.id}",
+                "title": pledge_headline(pledge),
+                "updated": _rfc3339(pledge.updated_at),
+                "published": _rfc3339(published) if published else "",
+                "link": first_article.canonical_url if first_article is not None else "",
+                "outlet": outlet_name(first_article) if first_article is not None else "pledgewatch",
+                "kind": pledge.kind,
+                "sentence": first.sentence if first is not None else "",
+                "fields": pledge_fields(first) if first is not None else [],
+                "mentions": [
+                    {
+                        "url": m.article.canonical_url if m.article is not None else "",
+                        "title": (m.article.title if m.article is not None else m.report_ref) or "(untitled)",
+                        "outlet": outlet_name(m.article) if m.article is not None else (m.source_name or ""),
+                        "published": format_date(m.published_at, zone),
+                        "status": "new" if m.is_new else ("revised" if m.is_revision else "re-report"),
+                    }
+                    for m in mentions
+                ],
+            }
+        )
+    updated = max((p.updated_at for p in pledges), default=utcnow())
+    return render(
+        "pledges.atom.j2",
+        feed_id=FEED_ID,
+        title="pledgewatch: corporate pledges",
+        updated=_rfc3339(updated),
+        self_url=self_url,
+        entries=entries,
+    )
