@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pledgewatch.crawler.config import WatchEntity
+from pledgewatch.crawler.pledges import extract_pledges
 from pledgewatch.crawler.watchlist import Watchlist
 
 JD = WatchEntity(name="JD.com", aliases=["JD", "Jingdong", "京东"])
@@ -23,3 +26,11 @@ def test_several_entities_in_order():
     watch = Watchlist([JD, ALIBABA])
     assert watch.match("Taobao, an e-commerce platform", "Pinduoduo's rival JD.com") == ["JD.com", "Alibaba"]
     assert watch.names == ["JD.com", "Alibaba"]
+
+
+def test_configured_watchlist_names_pledge_actors():
+    """A company added to the watch list is the normalised actor of its pledges."""
+    watch = Watchlist([JD, WatchEntity(name="Pinduoduo Inc", aliases=["PDD", "Pinduoduo"])])
+    text = "PDD will invest 10 billion yuan in agricultural technology over the next five years."
+    pledges = extract_pledges(text, datetime(2021, 8, 20, tzinfo=UTC), resolver=watch.actor_resolver)
+    assert [p.actor for p in pledges] == ["Pinduoduo Inc"]

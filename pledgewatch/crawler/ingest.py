@@ -33,7 +33,9 @@ def ingest(session: Session, record: ArticleRecord, watchlist: Watchlist) -> Ing
         result = archive.save_article(session, record, entities)
         pledges_new = 0
         if result.status in ("new", "updated") and result.article.relevant:
-            outcomes = pledges.record_article_pledges(session, result.article)
+            outcomes = pledges.record_article_pledges(
+                session, result.article, resolver=watchlist.actor_resolver
+            )
             pledges_new = sum(1 for outcome in outcomes if outcome.is_new)
         article_id = result.article.id
         session.commit()

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from pledgewatch.crawler.config import WatchEntity
+
+if TYPE_CHECKING:
+    from pledgewatch.crawler.pledges import ActorResolver
 
 
 def _is_cjk(name: str) -> bool:
@@ -16,8 +21,9 @@ class Watchlist:
     """Compiled matchers for the configured entities; built once per crawl, used per article."""
 
     def __init__(self, entities: Iterable[WatchEntity]) -> None:
+        self._entities = list(entities)
         self._patterns: list[tuple[str, re.Pattern[str]]] = []
-        for entity in entities:
+        for entity in self._entities:
             names = sorted({entity.name, *entity.aliases}, key=len, reverse=True)
             # Latin names need word boundaries that also work next to punctuation ("JD.com",
             # "JD's"): no letter, digit or underscore directly before or after. Chinese text has
@@ -38,3 +44,10 @@ class Watchlist:
     @property
     def names(self) -> list[str]:
         return [name for name, _ in self._patterns]
+
+    @cached_property
+    def actor_resolver(self) -> ActorResolver:
+        """Pledge actors normalised to the same watch list (built once, it compiles a large regex)."""
+        from pledgewatch.crawler.pledges import ActorResolver
+
+        return ActorResolver.from_entities(self._entities)
