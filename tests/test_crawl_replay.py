@@ -94,6 +94,20 @@ def test_demo_stores_every_sample_article_with_the_right_fields(demo_run: Path) 
     assert isinstance(json.loads((demo_run / "pledges.json").read_text()), list)
 
 
+def test_demo_writes_the_digest_and_alerts_a_user_would_get(demo_run: Path) -> None:
+    pledges = json.loads((demo_run / "pledges.json").read_text())
+    hubei = [p for p in pledges if p["region"] == "Hubei" and p["actor"] == "JD.com"]
+    assert hubei and hubei[0]["amount_value"] == 6e9
+    digest_html = (demo_run / "digest.html").read_text()
+    digest_text = (demo_run / "digest.txt").read_text()
+    assert "JD.com to Invest over RMB 6 Billion in Hubei" in digest_html
+    assert "NEW PLEDGES" in digest_text and "Hubei" in digest_text
+    alerts = (demo_run / "alerts.txt").read_text()
+    assert "Subject: New pledge: JD.com to invest RMB 6 bn in Hubei over 3 years" in alerts
+    # The People's Daily re-report of the Hubei pledge is a known pledge, never a second alert.
+    assert alerts.count("Subject: New pledge: JD.com to invest RMB 6 bn in Hubei") == 1
+
+
 def test_second_crawl_of_the_same_web_requests_no_article_page(demo_run: Path, tmp_path: Path) -> None:
     db = copy_db(demo_run, tmp_path / "again.db")
     recording = tmp_path / "second.warc.gz"

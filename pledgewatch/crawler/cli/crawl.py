@@ -197,7 +197,12 @@ def demo(
         bool, typer.Option("--later", help="Then crawl the later snapshot too (an edited article).")
     ] = False,
 ) -> None:
-    """Crawl the bundled offline sample web and write what a user gets (articles, pledges) to files."""
+    """Crawl the bundled offline sample web and write what a user gets to files.
+
+    articles.json, pledges.json and summary.json, plus the digest (digest.html, digest.txt) and the
+    new-pledge alerts (alerts.txt) exactly as the daemon would mail them.
+    """
+    from pledgewatch.crawler.dispatch import Dispatcher
     from pledgewatch.store.db import make_engine, normalise_db_url, session_factory
     from pledgewatch.store.exports import all_articles, all_pledges
 
@@ -224,9 +229,14 @@ def demo(
         err.print(f"  {_describe(summary)}", soft_wrap=True)
     engine = make_engine(db_url)
     try:
-        with session_factory(engine)() as session:
+        factory = session_factory(engine)
+        with factory() as session:
             articles = all_articles(session)
             pledges = all_pledges(session)
+        # What the daemon would mail: the same composer, previewed (nothing recorded or sent).
+        dispatcher = Dispatcher(app_ctx.config, factory)
+        digest = dispatcher.preview_digest()
+        alerts = dispatcher.preview_alerts()
     finally:
         engine.dispose()
     files: dict[str, object] = {
@@ -239,8 +249,15 @@ def demo(
     for name, payload in files.items():
         text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
         (out_dir / name).write_text(text, encoding="utf-8")
+    (out_dir / "digest.html").write_text(digest.html, encoding="utf-8")
+    (out_dir / "digest.txt").write_text(digest.text, encoding="utf-8")
+    alerts_text = "\n\n".join(f"Subject: {a.subject}\n\n{a.text}" for a in alerts)
+    (out_dir / "alerts.txt").write_text(alerts_text + "\n", encoding="utf-8")
+    files.update({"digest.html": None, "digest.txt": None, "alerts.txt": None})
     elapsed = time.monotonic() - started
-    out.print(f"demo: {len(articles)} articles, {len(pledges)} pledges in {elapsed:.1f} s")
+    out.print(
+        f"demo: {len(articles)} articles, {len(pledges)} pledges, {len(alerts)} alerts in {elapsed:.1f} s"
+    )
     out.print(f"database: {db_url}")
     for name in files:
         out.print(f"wrote {out_dir / name}")
