@@ -83,6 +83,9 @@ class CrawlConfig(_Section):
     autothrottle_target: Annotated[float, Field(gt=0)] = 1.0
     timeout: Annotated[float, Field(gt=0)] = 30.0
     retry_times: Annotated[int, Field(ge=0, le=20)] = 3
+    # A Retry-After longer than this (seconds) is capped: a site asking for an hour's pause
+    # should not stall a crawl that has a time limit.
+    max_retry_after: Annotated[float, Field(ge=0)] = 300.0
     max_response_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
     # Publication window: articles older than this many days are not wanted, and listing
     # pages stop paginating once they reach them. 0 means no limit.

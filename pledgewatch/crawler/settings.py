@@ -24,7 +24,6 @@ STORE_PIPELINE = "pledgewatch.crawler.pipelines.StorePipeline"
 
 # Retry-After values above this are capped: a site asking us to wait an hour gets a retry after
 # five minutes at most (and the retry count still bounds the total).
-DEFAULT_MAX_RETRY_AFTER = 300.0
 
 
 def build_settings(
@@ -56,7 +55,7 @@ def build_settings(
         "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
         # Given-up requests are reported once, as crawl errors (pledgewatch.crawler.summary).
         "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
-        "PLEDGEWATCH_MAX_RETRY_AFTER": DEFAULT_MAX_RETRY_AFTER,
+        "PLEDGEWATCH_MAX_RETRY_AFTER": crawl.max_retry_after,
         "DOWNLOAD_TIMEOUT": crawl.timeout,
         "DOWNLOAD_MAXSIZE": crawl.max_response_bytes,
         "DOWNLOAD_WARNSIZE": max(crawl.max_response_bytes // 2, 1),
