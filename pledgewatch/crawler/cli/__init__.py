@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from pledgewatch.crawler.cli import db  # noqa: F401  (registers commands)
+from pledgewatch.crawler.cli import (
+    db,  # noqa: F401  (registers commands)
+    search,  # noqa: F401  (registers commands)
+)
 from pledgewatch.crawler.cli.app import app
 from pledgewatch.errors import PledgewatchError
 
