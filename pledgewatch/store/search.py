@@ -5,9 +5,9 @@ Users type web-search syntax: words (all must match), ``"exact phrases"``, ``OR`
 :class:`ParsedQuery` or refuses it with one :class:`~pledgewatch.errors.UsageError`; the query then
 reaches the database only as bound parameters: on SQLite every term becomes an FTS5 *string* (inside
 double quotes nothing is an operator: not NEAR, ``*``, ``^``, ``:`` or a column filter), on
-PostgreSQL every term goes through ``phraseto_tsquery`` (plain text, no operators) and the terms are
-combined with tsquery operators in SQL. So user text is never parsed as query syntax by the database,
-let alone as SQL.
+PostgreSQL every term goes, as its words only, through ``phraseto_tsquery`` (plain text, no
+operators) and the terms are combined with tsquery operators in SQL. So user text is never parsed
+as query syntax by the database, let alone as SQL.
 
 Both backends must give the same results for the same query, so the parser removes what only one of
 them would ignore: PostgreSQL's ``english`` configuration drops stop words ("the", "will"), SQLite's
@@ -175,7 +175,7 @@ def parse_query(raw: str) -> ParsedQuery:
             # OR joins the terms on both sides; a dangling OR (first, last, doubled) means nothing.
             join_next = bool(groups)
             continue
-        tokens = _strip_stop_words([token.casefold() for token in _TOKEN.findall(value)])
+        tokens = _strip_stop_words([token.lower() for token in _TOKEN.findall(value)])
         if not tokens:
             # Punctuation, emoji, operators or stop words only: nothing either index could find.
             join_next = False if not groups else join_next
@@ -310,9 +310,15 @@ def search_articles(
     ]
 
 
+_ADJACENT_HIGHLIGHTS = re.compile(f"{HIGHLIGHT_END}(\\s+){HIGHLIGHT_START}")
+
+
 def _one_line(value: str) -> str:
-    """Snippets cut across paragraphs; one line reads better in a table cell or a CSV field."""
-    return " ".join(value.split())
+    """One line (snippets cut across paragraphs), with a phrase highlighted as one span on both backends.
+
+    FTS5 marks a matched phrase as one span, ts_headline marks each word; merge adjacent spans.
+    """
+    return _ADJACENT_HIGHLIGHTS.sub(r"\1", " ".join(value.split()))
 
 
 def _sqlite_search(
@@ -352,7 +358,8 @@ def _sqlite_search(
 
 
 def _tsquery(term: Term, index: int) -> ColumnElement[object]:
-    parameter: BindParameter[str] = bindparam(f"term_{index}", term.text)
+    # The words only, as the index saw them (migration 0002 turns punctuation into spaces).
+    parameter: BindParameter[str] = bindparam(f"term_{index}", " ".join(term.tokens))
     return func.phraseto_tsquery(literal_column("'english'::regconfig"), parameter)
 
 

@@ -58,10 +58,17 @@ SQLITE_FTS_TRIGGERS = (
     """,
 )
 
-POSTGRES_SEARCH_VECTOR = """
+# PostgreSQL's parser reads "JD.com" as one host name, "e-commerce" as a compound and "3.12" as one
+# number, where FTS5's unicode61 sees the words "jd com", "e commerce", "3 12": a search for "JD"
+# would miss every "JD.com" on PostgreSQL only. Punctuation is turned into spaces before parsing, so
+# both backends index the same words (the query side does the same, see store/search.py).
+POSTGRES_PUNCTUATION = r"'[!-/:-@\[-`{-~\u00a1-\u00bf\u2010-\u205e\u3000-\u303f\uff01-\uff0f]+'"
+POSTGRES_SEARCH_VECTOR = f"""
 ALTER TABLE articles ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
-    setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A')
-    || setweight(to_tsvector('english'::regconfig, coalesce(text, '')), 'B')
+    setweight(to_tsvector('english'::regconfig,
+        regexp_replace(coalesce(title, ''), E{POSTGRES_PUNCTUATION}, ' ', 'g')), 'A')
+    || setweight(to_tsvector('english'::regconfig,
+        regexp_replace(coalesce(text, ''), E{POSTGRES_PUNCTUATION}, ' ', 'g')), 'B')
 ) STORED
 """
 
