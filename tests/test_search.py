@@ -25,6 +25,7 @@ from pledgewatch.store.search import (
     SearchFilters,
     fts_consistent,
     parse_query,
+    search,
     search_articles,
 )
 
@@ -149,6 +150,18 @@ def test_filters_source_dates_relevant_pledges_limit(s):
     assert found(s, "Tianjin", relevant=True) == {"title_hit"}
     assert found(s, "Hubei", with_pledges=True) == {"seed000", "seed003"}
     assert len(search_articles(s, "Hubei", SearchFilters(limit=2))) == 2
+
+
+def test_rank_window_ranks_only_the_most_recently_archived_matches(s):
+    everything = search(s, "Hubei", SearchFilters(limit=10))
+    assert not everything.windowed and len(everything.hits) == 3
+    windowed = search(s, "Hubei", SearchFilters(limit=10, rank_window=2))
+    assert windowed.windowed
+    newest = sorted(hit.article.id for hit in everything.hits)[-2:]
+    assert sorted(hit.article.id for hit in windowed.hits) == newest
+    # The window counts filtered matches: with a filter that leaves two, nothing is cut.
+    jd_only = search(s, "Hubei", SearchFilters(limit=10, rank_window=2, sources=("jd",)))
+    assert {hit.article.id for hit in jd_only.hits} == {_ids(s)["seed000"], _ids(s)["seed002"]}
 
 
 @pytest.mark.parametrize(

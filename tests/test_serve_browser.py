@@ -148,6 +148,13 @@ def test_canned_query_shows_the_pledge_in_a_browser(served_archive, tmp_path):
     facets = set(re.findall(r'class="facet-info[^"]*" id="facet-([a-z_]+)"', page.stdout))
     assert {"kind", "first_outlet"} <= facets, facets
 
+    # The search box of the articles table uses the FTS index.
+    page = run_chromium("--dump-dom", f"{base}/archive/articles?_search=Konjac", profile=tmp_path / "p7")
+    titles = re.findall(r'<td class="col-title[^"]*">([^<]*)<', page.stdout)
+    assert titles == ["JD ESG: JD&#39;s Ongoing Commitment to Rural Revitalization"] or titles == [
+        "JD ESG: JD's Ongoing Commitment to Rural Revitalization"
+    ], titles
+
     # Read-only: browsing changed nothing in the archive file.
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 

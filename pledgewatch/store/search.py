@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, bindparam, column, exists, func, literal_column, select, table
+from sqlalchemy import ColumnElement, Select, bindparam, column, exists, func, literal_column, select, table
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.sql.elements import BindParameter
 
@@ -44,6 +44,11 @@ MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
 MAX_LIMIT = 1000
 SNIPPET_TOKENS = 24
+# Ranking costs a few microseconds per matching article (bm25 reads each one's column sizes; ts_rank_cd
+# reads its tsvector). A query that matches more than this many articles ranks only the most recently
+# archived ones, so a common word answers in tens of milliseconds in a million articles, not seconds;
+# SearchResult.windowed says so, and the CLI tells the user to narrow the query or the dates.
+RANK_WINDOW = 10_000
 
 # PostgreSQL's english.stop (the Snowball English list): what to_tsvector('english', ...) leaves out.
 STOP_WORDS = frozenset(
@@ -221,6 +226,7 @@ class SearchFilters:
     relevant: bool = False
     with_pledges: bool = False
     limit: int = 20
+    rank_window: int = RANK_WINDOW
 
 
 @dataclass(frozen=True)
@@ -270,10 +276,23 @@ def _filter_clauses(filters: SearchFilters) -> list[ColumnElement[bool]]:
     return clauses
 
 
+@dataclass(frozen=True)
+class SearchResult:
+    """The hits, and whether only the ``rank_window`` most recently archived matches were ranked."""
+
+    hits: list[SearchHit]
+    windowed: bool
+
+
 def search_articles(
     session: Session, query: str | ParsedQuery, filters: SearchFilters | None = None
 ) -> list[SearchHit]:
-    """Ranked articles matching ``query``, best first, at most ``filters.limit``.
+    """Ranked articles matching ``query``, best first, at most ``filters.limit``."""
+    return search(session, query, filters).hits
+
+
+def search(session: Session, query: str | ParsedQuery, filters: SearchFilters | None = None) -> SearchResult:
+    """Ranked articles matching ``query`` (see :func:`search_articles`), with the window flag.
 
     Raises :class:`UsageError` for a query or filter the user must change. Only reads.
     """
@@ -282,11 +301,15 @@ def search_articles(
     _check_filters(session, filters)
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        ranked = _sqlite_search(session, parsed, filters)
+        ranked, windowed = _sqlite_search(session, parsed, filters)
     elif dialect == "postgresql":
-        ranked = _postgres_search(session, parsed, filters)
+        ranked, windowed = _postgres_search(session, parsed, filters)
     else:  # pragma: no cover - make_engine accepts only the two
         raise UsageError(f"full-text search is not available on {dialect}")
+    return SearchResult(hits=_hits(session, ranked), windowed=windowed)
+
+
+def _hits(session: Session, ranked: list[tuple[int, float, str, str]]) -> list[SearchHit]:
     if not ranked:
         return []
     ids = [row[0] for row in ranked]
@@ -323,22 +346,31 @@ def _one_line(value: str) -> str:
 
 def _sqlite_search(
     session: Session, parsed: ParsedQuery, filters: SearchFilters
-) -> list[tuple[int, float, str, str]]:
+) -> tuple[list[tuple[int, float, str, str]], bool]:
     fts = table("articles_fts", column("rowid"))
     fts_ref = literal_column("articles_fts")
     match = fts_ref.op("MATCH")(bindparam("match", parsed.fts5_match()))
     score = func.bm25(fts_ref, *SQLITE_BM25_WEIGHTS)
+    clauses = _filter_clauses(filters)
+
+    def matching(*columns: ColumnElement[object]) -> Select[tuple[object, ...]]:
+        statement = select(*columns).select_from(fts)
+        if clauses:
+            # Only a filter needs the articles table: a lookup per match is what a common word costs.
+            statement = statement.join(Article, Article.id == fts.c.rowid)
+        return statement.where(match, *clauses)
+
+    # The rank window: FTS5 walks a doclist backwards by rowid cheaply, without ranking.
+    oldest = session.execute(
+        matching(fts.c.rowid).order_by(fts.c.rowid.desc()).offset(filters.rank_window - 1).limit(1)
+    ).scalar()
+    best = matching(fts.c.rowid, score.label("score"))
+    if oldest is not None:
+        best = best.where(fts.c.rowid >= oldest)
     # First the ids of the best matches (filters applied before the limit) ...
-    ranked = session.execute(
-        select(Article.id, score.label("score"))
-        .select_from(fts)
-        .join(Article, Article.id == fts.c.rowid)
-        .where(match, *_filter_clauses(filters))
-        .order_by(score, Article.id)
-        .limit(filters.limit)
-    ).all()
+    ranked = session.execute(best.order_by(score, fts.c.rowid).limit(filters.limit)).all()
     if not ranked:
-        return []
+        return [], oldest is not None
     # ... then highlights for those few only: snippet() is the expensive part.
     ids = [row[0] for row in ranked]
     highlights = {
@@ -354,7 +386,8 @@ def _sqlite_search(
         )
     }
     # bm25() is lower-is-better and negative; users expect higher-is-better.
-    return [(row[0], -float(row[1]), *highlights.get(row[0], ("", ""))) for row in ranked]
+    hits = [(row[0], -float(row[1]), *highlights.get(row[0], ("", ""))) for row in ranked]
+    return hits, oldest is not None
 
 
 def _tsquery(term: Term, index: int) -> ColumnElement[object]:
@@ -382,38 +415,42 @@ def _postgres_tsquery(parsed: ParsedQuery) -> ColumnElement[object]:
 
 def _postgres_search(
     session: Session, parsed: ParsedQuery, filters: SearchFilters
-) -> list[tuple[int, float, str, str]]:
+) -> tuple[list[tuple[int, float, str, str]], bool]:
     vector = literal_column("articles.search_vector")
-    tsquery = _postgres_tsquery(parsed).label("q")
-    query_cte = select(tsquery).cte("q")
+    query_cte = select(_postgres_tsquery(parsed).label("q")).cte("q")
     q = query_cte.c.q
-    rank = func.ts_rank_cd(literal_column(f"'{POSTGRES_RANK_WEIGHTS}'::float4[]"), vector, q)
-    best = (
-        select(Article.id.label("id"), rank.label("rank"))
+    matching = (
+        select(Article.id)
         .select_from(Article)
         .join(query_cte, literal_column("true"))
         .where(vector.op("@@")(q), *_filter_clauses(filters))
-        .order_by(rank.desc(), Article.id)
-        .limit(filters.limit)
-        .cte("best")
     )
+    # The same rank window as on SQLite (the GIN index finds the matches, ids order them).
+    oldest = session.execute(
+        matching.order_by(Article.id.desc()).offset(filters.rank_window - 1).limit(1)
+    ).scalar()
+    rank = func.ts_rank_cd(literal_column(f"'{POSTGRES_RANK_WEIGHTS}'::float4[]"), vector, q)
+    best = matching.add_columns(rank.label("rank"))
+    if oldest is not None:
+        best = best.where(Article.id >= oldest)
+    best_cte = best.order_by(rank.desc(), Article.id).limit(filters.limit).cte("best")
     # Headlines only for the few best rows: ts_headline re-parses the whole text.
     rows = session.execute(
         select(
-            best.c.id,
-            best.c.rank,
+            best_cte.c.id,
+            best_cte.c.rank,
             func.ts_headline(
                 literal_column("'english'::regconfig"), Article.title, q, bindparam("title_opts")
             ),
             func.ts_headline(literal_column("'english'::regconfig"), Article.text, q, bindparam("opts")),
         )
-        .select_from(best)
-        .join(Article, Article.id == best.c.id)
+        .select_from(best_cte)
+        .join(Article, Article.id == best_cte.c.id)
         .join(query_cte, literal_column("true"))
-        .order_by(best.c.rank.desc(), best.c.id),
+        .order_by(best_cte.c.rank.desc(), best_cte.c.id),
         {"opts": POSTGRES_HEADLINE_OPTIONS, "title_opts": POSTGRES_TITLE_OPTIONS},
     ).all()
-    return [(row[0], float(row[1]), row[2], row[3]) for row in rows]
+    return [(row[0], float(row[1]), row[2], row[3]) for row in rows], oldest is not None
 
 
 def highlighted_parts(value: str) -> list[tuple[str, bool]]:

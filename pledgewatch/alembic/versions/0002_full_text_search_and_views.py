@@ -34,7 +34,7 @@ depends_on: str | Sequence[str] | None = None
 SQLITE_FTS_TABLE = """
 CREATE VIRTUAL TABLE articles_fts USING fts5(
     title, text,
-    content='articles', content_rowid='id',
+    content="articles", content_rowid="id",
     tokenize='porter unicode61 remove_diacritics 2'
 )
 """

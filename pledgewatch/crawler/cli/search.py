@@ -21,8 +21,9 @@ from rich.text import Text
 
 from pledgewatch.crawler.cli.app import app, err, get_context, out
 from pledgewatch.errors import PledgewatchError, UsageError
+from pledgewatch.store import search as archive_search
 from pledgewatch.store.queries import article_to_dict
-from pledgewatch.store.search import SearchFilters, SearchHit, highlighted_parts, parse_query, search_articles
+from pledgewatch.store.search import SearchFilters, SearchHit, highlighted_parts, parse_query
 
 DATASETTE_METADATA = Path(__file__).resolve().parent.parent.parent / "data" / "datasette-metadata.json"
 # The metadata file names the archive "pledgewatch"; the real name is the database file's stem.
@@ -165,7 +166,13 @@ def search(
         limit=limit,
     )
     with get_context(ctx).session() as session:
-        hits = search_articles(session, parsed, filters)
+        result = archive_search.search(session, parsed, filters)
+        hits = result.hits
+        if result.windowed:
+            err.print(
+                f"note: more than {filters.rank_window:,} articles match; ranked the "
+                f"{filters.rank_window:,} most recently archived. Add words or --since/--until to narrow it."
+            )
         if output_format is OutputFormat.json:
             print(json.dumps([hit_to_dict(hit) for hit in hits], ensure_ascii=False, indent=2))
             return
