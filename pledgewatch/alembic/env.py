@@ -15,10 +15,10 @@ target_metadata = Base.metadata
 UNMANAGED_TABLE_PREFIXES = ("articles_fts", "apscheduler_")
 # SQL views (migration 0002) are not models either.
 UNMANAGED_VIEWS = ("pledges_overview", "articles_overview")
-# PostgreSQL full-text search (migration 0002): a generated tsvector column and its GIN index that
-# the models leave out, because SQLite keeps its index in articles_fts instead.
+# Full-text search (migration 0002): PostgreSQL's generated tsvector column and its GIN index, and
+# SQLite's covering index for search filters; the models leave them out (one backend each).
 UNMANAGED_COLUMNS = (("articles", "search_vector"),)
-UNMANAGED_INDEXES = ("ix_articles_search_vector",)
+UNMANAGED_INDEXES = ("ix_articles_search_vector", "ix_articles_search_filters")
 
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]

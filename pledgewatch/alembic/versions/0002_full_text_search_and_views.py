@@ -39,6 +39,13 @@ CREATE VIRTUAL TABLE articles_fts USING fts5(
 )
 """
 
+# Search filters (source, dates, relevant) are checked per match; in SQLite the articles row holds the
+# text, so reading `relevant` after it walks overflow pages. This covering index answers the filters
+# by id without touching the row (store/search.py names it in INDEXED BY).
+SQLITE_SEARCH_FILTER_INDEX = (
+    "CREATE INDEX ix_articles_search_filters ON articles (id, source_id, published_at, relevant)"
+)
+
 SQLITE_FTS_TRIGGERS = (
     """
     CREATE TRIGGER articles_fts_after_insert AFTER INSERT ON articles BEGIN
@@ -157,6 +164,7 @@ def upgrade() -> None:
     if dialect == "sqlite":
         op.execute(SQLITE_FTS_TABLE)
         create_sqlite_fts_triggers()
+        op.execute(SQLITE_SEARCH_FILTER_INDEX)
         # Backfill: index every article already in the archive.
         op.execute("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')")
     elif dialect == "postgresql":
@@ -174,6 +182,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS articles_fts_after_delete")
         op.execute("DROP TRIGGER IF EXISTS articles_fts_after_insert")
         op.execute("DROP TABLE IF EXISTS articles_fts")
+        op.execute("DROP INDEX IF EXISTS ix_articles_search_filters")
     elif dialect == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_articles_search_vector")
         op.execute("ALTER TABLE articles DROP COLUMN IF EXISTS search_vector")
