@@ -294,6 +294,9 @@ def test_migration_backfills_existing_articles_and_downgrade_removes_everything(
     assert not {"pledges_overview", "articles_overview"} & set(inspector.get_view_names())
     assert not [name for name in inspector.get_table_names() if name.startswith("articles_fts")]
     assert "search_vector" not in {column["name"] for column in inspector.get_columns("articles")}
+    assert not {"ix_articles_search_filters", "ix_articles_search_vector"} & {
+        index["name"] for index in inspector.get_indexes("articles")
+    }
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT count(*) FROM articles")) == 1
     engine.dispose()

@@ -356,6 +356,30 @@ def search(session: Session, query: str | ParsedQuery, filters: SearchFilters | 
     return SearchResult(hits=_hits(session, ranked), windowed=windowed)
 
 
+def count_matches(session: Session, query: str | ParsedQuery, filters: SearchFilters | None = None) -> int:
+    """How many articles match (all of them, no rank window): cheap, no ranking involved."""
+    parsed = parse_query(query) if isinstance(query, str) else query
+    filters = filters or SearchFilters()
+    _check_filters(session, filters)
+    if session.get_bind().dialect.name == "sqlite":
+        fts = table("articles_fts", column("rowid"))
+        fts_ref = literal_column("articles_fts")
+        articles = _sqlite_filter_table()
+        clauses = _filter_clauses(filters, articles)
+        statement = select(func.count()).select_from(fts)
+        if clauses:
+            statement = statement.join(articles, articles.c.id == fts.c.rowid)
+        statement = statement.where(fts_ref.op("MATCH")(bindparam("match", parsed.fts5_match())), *clauses)
+    else:
+        vector = literal_column("articles.search_vector")
+        statement = (
+            select(func.count())
+            .select_from(Article)
+            .where(vector.op("@@")(_postgres_tsquery(parsed)), *_filter_clauses(filters))
+        )
+    return int(session.scalar(statement) or 0)
+
+
 def _hits(session: Session, ranked: list[tuple[int, float, str, str]]) -> list[SearchHit]:
     if not ranked:
         return []
