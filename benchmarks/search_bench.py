@@ -158,6 +158,10 @@ def build(url: str, size: int, batch: int = 20_000) -> float:
     with factory() as session:
         source_ids = [get_or_create_source(session, name).id for name in ("jd", "chinadaily", "people")]
         session.commit()
+    if engine.dialect.name == "postgresql":
+        # Bulk load: build the GIN index once at the end instead of row by row (same index as 0002).
+        with engine.begin() as connection:
+            connection.execute(text("DROP INDEX ix_articles_search_vector"))
     started = time.perf_counter()
     table = Article.__table__
     for offset in range(0, size, batch):
@@ -167,13 +171,16 @@ def build(url: str, size: int, batch: int = 20_000) -> float:
         done = offset + len(rows)
         elapsed = time.perf_counter() - started
         print(f"  {done:>9,} articles  {done / elapsed:,.0f}/s", file=sys.stderr, flush=True)
-    seconds = time.perf_counter() - started
     with engine.begin() as connection:
         if engine.dialect.name == "sqlite":
             connection.exec_driver_sql("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
             connection.exec_driver_sql("ANALYZE")
         else:
+            connection.exec_driver_sql(
+                "CREATE INDEX ix_articles_search_vector ON articles USING gin (search_vector)"
+            )
             connection.exec_driver_sql("ANALYZE articles")
+    seconds = time.perf_counter() - started
     engine.dispose()
     return seconds
 
