@@ -441,3 +441,16 @@ def test_cli_hostile_input_is_one_line_or_results(archive, db_url, args, message
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     session.expire_all()
     assert _fingerprint(session) == before
+
+
+def test_cli_dates_whole_days_relative_and_refused():
+    from pledgewatch.crawler.cli.search import parse_day
+
+    assert parse_day("2020-04-30", "--since") == datetime(2020, 4, 30, tzinfo=UTC)
+    # --until a day includes that whole day.
+    assert parse_day("2020-04-30", "--until", end=True) == datetime(2020, 5, 1, tzinfo=UTC)
+    assert parse_day("2020-04-30T10:00:00+08:00", "--since") == datetime(2020, 4, 30, 2, tzinfo=UTC)
+    four_weeks = datetime.now(UTC) - parse_day("4w", "--since")
+    assert timedelta(days=27, hours=23) < four_weeks < timedelta(days=28, minutes=1)
+    with pytest.raises(UsageError, match="--since 'yesterday' is not a date"):
+        parse_day("yesterday", "--since")
