@@ -230,6 +230,8 @@ def test_queries_without_searchable_words_are_refused(query):
 def test_exclusion_cannot_be_an_or_alternative():
     with pytest.raises(UsageError, match="OR"):
         parse_query("Hubei OR -Wuhan")
+    with pytest.raises(UsageError, match="OR"):
+        parse_query("Hubei -Wuhan OR Jilin")
 
 
 def test_parser_quotes_every_term_for_fts5():

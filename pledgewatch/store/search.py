@@ -191,8 +191,14 @@ def parse_query(raw: str) -> ParsedQuery:
     groups: list[list[Term]] = []
     excluded: list[Term] = []
     join_next = False
+    last_excluded: Term | None = None
     for kind, value, negated in _lex(cleaned):
         if kind == "or":
+            if last_excluded is not None:
+                raise UsageError(
+                    f"cannot combine OR with an excluded term (-{last_excluded.display()}); "
+                    "put the exclusion outside the OR"
+                )
             # OR joins the terms on both sides; a dangling OR (first, last, doubled) means nothing.
             join_next = bool(groups)
             continue
@@ -209,7 +215,9 @@ def parse_query(raw: str) -> ParsedQuery:
                     "put the exclusion outside the OR"
                 )
             excluded.append(term)
+            last_excluded = term
             continue
+        last_excluded = None
         if join_next and groups:
             groups[-1].append(term)
         else:
