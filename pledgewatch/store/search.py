@@ -44,7 +44,7 @@ from sqlalchemy import (
     table,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from sqlalchemy.sql.elements import BindParameter
 
 from pledgewatch.errors import UsageError
@@ -438,17 +438,23 @@ def _sqlite_search(
             statement = statement.join(articles, articles.c.id == fts.c.rowid)
         return statement.where(match, *clauses)
 
-    # The rank window: FTS5 walks a doclist backwards by rowid cheaply, without ranking.
-    oldest = session.execute(
-        matching(fts.c.rowid).order_by(fts.c.rowid.desc()).offset(filters.rank_window - 1).limit(1)
-    ).scalar()
-    best = matching(fts.c.rowid, score.label("score"))
-    if oldest is not None:
-        best = best.where(fts.c.rowid >= oldest)
-    # First the ids of the best matches (filters applied before the limit) ...
-    ranked = session.execute(best.order_by(score, fts.c.rowid).limit(filters.limit)).all()
+    # One walk down the doclist, newest first, scoring at most the window's rows; then the best of
+    # those. The window count says whether the walk stopped early.
+    window = (
+        matching(fts.c.rowid.label("id"), score.label("score"))
+        .order_by(fts.c.rowid.desc())
+        .limit(filters.rank_window)
+        .subquery("window")
+    )
+    rows = session.execute(
+        select(window.c.id, window.c.score, func.count().over().label("seen"))
+        .order_by(window.c.score, window.c.id)
+        .limit(filters.limit)
+    ).all()
+    windowed = bool(rows) and rows[0][2] >= filters.rank_window
+    ranked = [(row[0], row[1]) for row in rows]
     if not ranked:
-        return [], oldest is not None
+        return [], windowed
     # ... then highlights for those few only: snippet() is the expensive part.
     ids = [row[0] for row in ranked]
     highlights = {
@@ -465,7 +471,7 @@ def _sqlite_search(
     }
     # bm25() is lower-is-better and negative; users expect higher-is-better.
     hits = [(row[0], -float(row[1]), *highlights.get(row[0], ("", ""))) for row in ranked]
-    return hits, oldest is not None
+    return hits, windowed
 
 
 def _tsquery(term: Term, index: int) -> ColumnElement[object]:
@@ -503,20 +509,29 @@ def _postgres_search(
         .join(query_cte, literal_column("true"))
         .where(vector.op("@@")(q), *_filter_clauses(filters))
     )
-    # The same rank window as on SQLite (the GIN index finds the matches, ids order them).
-    oldest = session.execute(
-        matching.order_by(Article.id.desc()).offset(filters.rank_window - 1).limit(1)
-    ).scalar()
-    rank = func.ts_rank_cd(literal_column(f"'{POSTGRES_RANK_WEIGHTS}'::float4[]"), vector, q)
-    best = matching.add_columns(rank.label("rank"))
-    if oldest is not None:
-        best = best.where(Article.id >= oldest)
-    best_cte = best.order_by(rank.desc(), Article.id).limit(filters.limit).cte("best")
+    # The same rank window as on SQLite: the newest matches (the GIN index finds them, ids order
+    # them), ranked, the best kept.
+    # Ranks are computed after the window is cut (on its rows only), hence the second articles.
+    window = matching.order_by(Article.id.desc()).limit(filters.rank_window).subquery("window")
+    ranked_articles = aliased(Article, name="ranked")
+    rank = func.ts_rank_cd(
+        literal_column(f"'{POSTGRES_RANK_WEIGHTS}'::float4[]"), literal_column("ranked.search_vector"), q
+    )
+    best_cte = (
+        select(window.c.id, rank.label("rank"), func.count().over().label("seen"))
+        .select_from(window)
+        .join(ranked_articles, ranked_articles.id == window.c.id)
+        .join(query_cte, literal_column("true"))
+        .order_by(rank.desc(), window.c.id)
+        .limit(filters.limit)
+        .cte("best")
+    )
     # Headlines only for the few best rows: ts_headline re-parses the whole text.
     rows = session.execute(
         select(
             best_cte.c.id,
             best_cte.c.rank,
+            best_cte.c.seen,
             func.ts_headline(
                 literal_column("'english'::regconfig"), Article.title, q, bindparam("title_opts")
             ),
@@ -528,7 +543,8 @@ def _postgres_search(
         .order_by(best_cte.c.rank.desc(), best_cte.c.id),
         {"opts": POSTGRES_HEADLINE_OPTIONS, "title_opts": POSTGRES_TITLE_OPTIONS},
     ).all()
-    return [(row[0], float(row[1]), row[2], row[3]) for row in rows], oldest is not None
+    windowed = bool(rows) and rows[0][2] >= filters.rank_window
+    return [(row[0], float(row[1]), row[3], row[4]) for row in rows], windowed
 
 
 def highlighted_parts(value: str) -> list[tuple[str, bool]]:
