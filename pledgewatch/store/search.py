@@ -60,11 +60,15 @@ MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
 MAX_LIMIT = 1000
 SNIPPET_TOKENS = 24
-# Ranking costs a few microseconds per matching article (bm25 reads each one's column sizes; ts_rank_cd
-# reads its tsvector). A query that matches more than this many articles ranks only the most recently
-# archived ones, so a common word answers in tens of milliseconds in a million articles, not seconds;
-# SearchResult.windowed says so, and the CLI tells the user to narrow the query or the dates.
-RANK_WINDOW = 10_000
+# Ranking costs 3-10 microseconds per matching article in a million (bm25 reads each one's column
+# sizes; ts_rank_cd its tsvector). A query that matches more than this many articles ranks only the
+# most recently archived ones, so a common word answers in tens of milliseconds in a million articles,
+# not in a second (benchmarks/README.md); SearchResult.windowed says so, and the CLI tells the user to
+# narrow the query or the dates.
+RANK_WINDOW = 2_000
+# SQLite page cache for a searching connection (KiB, negative = size): bm25 looks up every ranked
+# article's column sizes, and SQLite's default 2 MB cache turns those into file reads.
+SQLITE_SEARCH_CACHE_KIB = 65_536
 
 # PostgreSQL's english.stop (the Snowball English list): what to_tsvector('english', ...) leaves out.
 STOP_WORDS = frozenset(
@@ -424,6 +428,7 @@ def _one_line(value: str) -> str:
 def _sqlite_search(
     session: Session, parsed: ParsedQuery, filters: SearchFilters
 ) -> tuple[list[tuple[int, float, str, str]], bool]:
+    session.connection().exec_driver_sql(f"PRAGMA cache_size = -{int(SQLITE_SEARCH_CACHE_KIB)}")
     fts = table("articles_fts", column("rowid"))
     fts_ref = literal_column("articles_fts")
     match = fts_ref.op("MATCH")(bindparam("match", parsed.fts5_match()))
