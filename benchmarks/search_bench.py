@@ -266,7 +266,7 @@ def main() -> None:
                 break
             print(f"{backend} {size:,} articles", file=sys.stderr)
             build_seconds = None
-            if backend == "postgresql" or args.rebuild or article_count(url) != size:
+            if args.rebuild or article_count(url) != size:
                 if backend == "sqlite":
                     for suffix in ("", "-wal", "-shm"):
                         Path(f"{OUT / f'search-{size}.db'}{suffix}").unlink(missing_ok=True)
