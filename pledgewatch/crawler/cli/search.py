@@ -84,13 +84,10 @@ def hit_to_dict(hit: SearchHit) -> dict[str, object]:
     return {**article_to_dict(hit.article), "rank": round(hit.rank, 6), "snippet": _marked(hit.snippet)}
 
 
-def _csv_value(value: object) -> object:
+def _csv_value(key: str, value: object) -> object:
+    """One spreadsheet cell: URLs separated by spaces (they hold none), other lists by "; "."""
     if isinstance(value, list):
-        return (
-            " ".join(str(item) for item in value)
-            if value and "://" in str(value[0])
-            else "; ".join(str(item) for item in value)
-        )
+        return (" " if key == "urls" else "; ").join(str(item) for item in value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else value
@@ -100,7 +97,7 @@ def _write_csv(rows: list[dict[str, object]], fields: list[str]) -> None:
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: _csv_value(row.get(key)) for key in fields})
+        writer.writerow({key: _csv_value(key, row.get(key)) for key in fields})
 
 
 CSV_FIELDS = [
