@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from conftest import run_cli
@@ -196,8 +197,18 @@ def _fingerprint(session) -> tuple:
     return counts, digest.hexdigest(), sorted(inspect(session.get_bind()).get_table_names())
 
 
+def _files(session) -> list[bytes]:
+    """SQLite: the archive file and its write-ahead log, byte for byte (nothing on PostgreSQL)."""
+    database = session.get_bind().url.database
+    if session.get_bind().dialect.name != "sqlite" or not database:
+        return []
+    paths = [Path(database + suffix) for suffix in ("", "-wal")]
+    return [path.read_bytes() for path in paths if path.exists()]
+
+
 def test_hostile_queries_give_results_or_a_usage_error_and_change_nothing(s):
     before = _fingerprint(s)
+    files_before = _files(s)
     for query in HOSTILE_QUERIES:
         try:
             hits = search_articles(s, query, SearchFilters(limit=50))
@@ -208,6 +219,7 @@ def test_hostile_queries_give_results_or_a_usage_error_and_change_nothing(s):
             assert isinstance(hits, list), query
         s.rollback()
         assert _fingerprint(s) == before, query
+    assert _files(s) == files_before
     assert fts_consistent(s)
 
 
