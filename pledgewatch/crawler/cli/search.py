@@ -167,7 +167,7 @@ def search(
         hits = result.hits
         if result.windowed:
             err.print(
-                f"note: more than {filters.rank_window:,} articles match; ranked the "
+                f"note: {filters.rank_window:,} or more articles match; ranked the "
                 f"{filters.rank_window:,} most recently archived. Add words or --since/--until to narrow it."
             )
         if output_format is OutputFormat.json:
