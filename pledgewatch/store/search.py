@@ -42,6 +42,7 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
+    text,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
@@ -511,6 +512,9 @@ def _postgres_search(
     # (rare terms) and walking the primary key backwards (common ones). A shared CTE hides it and
     # made every query a full bitmap scan of all matches (1.3 s for a common word in 1M articles).
     q = _postgres_tsquery(parsed)
+    # The same reason for plans made for these values: psycopg prepares a statement run five times,
+    # and PostgreSQL may then switch to one generic plan for all terms (3 s for a common word).
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     matching = select(Article.id).select_from(Article).where(vector.op("@@")(q), *_filter_clauses(filters))
     # The same rank window as on SQLite: the newest matches (the GIN index finds them, ids order
     # them), ranked, the best kept.
