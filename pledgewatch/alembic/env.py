@@ -13,10 +13,20 @@ target_metadata = Base.metadata
 # Tables that are not ORM models but are created by migrations on purpose (full-text index
 # shadow tables, the scheduler's job store): autogenerate must not propose dropping them.
 UNMANAGED_TABLE_PREFIXES = ("articles_fts", "apscheduler_")
+# SQL views (migration 0002) are not models either.
+UNMANAGED_VIEWS = ("pledges_overview", "articles_overview")
+# Full-text search (migration 0002): PostgreSQL's generated tsvector column and its GIN index, and
+# SQLite's covering index for search filters; the models leave them out (one backend each).
+UNMANAGED_COLUMNS = (("articles", "search_vector"),)
+UNMANAGED_INDEXES = ("ix_articles_search_vector", "ix_articles_search_filters")
 
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    if type_ == "table" and name and name.startswith(UNMANAGED_TABLE_PREFIXES):
+    if type_ == "table" and name and (name.startswith(UNMANAGED_TABLE_PREFIXES) or name in UNMANAGED_VIEWS):
+        return False
+    if type_ == "index" and name in UNMANAGED_INDEXES:
+        return False
+    if type_ == "column" and (getattr(getattr(obj, "table", None), "name", None), name) in UNMANAGED_COLUMNS:
         return False
     if type_ in {"index", "column"} and getattr(obj, "table", None) is not None:
         table_name = obj.table.name

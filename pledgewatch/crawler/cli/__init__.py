@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 # Each module registers the commands of its area on ``app`` when imported.
-from pledgewatch.crawler.cli import crawl, daemon, db, extract, pledges  # noqa: F401
+from pledgewatch.crawler.cli import crawl, daemon, db, extract, pledges, search  # noqa: F401
 from pledgewatch.crawler.cli.app import app
 from pledgewatch.errors import PledgewatchError
 

@@ -1,0 +1,261 @@
+"""`pledgewatch search` (ranked full-text search) and `pledgewatch serve` (read-only Datasette)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import sys
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from pledgewatch.crawler.cli.app import app, err, get_context, out
+from pledgewatch.errors import PledgewatchError, UsageError
+from pledgewatch.store import search as archive_search
+from pledgewatch.store.queries import article_to_dict
+from pledgewatch.store.search import SearchFilters, SearchHit, highlighted_parts, parse_query
+
+DATASETTE_METADATA = Path(__file__).resolve().parent.parent.parent / "data" / "datasette-metadata.json"
+# The metadata file names the archive "pledgewatch"; the real name is the database file's stem.
+METADATA_DATABASE_KEY = "pledgewatch"
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+_RELATIVE = re.compile(r"^(\d+)([dw])$")
+
+
+def parse_day(value: str | None, option: str, *, end: bool = False) -> datetime | None:
+    """A user's date: ``YYYY-MM-DD`` (a whole UTC day), an ISO time with zone, or ``7d`` / ``4w`` ago.
+
+    ``end=True`` turns a day into the exclusive bound after it, so ``--until 2020-04-30`` includes
+    the 30th.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    relative = _RELATIVE.match(text)
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2)
+        return datetime.now(UTC) - timedelta(days=amount * (7 if unit == "w" else 1))
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return start + timedelta(days=1) if end else start
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"{option} {value!r} is not a date: use YYYY-MM-DD, an ISO time, or 30d / 4w (days/weeks ago)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _marked(value: str, start: str = "**", stop: str = "**") -> str:
+    return "".join(f"{start}{chunk}{stop}" if hit else chunk for chunk, hit in highlighted_parts(value))
+
+
+def _rich(value: str) -> Text:
+    text = Text()
+    for chunk, hit in highlighted_parts(value):
+        text.append(chunk, style="bold yellow" if hit else None)
+    return text
+
+
+def hit_to_dict(hit: SearchHit) -> dict[str, object]:
+    """The article contract (issue 4) plus the search's rank and snippet (matches in ``**``)."""
+    return {**article_to_dict(hit.article), "rank": round(hit.rank, 6), "snippet": _marked(hit.snippet)}
+
+
+def _csv_value(key: str, value: object) -> object:
+    """One spreadsheet cell: URLs separated by spaces (they hold none), other lists by "; "."""
+    if isinstance(value, list):
+        return (" " if key == "urls" else "; ").join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+def _write_csv(rows: list[dict[str, object]], fields: list[str]) -> None:
+    writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: _csv_value(key, row.get(key)) for key in fields})
+
+
+CSV_FIELDS = [
+    "id",
+    "canonical_url",
+    "urls",
+    "source",
+    "outlet",
+    "title",
+    "authors",
+    "published",
+    "fetched",
+    "updated",
+    "story_id",
+    "version",
+    "relevant",
+    "entities",
+    "rank",
+    "snippet",
+]
+
+
+@app.command("search")
+def search(
+    ctx: typer.Context,
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Words (all must match), "exact phrases", OR between alternatives, -word to exclude.',
+            show_default=False,
+        ),
+    ],
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", "-s", help="Only this source (jd, chinadaily, people); repeatable."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Published on or after: YYYY-MM-DD (UTC), ISO time, or 30d / 4w ago."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Published on or before this day (YYYY-MM-DD, UTC) / before a time.")
+    ] = None,
+    relevant: Annotated[
+        bool, typer.Option("--relevant", help="Only articles naming a watched company.")
+    ] = False,
+    with_pledges: Annotated[
+        bool, typer.Option("--with-pledges", help="Only articles with at least one pledge mention.")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="At most this many results (1-1000).")] = 20,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (stdout).")
+    ] = OutputFormat.table,
+) -> None:
+    """Ranked full-text search over article titles and texts, with highlighted snippets."""
+    parsed = parse_query(query)
+    filters = SearchFilters(
+        sources=tuple(source or ()),
+        since=parse_day(since, "--since"),
+        until=parse_day(until, "--until", end=True),
+        relevant=relevant,
+        with_pledges=with_pledges,
+        limit=limit,
+    )
+    with get_context(ctx).session() as session:
+        result = archive_search.search(session, parsed, filters)
+        hits = result.hits
+        if result.windowed:
+            err.print(
+                f"note: {filters.rank_window:,} or more articles match; ranked the "
+                f"{filters.rank_window:,} most recently archived. Add words or --since/--until to narrow it."
+            )
+        if output_format is OutputFormat.json:
+            print(json.dumps([hit_to_dict(hit) for hit in hits], ensure_ascii=False, indent=2))
+            return
+        if output_format is OutputFormat.csv:
+            _write_csv([hit_to_dict(hit) for hit in hits], CSV_FIELDS)
+            return
+        if not hits:
+            err.print(f"no articles match: {parsed.describe()}")
+            return
+        table = Table(title=f"{len(hits)} articles matching {parsed.describe()}", show_lines=True)
+        table.add_column("id", justify="right")
+        table.add_column("published")
+        table.add_column("source")
+        table.add_column("title / snippet", ratio=1)
+        table.add_column("rank", justify="right")
+        for hit in hits:
+            article = hit.article
+            cell = _rich(hit.title or article.title)
+            cell.append("\n")
+            cell.append_text(_rich(hit.snippet))
+            cell.append(f"\n{article.canonical_url}", style="dim")
+            published = article.published_at.date().isoformat() if article.published_at else ""
+            table.add_row(str(article.id), published, article.source.name, cell, f"{hit.rank:.2f}")
+        out.print(table)
+
+
+def datasette_metadata(database_name: str) -> dict[str, object]:
+    """The shipped metadata with its database entry renamed to the archive file's name."""
+    metadata = json.loads(DATASETTE_METADATA.read_text(encoding="utf-8"))
+    databases = metadata.get("databases", {})
+    if METADATA_DATABASE_KEY in databases:
+        databases[database_name] = databases.pop(METADATA_DATABASE_KEY)
+    return metadata
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8001,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in a web browser.")] = False,
+) -> None:
+    """Browse the archive read-only in Datasette: tables, views, facets, canned queries (SQLite only)."""
+    app_ctx = get_context(ctx)
+    engine = app_ctx.engine(ensure_schema=False)
+    if engine.dialect.name != "sqlite":
+        raise UsageError(
+            "the web view needs a SQLite archive; on PostgreSQL use `pledgewatch search` or query the "
+            "views pledges_overview and articles_overview (docs/schema.md)"
+        )
+    if importlib.util.find_spec("datasette") is None:
+        raise PledgewatchError("the web view needs Datasette: pip install 'pledgewatch[web]'")
+    app_ctx.engine()  # a brand-new archive is created at head; an outdated one is refused
+    database = Path(engine.url.database or "")
+    if not database.name or str(database) == ":memory:":
+        raise UsageError("the web view needs an archive file, not an in-memory database")
+    app_ctx.close()
+    digest = hashlib.sha256(str(database.resolve()).encode()).hexdigest()[:12]
+    metadata_path = Path(tempfile.gettempdir()) / f"pledgewatch-datasette-{digest}.json"
+    metadata_path.write_text(json.dumps(datasette_metadata(database.stem), indent=2), encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        str(database),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--metadata",
+        str(metadata_path),
+        # Reads only: Datasette opens the file with mode=ro; no write plugins, no uploads.
+        "--setting",
+        "default_page_size",
+        "50",
+        "--setting",
+        "sql_time_limit_ms",
+        "3000",
+    ]
+    if open_browser:
+        command.append("--open")
+    err.print(f"serving {database} read-only at http://{host}:{port}/ (Ctrl-C stops)")
+    sys.stderr.flush()
+    sys.stdout.flush()
+    # Replace this process: a signal to `pledgewatch serve` reaches the server itself.
+    os.execv(sys.executable, command)

@@ -1,0 +1,576 @@
+"""Full-text search over the archive's articles, the same on SQLite (FTS5) and PostgreSQL (tsvector).
+
+Users type web-search syntax: words (all must match), ``"exact phrases"``, ``OR`` between two terms,
+``-word`` / ``-"a phrase"`` to exclude. :func:`parse_query` turns any string into a
+:class:`ParsedQuery` or refuses it with one :class:`~pledgewatch.errors.UsageError`; the query then
+reaches the database only as bound parameters: on SQLite every term becomes an FTS5 *string* (inside
+double quotes nothing is an operator: not NEAR, ``*``, ``^``, ``:`` or a column filter), on
+PostgreSQL every term goes, as its words only, through ``phraseto_tsquery`` (plain text, no
+operators) and the terms are combined with tsquery operators in SQL. So user text is never parsed
+as query syntax by the database, let alone as SQL.
+
+Both backends must give the same results for the same query, so the parser removes what only one of
+them would ignore: PostgreSQL's ``english`` configuration drops stop words ("the", "will"), SQLite's
+porter tokenizer indexes them. Stop words are therefore dropped from bare words and from the edges of
+phrases on both sides; inside a phrase they still have to be there (SQLite: that word; PostgreSQL: any
+one word). Remaining differences are documented in docs/schema.md (stemmers: porter vs snowball;
+SQLite folds diacritics, PostgreSQL does not).
+
+The search index itself is maintained by the database (migration 0002): triggers on SQLite, a
+generated column on PostgreSQL, so an article and its index entry are always written together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    FromClause,
+    Integer,
+    Select,
+    TableClause,
+    bindparam,
+    column,
+    exists,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy.sql.elements import BindParameter
+
+from pledgewatch.errors import UsageError
+from pledgewatch.store.models import Article, PledgeMention, Source
+
+# Markers around highlighted words in snippets and titles (Unicode private-use characters, which no
+# article text contains); the CLI turns them into bold text or ``**...**``.
+HIGHLIGHT_START = "\ue000"
+HIGHLIGHT_END = "\ue001"
+ELLIPSIS = "…"
+
+MAX_QUERY_CHARS = 1000
+MAX_TERMS = 32
+MAX_LIMIT = 1000
+SNIPPET_TOKENS = 24
+# Ranking costs 3-10 microseconds per matching article in a million (bm25 reads each one's column
+# sizes; ts_rank_cd its tsvector). A query that matches more than this many articles ranks only the
+# most recently archived ones, so a common word answers in tens of milliseconds in a million articles,
+# not in a second (benchmarks/README.md); SearchResult.windowed says so, and the CLI tells the user to
+# narrow the query or the dates.
+RANK_WINDOW = 2_000
+# SQLite page cache for a searching connection (KiB, negative = size): bm25 looks up every ranked
+# article's column sizes, and SQLite's default 2 MB cache turns those into file reads.
+SQLITE_SEARCH_CACHE_KIB = 65_536
+
+# PostgreSQL's english.stop (the Snowball English list): what to_tsvector('english', ...) leaves out.
+STOP_WORDS = frozenset(
+    """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her
+    hers herself it its itself they them their theirs themselves what which who whom this that these
+    those am is are was were be been being have has had having do does did doing a an the and but if
+    or because as until while of at by for with about against between into through during before after
+    above below to from up down in out on off over under again further then once here there when where
+    why how all any both each few more most other some such no nor not only own same so than too very s
+    t can will just don should now
+    """.split()  # noqa: SIM905 (a list literal of 127 words reads worse)
+)
+
+# SQLite covering index on articles (id, source_id, published_at, relevant), migration 0002.
+SQLITE_FILTER_INDEX = "ix_articles_search_filters"
+# Title hits weigh more than body hits: FTS5 bm25 column weights (title, text) ...
+SQLITE_BM25_WEIGHTS = (10.0, 1.0)
+# ... and ts_rank_cd weights {D, C, B, A} on PostgreSQL (title is A, body is B).
+POSTGRES_RANK_WEIGHTS = "{0.01, 0.02, 0.1, 1.0}"
+# One passage (the best cover): fragments (MaxFragments) cost twice the time per headline.
+POSTGRES_HEADLINE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_END}, MaxWords=30, MinWords=15"
+POSTGRES_TITLE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_END}, HighlightAll=true"
+
+# What FTS5's unicode61 tokenizer (categories L* N* Co) and PostgreSQL's parser see as word
+# characters, near enough to know whether a term has any word in it.
+_TOKEN = re.compile(r"[^\W_]+")
+# Control characters (NUL above all: PostgreSQL text cannot hold it) are never part of a query.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ue000\ue001]")
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+_DASHES = ("-", "−", "–")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word or phrase of a query, as typed (``text``) and as searchable tokens."""
+
+    text: str
+    phrase: bool
+    tokens: tuple[str, ...]
+
+    def fts5(self) -> str:
+        """An FTS5 string (a phrase of the tokens): nothing inside it is an operator."""
+        return '"' + " ".join(self.tokens).replace('"', '""') + '"'
+
+    def display(self) -> str:
+        return f'"{self.text}"' if self.phrase else self.text
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A conjunction of OR-groups of terms, minus excluded terms."""
+
+    groups: tuple[tuple[Term, ...], ...]
+    excluded: tuple[Term, ...] = ()
+
+    def fts5_match(self) -> str:
+        """The FTS5 MATCH expression; built only from quoted terms and the operators AND/OR/NOT."""
+
+        def group(terms: tuple[Term, ...]) -> str:
+            inner = " OR ".join(term.fts5() for term in terms)
+            return f"({inner})" if len(terms) > 1 else inner
+
+        expression = " AND ".join(group(terms) for terms in self.groups)
+        if self.excluded:
+            expression = f"({expression}) NOT ({' OR '.join(term.fts5() for term in self.excluded)})"
+        return expression
+
+    def describe(self) -> str:
+        """The query as understood (after dropping stop words), for messages and --format table."""
+        parts = [" OR ".join(term.display() for term in terms) for terms in self.groups]
+        parts += [f"-{term.display()}" for term in self.excluded]
+        return " ".join(parts)
+
+
+def _strip_stop_words(tokens: list[str]) -> tuple[str, ...]:
+    """Drop stop words at the edges of a phrase (and so a single stop word), as PostgreSQL does."""
+    start, end = 0, len(tokens)
+    while start < end and tokens[start] in STOP_WORDS:
+        start += 1
+    while end > start and tokens[end - 1] in STOP_WORDS:
+        end -= 1
+    return tuple(tokens[start:end])
+
+
+def _lex(raw: str) -> list[tuple[str, str, bool]]:
+    """Split into (kind, text, negated) items: kind is "word", "phrase" or "or"."""
+    items: list[tuple[str, str, bool]] = []
+    position, length = 0, len(raw)
+    while position < length:
+        char = raw[position]
+        if char.isspace():
+            position += 1
+            continue
+        negated = False
+        if char in _DASHES and position + 1 < length and not raw[position + 1].isspace():
+            negated = True
+            position += 1
+            char = raw[position]
+        if char == '"':
+            # An unbalanced quote runs to the end of the query: users forget the closing one.
+            end = raw.find('"', position + 1)
+            end = length if end == -1 else end
+            items.append(("phrase", raw[position + 1 : end], negated))
+            position = end + 1
+            continue
+        end = position
+        while end < length and not raw[end].isspace() and raw[end] != '"':
+            end += 1
+        word = raw[position:end]
+        position = end
+        if word == "OR" and not negated:
+            items.append(("or", word, False))
+        else:
+            items.append(("word", word, negated))
+    return items
+
+
+def parse_query(raw: str) -> ParsedQuery:
+    """Parse the user's query, or raise one :class:`UsageError` that says what is wrong with it."""
+    if len(raw) > MAX_QUERY_CHARS:
+        raise UsageError(f"search query too long ({len(raw)} characters; at most {MAX_QUERY_CHARS})")
+    cleaned = _CONTROL.sub(" ", raw).translate(_QUOTES)
+    groups: list[list[Term]] = []
+    excluded: list[Term] = []
+    join_next = False
+    last_excluded: Term | None = None
+    for kind, value, negated in _lex(cleaned):
+        if kind == "or":
+            if last_excluded is not None:
+                raise UsageError(
+                    f"cannot combine OR with an excluded term (-{last_excluded.display()}); "
+                    "put the exclusion outside the OR"
+                )
+            # OR joins the terms on both sides; a dangling OR (first, last, doubled) means nothing.
+            join_next = bool(groups)
+            continue
+        tokens = _strip_stop_words([token.lower() for token in _TOKEN.findall(value)])
+        if not tokens:
+            # Punctuation, emoji, operators or stop words only: nothing either index could find.
+            join_next = False if not groups else join_next
+            continue
+        term = Term(text=" ".join(value.split()), phrase=kind == "phrase", tokens=tokens)
+        if negated:
+            if join_next:
+                raise UsageError(
+                    f"cannot combine OR with an excluded term (-{term.display()}); "
+                    "put the exclusion outside the OR"
+                )
+            excluded.append(term)
+            last_excluded = term
+            continue
+        last_excluded = None
+        if join_next and groups:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        join_next = False
+    term_count = sum(len(group) for group in groups) + len(excluded)
+    if term_count > MAX_TERMS:
+        raise UsageError(f"search query has too many terms ({term_count}; at most {MAX_TERMS})")
+    if not groups:
+        if excluded:
+            raise UsageError("search query only excludes words: add at least one word to look for")
+        raise UsageError(
+            f"nothing to search for in {raw.strip()[:80]!r}: the query needs at least one word that is "
+            "not a stop word (such as 'the', 'and', 'will')"
+        )
+    return ParsedQuery(groups=tuple(tuple(group) for group in groups), excluded=tuple(excluded))
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Everything besides the query that narrows a search.
+
+    ``since`` is inclusive and ``until`` exclusive, both on ``published_at``; articles without a
+    publication date do not pass a date filter.
+    """
+
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    relevant: bool = False
+    with_pledges: bool = False
+    limit: int = 20
+    rank_window: int = RANK_WINDOW
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One found article with its rank (higher is better) and highlighted title and snippet."""
+
+    article: Article
+    rank: float
+    title: str
+    snippet: str
+
+
+def known_sources(session: Session) -> list[str]:
+    from pledgewatch.spiders.publisher import all_publishers
+
+    stored = session.scalars(select(Source.name)).all()
+    return sorted(set(stored) | set(all_publishers()))
+
+
+def _check_filters(session: Session, filters: SearchFilters) -> None:
+    if not 1 <= filters.limit <= MAX_LIMIT:
+        raise UsageError(f"--limit must be between 1 and {MAX_LIMIT}, not {filters.limit}")
+    if filters.since and filters.until and filters.since >= filters.until:
+        raise UsageError("--since must be before --until")
+    for value in (filters.since, filters.until):
+        if value is not None and value.tzinfo is None:
+            raise UsageError(f"date {value.isoformat()} has no time zone")
+    if filters.sources:
+        known = known_sources(session)
+        unknown = [name for name in filters.sources if name not in known]
+        if unknown:
+            raise UsageError(f"unknown source {unknown[0]!r} (known: {', '.join(known)})")
+
+
+def _filter_clauses(filters: SearchFilters, articles: FromClause | None = None) -> list[ColumnElement[bool]]:
+    """The filters as SQL conditions on ``articles`` (the table, or SQLite's indexed view of it)."""
+    columns = (articles if articles is not None else Article.__table__).c
+    clauses: list[ColumnElement[bool]] = []
+    if filters.sources:
+        clauses.append(columns.source_id.in_(select(Source.id).where(Source.name.in_(list(filters.sources)))))
+    if filters.since is not None:
+        clauses.append(columns.published_at >= filters.since)
+    if filters.until is not None:
+        clauses.append(columns.published_at < filters.until)
+    if filters.relevant:
+        clauses.append(columns.relevant.is_(True))
+    if filters.with_pledges:
+        clauses.append(exists().where(PledgeMention.article_id == columns.id))
+    return clauses
+
+
+class _IndexedArticles(TableClause):
+    """``articles INDEXED BY ix_articles_search_filters``: the columns search filters on, read from
+    the covering index of migration 0002 instead of the row (where the text sits before `relevant`,
+    so reading the row walks overflow pages). SQLAlchemy renders no index hints for SQLite itself."""
+
+    inherit_cache = True
+
+
+@compiles(_IndexedArticles, "sqlite")
+def _render_indexed_articles(
+    element: _IndexedArticles, compiler: Any, asfrom: bool = False, **kw: Any
+) -> str:
+    if asfrom:
+        return f"{element.name} INDEXED BY {SQLITE_FILTER_INDEX}"
+    return element.name
+
+
+def _sqlite_filter_table() -> _IndexedArticles:
+    return _IndexedArticles(
+        "articles",
+        column("id", Integer()),
+        column("source_id", Integer()),
+        column("published_at", Article.__table__.c.published_at.type),
+        column("relevant", Boolean()),
+    )
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The hits, and whether only the ``rank_window`` most recently archived matches were ranked."""
+
+    hits: list[SearchHit]
+    windowed: bool
+
+
+def search_articles(
+    session: Session, query: str | ParsedQuery, filters: SearchFilters | None = None
+) -> list[SearchHit]:
+    """Ranked articles matching ``query``, best first, at most ``filters.limit``."""
+    return search(session, query, filters).hits
+
+
+def search(session: Session, query: str | ParsedQuery, filters: SearchFilters | None = None) -> SearchResult:
+    """Ranked articles matching ``query`` (see :func:`search_articles`), with the window flag.
+
+    Raises :class:`UsageError` for a query or filter the user must change. Only reads.
+    """
+    parsed = parse_query(query) if isinstance(query, str) else query
+    filters = filters or SearchFilters()
+    _check_filters(session, filters)
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        ranked, windowed = _sqlite_search(session, parsed, filters)
+    elif dialect == "postgresql":
+        ranked, windowed = _postgres_search(session, parsed, filters)
+    else:  # pragma: no cover - make_engine accepts only the two
+        raise UsageError(f"full-text search is not available on {dialect}")
+    return SearchResult(hits=_hits(session, ranked), windowed=windowed)
+
+
+def count_matches(session: Session, query: str | ParsedQuery, filters: SearchFilters | None = None) -> int:
+    """How many articles match (all of them, no rank window): cheap, no ranking involved."""
+    parsed = parse_query(query) if isinstance(query, str) else query
+    filters = filters or SearchFilters()
+    _check_filters(session, filters)
+    if session.get_bind().dialect.name == "sqlite":
+        fts = table("articles_fts", column("rowid"))
+        fts_ref = literal_column("articles_fts")
+        articles = _sqlite_filter_table()
+        clauses = _filter_clauses(filters, articles)
+        statement = select(func.count()).select_from(fts)
+        if clauses:
+            statement = statement.join(articles, articles.c.id == fts.c.rowid)
+        statement = statement.where(fts_ref.op("MATCH")(bindparam("match", parsed.fts5_match())), *clauses)
+    else:
+        vector = literal_column("articles.search_vector")
+        statement = (
+            select(func.count())
+            .select_from(Article)
+            .where(vector.op("@@")(_postgres_tsquery(parsed)), *_filter_clauses(filters))
+        )
+    return int(session.scalar(statement) or 0)
+
+
+def _hits(session: Session, ranked: list[tuple[int, float, str, str]]) -> list[SearchHit]:
+    if not ranked:
+        return []
+    ids = [row[0] for row in ranked]
+    articles = {
+        article.id: article
+        for article in session.scalars(
+            select(Article)
+            .where(Article.id.in_(ids))
+            .options(joinedload(Article.source), selectinload(Article.urls))
+        )
+    }
+    return [
+        SearchHit(
+            article=articles[article_id],
+            rank=float(rank),
+            title=_one_line(title or ""),
+            snippet=_one_line(snippet or ""),
+        )
+        for article_id, rank, title, snippet in ranked
+        if article_id in articles
+    ]
+
+
+_ADJACENT_HIGHLIGHTS = re.compile(f"{HIGHLIGHT_END}(\\s+){HIGHLIGHT_START}")
+
+
+def _one_line(value: str) -> str:
+    """One line (snippets cut across paragraphs), with a phrase highlighted as one span on both backends.
+
+    FTS5 marks a matched phrase as one span, ts_headline marks each word; merge adjacent spans.
+    """
+    return _ADJACENT_HIGHLIGHTS.sub(r"\1", " ".join(value.split()))
+
+
+def _sqlite_search(
+    session: Session, parsed: ParsedQuery, filters: SearchFilters
+) -> tuple[list[tuple[int, float, str, str]], bool]:
+    session.connection().exec_driver_sql(f"PRAGMA cache_size = -{int(SQLITE_SEARCH_CACHE_KIB)}")
+    fts = table("articles_fts", column("rowid"))
+    fts_ref = literal_column("articles_fts")
+    match = fts_ref.op("MATCH")(bindparam("match", parsed.fts5_match()))
+    score = func.bm25(fts_ref, *SQLITE_BM25_WEIGHTS)
+    articles = _sqlite_filter_table()
+    clauses = _filter_clauses(filters, articles)
+
+    def matching(*columns: ColumnElement[object]) -> Select[tuple[object, ...]]:
+        statement = select(*columns).select_from(fts)
+        if clauses:
+            # Only a filter needs the articles table, and then only its covering index.
+            statement = statement.join(articles, articles.c.id == fts.c.rowid)
+        return statement.where(match, *clauses)
+
+    # One walk down the doclist, newest first, scoring at most the window's rows; then the best of
+    # those. The window count says whether the walk stopped early.
+    window = (
+        matching(fts.c.rowid.label("id"), score.label("score"))
+        .order_by(fts.c.rowid.desc())
+        .limit(filters.rank_window)
+        .subquery("window")
+    )
+    rows = session.execute(
+        select(window.c.id, window.c.score, func.count().over().label("seen"))
+        .order_by(window.c.score, window.c.id)
+        .limit(filters.limit)
+    ).all()
+    windowed = bool(rows) and rows[0][2] >= filters.rank_window
+    ranked = [(row[0], row[1]) for row in rows]
+    if not ranked:
+        return [], windowed
+    # ... then highlights for those few only: snippet() is the expensive part.
+    ids = [row[0] for row in ranked]
+    highlights = {
+        row[0]: (row[1], row[2])
+        for row in session.execute(
+            select(
+                fts.c.rowid,
+                func.highlight(fts_ref, 0, HIGHLIGHT_START, HIGHLIGHT_END),
+                func.snippet(fts_ref, 1, HIGHLIGHT_START, HIGHLIGHT_END, ELLIPSIS, SNIPPET_TOKENS),
+            )
+            .select_from(fts)
+            .where(match, fts.c.rowid.in_(ids))
+        )
+    }
+    # bm25() is lower-is-better and negative; users expect higher-is-better.
+    hits = [(row[0], -float(row[1]), *highlights.get(row[0], ("", ""))) for row in ranked]
+    return hits, windowed
+
+
+def _tsquery(term: Term, index: int) -> ColumnElement[object]:
+    # The words only, as the index saw them (migration 0002 turns punctuation into spaces).
+    parameter: BindParameter[str] = bindparam(f"term_{index}", " ".join(term.tokens))
+    return func.phraseto_tsquery(literal_column("'english'::regconfig"), parameter)
+
+
+def _postgres_tsquery(parsed: ParsedQuery) -> ColumnElement[object]:
+    counter = iter(range(MAX_TERMS + 1))
+
+    def any_of(terms: Sequence[Term]) -> ColumnElement[object]:
+        expression = _tsquery(terms[0], next(counter))
+        for term in terms[1:]:
+            expression = func.tsquery_or(expression, _tsquery(term, next(counter)))
+        return expression
+
+    query = any_of(parsed.groups[0])
+    for group in parsed.groups[1:]:
+        query = func.tsquery_and(query, any_of(group))
+    if parsed.excluded:
+        query = func.tsquery_and(query, func.tsquery_not(any_of(parsed.excluded)))
+    return query
+
+
+def _postgres_search(
+    session: Session, parsed: ParsedQuery, filters: SearchFilters
+) -> tuple[list[tuple[int, float, str, str]], bool]:
+    vector = literal_column("articles.search_vector")
+    # The tsquery is written out wherever it is used (same bound parameters), not put in a CTE: the
+    # planner then sees its value and picks, by the terms' real frequency, between the GIN index
+    # (rare terms) and walking the primary key backwards (common ones). A shared CTE hides it and
+    # made every query a full bitmap scan of all matches (1.3 s for a common word in 1M articles).
+    q = _postgres_tsquery(parsed)
+    # The same reason for plans made for these values: psycopg prepares a statement run five times,
+    # and PostgreSQL may then switch to one generic plan for all terms (3 s for a common word).
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    matching = select(Article.id).select_from(Article).where(vector.op("@@")(q), *_filter_clauses(filters))
+    # The same rank window as on SQLite: the newest matches (the GIN index finds them, ids order
+    # them), ranked, the best kept.
+    # Ranks are computed after the window is cut (on its rows only), hence the second articles.
+    window = matching.order_by(Article.id.desc()).limit(filters.rank_window).subquery("window")
+    ranked_articles = aliased(Article, name="ranked")
+    rank = func.ts_rank_cd(
+        literal_column(f"'{POSTGRES_RANK_WEIGHTS}'::float4[]"), literal_column("ranked.search_vector"), q
+    )
+    best_cte = (
+        select(window.c.id, rank.label("rank"), func.count().over().label("seen"))
+        .select_from(window)
+        .join(ranked_articles, ranked_articles.id == window.c.id)
+        .order_by(rank.desc(), window.c.id)
+        .limit(filters.limit)
+        .cte("best")
+    )
+    # Headlines only for the few best rows: ts_headline re-parses the whole text.
+    rows = session.execute(
+        select(
+            best_cte.c.id,
+            best_cte.c.rank,
+            best_cte.c.seen,
+            func.ts_headline(
+                literal_column("'english'::regconfig"), Article.title, q, bindparam("title_opts")
+            ),
+            func.ts_headline(literal_column("'english'::regconfig"), Article.text, q, bindparam("opts")),
+        )
+        .select_from(best_cte)
+        .join(Article, Article.id == best_cte.c.id)
+        .order_by(best_cte.c.rank.desc(), best_cte.c.id),
+        {"opts": POSTGRES_HEADLINE_OPTIONS, "title_opts": POSTGRES_TITLE_OPTIONS},
+    ).all()
+    windowed = bool(rows) and rows[0][2] >= filters.rank_window
+    return [(row[0], float(row[1]), row[3], row[4]) for row in rows], windowed
+
+
+def highlighted_parts(value: str) -> list[tuple[str, bool]]:
+    """Split a highlighted string into (text, is_highlighted) parts, for any output format."""
+    parts: list[tuple[str, bool]] = []
+    for index, chunk in enumerate(re.split(f"[{HIGHLIGHT_START}{HIGHLIGHT_END}]", value)):
+        if chunk:
+            parts.append((chunk, index % 2 == 1))
+    return parts
+
+
+def fts_consistent(session: Session) -> bool:
+    """SQLite only: does the FTS index agree with the articles table (FTS5 integrity-check)?"""
+    if session.get_bind().dialect.name != "sqlite":
+        return True
+    from sqlalchemy.exc import DatabaseError
+
+    try:
+        session.connection().exec_driver_sql(
+            "INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)"
+        )
+    except DatabaseError:
+        return False
+    return True
