@@ -107,3 +107,43 @@ def test_unreachable_database_is_a_clear_error():
     result = run_cli("--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "db", "current")
     assert result.returncode != 0
     assert "cannot open database" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_revision_is_one_line(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    for command in (["db", "upgrade", "zz"], ["db", "downgrade", "zz", "--yes"]):
+        result = run_cli("--db", url, *command)
+        assert result.returncode == 2, result.stderr
+        assert "zz" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_downgrade_asks_for_confirmation(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'keep.db'}"
+    assert run_cli("--db", url, "db", "upgrade").returncode == 0
+    refused = run_cli("--db", url, "db", "downgrade", "base")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    engine = db.make_engine(url)
+    assert db.current_revision(engine) == db.head_revision()  # nothing dropped
+    engine.dispose()
+    done = run_cli("--db", url, "db", "downgrade", "base", "--yes")
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_new_archive_is_announced(tmp_path: Path):
+    """A mistyped --db path creates an archive (issue 2), but never silently."""
+    target = tmp_path / "typo" / "x.db"
+    first = run_cli("--db", str(target), "status")
+    assert first.returncode == 0
+    assert f"created a new, empty archive at {target}" in first.stderr
+    again = run_cli("--db", str(target), "status")
+    assert "created a new" not in again.stderr
+
+
+def test_output_folder_that_is_a_file(tmp_path: Path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    for command in (["digest", "--dry-run", "--out", str(blocker)], ["demo", "--out", str(blocker)]):
+        result = run_cli("--db", url, *command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "is not a folder" in result.stderr and "Traceback" not in result.stderr

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pledgewatch.errors import ConfigError, SchemaError
+from pledgewatch.errors import ConfigError, SchemaError, UsageError
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -130,18 +130,35 @@ def _connect(engine: Engine) -> Iterator[Any]:
         connection.close()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def _migrate(direction: str, engine: Engine, revision: str) -> None:
     from alembic import command
+    from alembic.util import CommandError
 
     with _connect(engine):
         pass
-    command.upgrade(alembic_config(engine), revision)
+    try:
+        getattr(command, direction)(alembic_config(engine), revision)
+    except CommandError as exc:
+        # Unknown or ambiguous revision, or a downgrade target above the current one.
+        raise UsageError(f"cannot {direction} to {revision!r}: {exc}") from None
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    _migrate("upgrade", engine, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    from alembic import command
+    _migrate("downgrade", engine, revision)
 
-    command.downgrade(alembic_config(engine), revision)
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file behind a SQLite engine (None for other backends and in-memory databases)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
 
 
 def _is_empty(engine: Engine) -> bool:

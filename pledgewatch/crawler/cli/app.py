@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pledgewatch.crawler.config import Config, load_config
+from pledgewatch.errors import UsageError
 from pledgewatch.store import db
 
 app = typer.Typer(
@@ -49,9 +50,18 @@ class AppContext:
         return db.normalise_db_url(self.db_option or self.config.database.url or db.default_db_url())
 
     def engine(self, ensure_schema: bool = True) -> Engine:
-        """The archive's engine; a brand-new database is created at head on first use."""
+        """The archive's engine; a brand-new database is created at head on first use.
+
+        Creating one is said on stderr: a mistyped --db path must not look like an empty archive.
+        """
         if self._engine is None:
-            self._engine = db.make_engine(self.db_url)
+            engine = db.make_engine(self.db_url)
+            path = db.sqlite_file(engine)
+            is_new = path is not None and not path.exists()
+            self._engine = engine
+            if is_new and ensure_schema:
+                db.ensure_schema(engine)
+                err.print(f"note: created a new, empty archive at {path}", markup=False, soft_wrap=True)
         if ensure_schema:
             db.ensure_schema(self._engine)
         return self._engine
@@ -66,6 +76,17 @@ class AppContext:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def output_dir(path: Path) -> Path:
+    """Create an output folder, or say in one line why it cannot be one."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"{path} exists and is not a folder") from None
+    except OSError as exc:
+        raise UsageError(f"cannot create folder {path}: {exc.strerror}") from None
+    return path
 
 
 def get_context(ctx: typer.Context) -> AppContext:

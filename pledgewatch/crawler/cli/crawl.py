@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from pledgewatch.crawler.cli.app import app, err, get_context, out
+from pledgewatch.crawler.cli.app import app, err, get_context, out, output_dir
 from pledgewatch.crawler.config import Config
 from pledgewatch.crawler.summary import CrawlSummary
 from pledgewatch.errors import PledgewatchError, UsageError
@@ -209,7 +209,7 @@ def demo(
     app_ctx = get_context(ctx)
     if not SAMPLE_WEB.is_file():
         raise PledgewatchError(f"the sample web is not installed: {SAMPLE_WEB}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_dir(out_dir)
     # `pledgewatch --db URL demo` and `pledgewatch demo --db URL` both name the database.
     db_option = db_option or app_ctx.db_option
     if db_option:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pledgewatch.crawler.cli.app import app, err, get_context, out, pledges_app
+from pledgewatch.crawler.cli.app import app, err, get_context, out, output_dir, pledges_app
 from pledgewatch.errors import UsageError
 
 
@@ -76,7 +76,7 @@ def digest(
     if dry_run:
         assert out_dir is not None
         composed = dispatcher.preview_digest()
-        out_dir.mkdir(parents=True, exist_ok=True)
+        output_dir(out_dir)
         (out_dir / "digest.html").write_text(composed.html, encoding="utf-8")
         (out_dir / "digest.txt").write_text(composed.text, encoding="utf-8")
         err.print(f"{composed.subject}: wrote digest.html and digest.txt in {out_dir} (not sent)")
@@ -132,6 +132,9 @@ def pledges_feed(
     if out_file is None:
         typer.echo(xml, nl=False)
         return
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(xml, encoding="utf-8")
+    output_dir(out_file.parent)
+    try:
+        out_file.write_text(xml, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {out_file}: {exc.strerror}") from None
     err.print(f"wrote {out_file}")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 import typer
 
 from pledgewatch.crawler.cli.app import app, config_app, db_app, get_context, out
+from pledgewatch.errors import UsageError
 from pledgewatch.store import db
 
 
@@ -33,9 +35,18 @@ def db_upgrade(
 def db_downgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Migrate the database back to REVISION (drops what later revisions added)."""
+    """Migrate the database back to REVISION (drops what later revisions added: `base` drops all)."""
     engine = get_context(ctx).engine(ensure_schema=False)
+    if not yes:
+        where = engine.url.render_as_string()
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"downgrading {where} to {revision} can drop archived data: pass --yes to confirm"
+            )
+        if not typer.confirm(f"Downgrade {where} to {revision}? This can drop archived data."):
+            raise typer.Exit(1)
     db.downgrade(engine, revision)
     out.print(f"{engine.url.render_as_string()}: now at {db.current_revision(engine) or '(base)'}")
 
