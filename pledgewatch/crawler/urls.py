@@ -62,7 +62,7 @@ _VARIANT_EXTENSION = re.compile(r"[._-](?:amp|print)(\.html?)$", re.I)
 
 @dataclass(frozen=True)
 class CanonicalUrl:
-    """A URL in canonical form, with the publisher article id when it is an article of a known publisher."""
+    """A URL in canonical form; on a known publisher's host, its name and (for an article) the article id."""
 
     url: str
     publisher: str | None = None
@@ -133,7 +133,7 @@ def _publisher_canonical(publisher: Publisher, path: str, query: str) -> Canonic
     if article_id is not None and article_id not in query:
         # The id lives in the path: any query string is a view of the same article.
         url = urlunsplit(("https", publisher.domain, path, "", ""))
-    return CanonicalUrl(url, publisher.name if article_id else None, article_id)
+    return CanonicalUrl(url, publisher.name, article_id)
 
 
 def canonical_url(url: str) -> str:
