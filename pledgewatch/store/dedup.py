@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import Select, and_, bindparam, delete, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from pledgewatch.store.models import Article, DedupBucket, Story
@@ -262,3 +262,36 @@ def story_for(session: Session, matches: Sequence[Match]) -> Story:
     if matches:
         session.get_one(Article, matches[0].article_id).story_id = story.id
     return story
+
+
+def refile(session: Session, batch: int = 1000) -> int:
+    """Recompute every article's fingerprint and LSH buckets (after a change of the LSH parameters).
+
+    Works in id order and commits per batch, so an interrupted run loses at most one batch of work
+    and can simply be started again. Returns the number of articles filed.
+    """
+    filed, last_id = 0, 0
+    while True:
+        rows = session.execute(
+            select(Article.id, Article.text).where(Article.id > last_id).order_by(Article.id).limit(batch)
+        ).all()
+        if not rows:
+            return filed
+        comparable_rows = [(article_id, body) for article_id, body in rows if comparable(body)]
+        sigs = signatures(shingles(body) for _id, body in comparable_rows)
+        filed_sigs = dict(zip((article_id for article_id, _ in comparable_rows), sigs, strict=True))
+        ids = [article_id for article_id, _ in rows]
+        session.execute(delete(DedupBucket.__table__).where(DedupBucket.article_id.in_(ids)))
+        for article_id in ids:
+            sig = filed_sigs.get(article_id)
+            session.execute(
+                update(Article.__table__)
+                .where(Article.id == article_id)
+                .values(fingerprint=pack(sig) if sig is not None else None)
+            )
+        bucket_list = [row for article_id, sig in filed_sigs.items() for row in bucket_rows(article_id, sig)]
+        if bucket_list:
+            session.execute(insert(DedupBucket.__table__), bucket_list)
+        session.commit()
+        filed += len(filed_sigs)
+        last_id = ids[-1]
