@@ -128,12 +128,13 @@ def canonicalize(url: str) -> CanonicalUrl:
 def _publisher_canonical(publisher: Publisher, path: str, query: str) -> CanonicalUrl:
     for pattern, replacement in publisher.url_rewrites:
         path = re.sub(pattern, replacement, path)
-    url = urlunsplit(("https", publisher.domain, path, query, ""))
-    article_id = publisher.article_id(url)
-    if article_id is not None and article_id not in query:
+    bare = urlunsplit(("https", publisher.domain, path, "", ""))
+    article_id = publisher.article_id(bare)
+    if article_id is not None:
         # The id lives in the path: any query string is a view of the same article.
-        url = urlunsplit(("https", publisher.domain, path, "", ""))
-    return CanonicalUrl(url, publisher.name, article_id)
+        return CanonicalUrl(bare, publisher.name, article_id)
+    url = urlunsplit(("https", publisher.domain, path, query, ""))
+    return CanonicalUrl(url, publisher.name, publisher.article_id(url))
 
 
 def canonical_url(url: str) -> str:
