@@ -147,3 +147,13 @@ def test_output_folder_that_is_a_file(tmp_path: Path):
         result = run_cli("--db", url, *command)
         assert result.returncode == 2, (command, result.stderr)
         assert "is not a folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_failed_command_leaves_no_empty_archive(tmp_path: Path):
+    target = tmp_path / "typo.db"
+    result = run_cli("--db", str(target), "crawl", "nosuchsource")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: unknown source 'nosuchsource'; known: chinadaily, jd, people"
+    ]
+    assert not target.exists()

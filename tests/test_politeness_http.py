@@ -27,6 +27,8 @@ from conftest import run_cli
 from helpers_crawl import article_html, db_rows, listing_html, tiny_config
 
 SITE = "http://jdcorporateblog.com"
+# Articles are archived under their canonical URL (https, see pledgewatch.crawler.urls).
+CANONICAL_SITE = "https://jdcorporateblog.com"
 USER_AGENT = "pledgewatch-test/1.0 (+mailto:ops@example.org)"
 RETRY_AFTER = 2
 SLUGS = ("private", "rate-limited", "flaky", "moved", "slow", "huge", "fine")
@@ -143,7 +145,11 @@ def test_polite_crawl_handles_every_failure_without_crashing(
     assert paths.count("/slow/") == 2
 
     stored = {row[0] for row in db_rows(db_path, "SELECT canonical_url FROM articles")}
-    assert stored == {f"{SITE}/rate-limited/", f"{SITE}/flaky/", f"{SITE}/fine/"}
+    assert stored == {
+        f"{CANONICAL_SITE}/rate-limited/",
+        f"{CANONICAL_SITE}/flaky/",
+        f"{CANONICAL_SITE}/fine/",
+    }
     assert summary["articles_new"] == 3
     # Off-site redirect, timeout and oversized response are the crawl's errors; robots.txt is not.
     assert summary["errors"] == 3
@@ -190,4 +196,4 @@ def test_sigterm_stops_the_crawl_cleanly(
     assert db_rows(db_path, "SELECT status, articles_new FROM crawl_runs") == [
         ("interrupted", summary["articles_new"])
     ]
-    assert db_rows(db_path, "SELECT canonical_url FROM articles") == [(f"{SITE}/slow/",)]
+    assert db_rows(db_path, "SELECT canonical_url FROM articles") == [(f"{CANONICAL_SITE}/slow/",)]

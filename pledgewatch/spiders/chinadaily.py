@@ -84,6 +84,8 @@ PUBLISHER = register(
             "https://www.chinadaily.com.cn/business/",
             "https://www.chinadaily.com.cn/world/china-us",
         ),
+        # WS..._2.html is page 2 of the article WS....html.
+        url_rewrites=((r"(/WS[0-9a-f]{24})_\d+\.html$", r"\1.html"),),
         outlet="China Daily",
         parser=ChinaDailyParser,
         listing_parser=parse_listing,

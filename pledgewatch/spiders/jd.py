@@ -59,6 +59,8 @@ PUBLISHER = register(
         feeds=("https://jdcorporateblog.com/feed/",),
         listings=("https://jdcorporateblog.com/", "https://jdcorporateblog.com/topic/"),
         sitemaps=("https://jdcorporateblog.com/wp-sitemap.xml",),
+        # /slug and /slug/ are the same WordPress post.
+        url_rewrites=((r"^(/[a-z0-9][a-z0-9-]*)$", r"\1/"),),
         outlet="JD Corporate Blog",
         parser=JDParser,
         listing_parser=parse_listing,

@@ -69,6 +69,8 @@ PUBLISHER = register(
         ),
         feeds=("https://en.people.cn/rss/90000.xml", "https://en.people.cn/rss/90777.xml"),
         listings=("https://en.people.cn/90777/index.html", "https://en.people.cn/business/index.html"),
+        # c90000-9685505-2.html is page 2 of c90000-9685505.html.
+        url_rewrites=((r"(/c\d+-\d{7,8})-\d+\.html$", r"\1.html"),),
         outlet="People's Daily Online",
         parser=PeopleParser,
         listing_parser=parse_listing,

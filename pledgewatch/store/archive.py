@@ -1,7 +1,17 @@
 """The archive's write path: one extracted article in, a decision (new, edit, duplicate) out.
 
-``save_article`` is the single entry point the crawl pipeline and imports use; the duplicate
-detection it relies on lives in :mod:`pledgewatch.store.dedup`.
+``save_article`` is the single entry point the crawl pipeline and imports use. It deduplicates at
+four levels, each persisted so that a restart forgets nothing and none of them scans the archive:
+
+1. URL variants: the URL is canonicalised (:mod:`pledgewatch.crawler.urls`) and looked up among
+   the aliases (``article_urls``) and publisher article ids (``articles.article_key``).
+2. Exact copies: the same normalised text (``content_hash``) under another URL of the same
+   source is the same article; the URL becomes an alias.
+3. Near-duplicates: MinHash LSH (:mod:`pledgewatch.store.dedup`). Near-identical text of the same
+   source under another URL is a duplicate; a similar article of another outlet stays its own
+   article but joins the same story.
+4. Edits: a known article (by URL, alias or article id) with a changed text gets a new version
+   with the diff, ``version`` + 1 and ``updated_at``.
 """
 
 from __future__ import annotations
@@ -9,23 +19,34 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from pledgewatch.crawler.items import ArticleRecord
-from pledgewatch.store.models import Article, ArticleUrl, ArticleVersion, Source
+from pledgewatch.crawler.urls import CanonicalUrl, canonicalize
+from pledgewatch.store import dedup
+from pledgewatch.store.models import Article, ArticleUrl, ArticleVersion, Source, Story
 
 SaveStatus = Literal["new", "updated", "duplicate", "unchanged"]
 
 
 @dataclass(frozen=True)
 class SaveResult:
+    """What ``save_article`` decided; ``article`` is the stored article (the original for a duplicate).
+
+    ``duplicate_by`` says which level caught a duplicate ("url", "text" or "near"), ``similarity``
+    the Jaccard similarity that made a near-duplicate or joined a story.
+    """
+
     status: SaveStatus
     article: Article
+    duplicate_by: str | None = None
+    similarity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -36,11 +57,13 @@ class KnownArticle:
 
 
 _SPACE = re.compile(r"\s+")
+# Typographic variants one CMS prints and another does not: the same text either way.
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
 
 
 def normalise_text(text: str) -> str:
-    """Whitespace-insensitive form of a body text, the basis of its content hash."""
-    return _SPACE.sub(" ", text).strip()
+    """The form of a body text its content hash is taken of: NFKC, straight quotes, one space."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).translate(_QUOTES)).strip()
 
 
 def content_hash(text: str) -> str:
@@ -63,16 +86,40 @@ def get_or_create_source(session: Session, name: str) -> Source:
     return source
 
 
-def find_known_article(session: Session, url: str) -> KnownArticle | None:
-    """The archived article behind ``url`` (any alias), for the crawler's seen-URL check."""
-    row = session.execute(
-        select(Article.id, Article.modified_at, Article.fetched_at)
-        .join(ArticleUrl, ArticleUrl.article_id == Article.id)
-        .where(ArticleUrl.url == url)
-    ).first()
-    if row is None:
+def _canonical(url: str | None) -> CanonicalUrl | None:
+    if not url:
         return None
-    return KnownArticle(article_id=row[0], modified_at=row[1], fetched_at=row[2])
+    try:
+        return canonicalize(url)
+    except ValueError:
+        return None
+
+
+def _lookup(session: Session, urls: set[str], keys: set[str]) -> Article | None:
+    """The article behind any of these URLs (aliases) or publisher article keys."""
+    conditions = []
+    if urls:
+        conditions.append(Article.id.in_(select(ArticleUrl.article_id).where(ArticleUrl.url.in_(urls))))
+    if keys:
+        conditions.append(Article.article_key.in_(keys))
+    if not conditions:
+        return None
+    return session.scalars(select(Article).where(or_(*conditions)).order_by(Article.id).limit(1)).first()
+
+
+def find_known_article(session: Session, url: str) -> KnownArticle | None:
+    """The archived article behind ``url`` or any variant of it, for the crawler's seen-URL check.
+
+    ``http://m.chinadaily.com.cn/a/.../WS....html?utm_source=x`` finds the article stored from
+    ``https://www.chinadaily.com.cn/a/.../WS....html``.
+    """
+    canonical = _canonical(url)
+    urls = {url} | ({canonical.url} if canonical else set())
+    keys = {canonical.article_key} if canonical and canonical.article_key else set()
+    article = _lookup(session, urls, keys)
+    if article is None:
+        return None
+    return KnownArticle(article_id=article.id, modified_at=article.modified_at, fetched_at=article.fetched_at)
 
 
 def _unified_diff(old: str, new: str) -> str:
@@ -81,47 +128,130 @@ def _unified_diff(old: str, new: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Identity:
+    """Every URL an incoming record answers to, its canonical URL and its publisher article keys."""
+
+    urls: set[str]
+    canonical_url: str
+    article_key: str | None
+    keys: set[str]
+
+
+def _identity(record: ArticleRecord) -> _Identity:
+    own = _canonical(record.url)
+    urls = {record.url}
+    keys: set[str] = set()
+    canonical_url = own.url if own else record.url
+    article_key = own.article_key if own else None
+    if own:
+        urls.add(own.url)
+        if own.article_key:
+            keys.add(own.article_key)
+    hint = _canonical(record.canonical_hint)
+    # A rel=canonical is trusted only when it names an article of the same publisher (some sites
+    # point every page's canonical at their home page).
+    if hint and own and hint.article_key and hint.publisher == own.publisher:
+        urls |= {record.canonical_hint or hint.url, hint.url}
+        keys.add(hint.article_key)
+        canonical_url, article_key = hint.url, hint.article_key
+    return _Identity(urls, canonical_url, article_key, keys)
+
+
+def _add_aliases(session: Session, article: Article, urls: set[str], seen_at: datetime) -> set[str]:
+    """Record the URLs ``article`` is not yet known under (a URL another article owns stays its own)."""
+    taken = set(session.scalars(select(ArticleUrl.url).where(ArticleUrl.url.in_(urls))))
+    new = urls - taken
+    for url in sorted(new):
+        article.urls.append(ArticleUrl(url=url, first_seen_at=seen_at))
+    return new
+
+
+def _record_edit(
+    session: Session, article: Article, record: ArticleRecord, digest: str, entities: list[str]
+) -> None:
+    previous_text = article.text
+    article.version += 1
+    article.title = record.title or article.title
+    article.text = record.text
+    article.content_hash = digest
+    article.updated_at = record.fetched_at
+    article.modified_at = record.modified or article.modified_at
+    article.entities = entities
+    article.relevant = bool(entities)
+    session.add(
+        ArticleVersion(
+            article=article,
+            version=article.version,
+            title=article.title,
+            text=record.text,
+            content_hash=digest,
+            fetched_at=record.fetched_at,
+            diff=_unified_diff(previous_text, record.text),
+        )
+    )
+    # The buckets follow the latest text, so later copies of the edited text find this article.
+    sig = dedup.signature(dedup.shingles(record.text)) if dedup.comparable(record.text) else None
+    article.fingerprint = dedup.pack(sig) if sig is not None else None
+    session.flush()
+    dedup.write_buckets(session, article.id, sig)
+
+
 def save_article(session: Session, record: ArticleRecord, entities: list[str]) -> SaveResult:
-    """Store ``record``: a new article, a new version of a known one, or nothing new.
+    """Store ``record``: a new article, a new version of a known one, a duplicate, or nothing new.
 
     ``entities`` are the watch-list names the article mentions; a non-empty list makes it relevant.
     The caller commits.
     """
     digest = content_hash(record.text)
-    known = find_known_article(session, record.url)
+    identity = _identity(record)
+    known = _lookup(session, identity.urls, identity.keys)
+
+    # Levels 1 and 4: a URL (or article id) we know. Same text: nothing new, unless the URL is a
+    # variant never seen before (a duplicate caught by URL). Changed text: an edit.
     if known is not None:
-        article = session.get_one(Article, known.article_id)
-        if article.content_hash == digest:
-            if record.modified and (article.modified_at is None or record.modified > article.modified_at):
-                article.modified_at = record.modified
-            return SaveResult("unchanged", article)
-        previous_text = article.text
-        article.version += 1
-        article.title = record.title or article.title
-        article.text = record.text
-        article.content_hash = digest
-        article.updated_at = record.fetched_at
-        article.modified_at = record.modified or article.modified_at
-        article.entities = entities
-        article.relevant = bool(entities)
-        session.add(
-            ArticleVersion(
-                article=article,
-                version=article.version,
-                title=article.title,
-                text=record.text,
-                content_hash=digest,
-                fetched_at=record.fetched_at,
-                diff=_unified_diff(previous_text, record.text),
-            )
-        )
-        session.flush()
-        return SaveResult("updated", article)
+        new_urls = _add_aliases(session, known, identity.urls, record.fetched_at)
+        if known.content_hash == digest:
+            if record.modified and (known.modified_at is None or record.modified > known.modified_at):
+                known.modified_at = record.modified
+            session.flush()
+            if record.url in new_urls:
+                return SaveResult("duplicate", known, duplicate_by="url")
+            return SaveResult("unchanged", known)
+        _record_edit(session, known, record, digest, entities)
+        return SaveResult("updated", known)
 
     source = get_or_create_source(session, record.source)
+    comparable = dedup.comparable(record.text)
+
+    # Level 2: the same text under another URL of the same outlet.
+    if comparable:
+        copy = dedup.find_exact_copy(session, source.id, digest)
+        if copy is not None:
+            _add_aliases(session, copy, identity.urls, record.fetched_at)
+            session.flush()
+            return SaveResult("duplicate", copy, duplicate_by="text", similarity=1.0)
+
+    # Level 3: near-duplicates (same outlet) and other outlets' copies (same story).
+    matches: list[dedup.Match] = []
+    sig = None
+    if comparable:
+        shingle_set = dedup.shingles(record.text)
+        sig = dedup.signature(shingle_set)
+        matches = dedup.find_similar(session, shingle_set, sig)
+        for match in matches:
+            if match.source_id == source.id and match.similarity.duplicate:
+                original = session.get_one(Article, match.article_id)
+                _add_aliases(session, original, identity.urls, record.fetched_at)
+                session.flush()
+                jaccard = match.similarity.jaccard
+                return SaveResult("duplicate", original, duplicate_by="near", similarity=jaccard)
+
+    story: Story = dedup.story_for(session, matches)
     article = Article(
         source=source,
-        canonical_url=record.url,
+        canonical_url=identity.canonical_url,
+        article_key=identity.article_key,
         title=record.title,
         authors=list(record.authors),
         outlet=record.outlet,
@@ -131,11 +261,14 @@ def save_article(session: Session, record: ArticleRecord, entities: list[str]) -
         language=record.language,
         text=record.text,
         content_hash=digest,
+        fingerprint=dedup.pack(sig) if sig is not None else None,
         relevant=bool(entities),
         entities=entities,
+        story_id=story.id,
         version=1,
     )
-    article.urls.append(ArticleUrl(url=record.url, first_seen_at=record.fetched_at))
+    for url in sorted(identity.urls):
+        article.urls.append(ArticleUrl(url=url, first_seen_at=record.fetched_at))
     article.versions.append(
         ArticleVersion(
             version=1, title=record.title, text=record.text, content_hash=digest, fetched_at=record.fetched_at
@@ -143,4 +276,6 @@ def save_article(session: Session, record: ArticleRecord, entities: list[str]) -
     )
     session.add(article)
     session.flush()
-    return SaveResult("new", article)
+    if sig is not None:
+        dedup.write_buckets(session, article.id, sig)
+    return SaveResult("new", article, similarity=matches[0].similarity.jaccard if matches else None)

@@ -151,6 +151,20 @@ def downgrade(engine: Engine, revision: str) -> None:
     _migrate("downgrade", engine, revision)
 
 
+def archive_is_empty(path: Path) -> bool:
+    """True when a SQLite archive holds no article, crawl run, pledge or delivery."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(path) as connection:
+            return not any(
+                connection.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+                for table in ("articles", "crawl_runs", "pledges", "deliveries")
+            )
+    except sqlite3.Error:
+        return False
+
+
 def sqlite_file(engine: Engine) -> Path | None:
     """The file behind a SQLite engine (None for other backends and in-memory databases)."""
     if engine.dialect.name != "sqlite":

@@ -275,7 +275,8 @@ def known_sources(session: Session) -> list[str]:
     return sorted(set(stored) | set(all_publishers()))
 
 
-def _check_filters(session: Session, filters: SearchFilters) -> None:
+def check_filters(filters: SearchFilters) -> None:
+    """The checks that need no database, so a typo is reported before an archive is opened."""
     if not 1 <= filters.limit <= MAX_LIMIT:
         raise UsageError(f"--limit must be between 1 and {MAX_LIMIT}, not {filters.limit}")
     if filters.since and filters.until and filters.since >= filters.until:
@@ -283,6 +284,10 @@ def _check_filters(session: Session, filters: SearchFilters) -> None:
     for value in (filters.since, filters.until):
         if value is not None and value.tzinfo is None:
             raise UsageError(f"date {value.isoformat()} has no time zone")
+
+
+def _check_filters(session: Session, filters: SearchFilters) -> None:
+    check_filters(filters)
     if filters.sources:
         known = known_sources(session)
         unknown = [name for name in filters.sources if name not in known]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 # Each module registers the commands of its area on ``app`` when imported.
 from pledgewatch.crawler.cli import crawl, daemon, db, extract, pledges, search  # noqa: F401
-from pledgewatch.crawler.cli.app import app
+from pledgewatch.crawler.cli.app import CREATED_ARCHIVES, app
 from pledgewatch.errors import PledgewatchError
 
 __all__ = ["app", "main"]
@@ -20,10 +21,31 @@ def main() -> None:
     """
     try:
         app(prog_name="pledgewatch")
+    except SystemExit as exc:
+        if exc.code in (0, None):
+            for path in CREATED_ARCHIVES:
+                print(f"note: created a new, empty archive at {path}", file=sys.stderr)
+        else:
+            _remove_created_archives()
+        raise
     except PledgewatchError as exc:
+        _remove_created_archives()
         # Plain print: a console would wrap long paths across lines.
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+def _remove_created_archives() -> None:
+    """A command that failed leaves no empty archive behind (e.g. at a mistyped --db path).
+
+    Only an archive that is still empty goes: whatever a failing command did store is kept.
+    """
+    from pledgewatch.store.db import archive_is_empty
+
+    for path in CREATED_ARCHIVES:
+        if archive_is_empty(path):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -32,6 +32,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(pledges_app, name="pledges")
 
+# SQLite archives this invocation created: announced when the command succeeds, removed again
+# when it fails (they are empty), so a mistyped --db path neither passes silently nor leaves junk.
+CREATED_ARCHIVES: list[Path] = []
+
 # Messages for people go to stderr; stdout is for data (JSON, CSV, tables) that users pipe.
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False, soft_wrap=True)
@@ -61,7 +65,8 @@ class AppContext:
             self._engine = engine
             if is_new and ensure_schema:
                 db.ensure_schema(engine)
-                err.print(f"note: created a new, empty archive at {path}", markup=False, soft_wrap=True)
+                assert path is not None
+                CREATED_ARCHIVES.append(path)
         if ensure_schema:
             db.ensure_schema(self._engine)
         return self._engine

@@ -162,6 +162,7 @@ def search(
         with_pledges=with_pledges,
         limit=limit,
     )
+    archive_search.check_filters(filters)
     with get_context(ctx).session() as session:
         result = archive_search.search(session, parsed, filters)
         hits = result.hits
