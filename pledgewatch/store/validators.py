@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pledgewatch.store.models import FetchValidator, utcnow
@@ -44,3 +44,11 @@ def save_validators(session: Session, validators: Iterable[Validators]) -> int:
         count += 1
     session.flush()
     return count
+
+
+def delete_validators(session: Session, urls: Iterable[str]) -> None:
+    """Forget the validators of pages that must be read in full next time; the caller commits."""
+    wanted = list(urls)
+    for start in range(0, len(wanted), 500):
+        session.execute(delete(FetchValidator).where(FetchValidator.url.in_(wanted[start : start + 500])))
+    session.flush()
