@@ -137,6 +137,10 @@ class ConditionalRequestMiddleware:
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
+    def has_validators(self, url: str) -> bool:
+        with self.sessions() as session:
+            return get_validators(session, url) is not None
+
     def process_request(self, request: Request) -> None:
         if request.meta.get(KIND) != "discovery" or request.meta.get("pw_unconditional"):
             return

@@ -32,6 +32,7 @@ from pledgewatch.crawler.middlewares import (
     KIND,
     LINK,
     MODIFIED,
+    ConditionalRequestMiddleware,
     KnownArticleSkipped,
     OffsiteRedirectDropped,
     SeenArticleMiddleware,
@@ -189,7 +190,10 @@ class PublisherSpider(scrapy.Spider):
             wanted = [link for link in links if self.publisher.article_id(link.url)]
             if not wanted:
                 logger.info("no article links on %s: not paginating further", response.url)
-            elif all(self.is_stale(link) or self.is_known(link) for link in wanted):
+            elif all(self.is_stale(link) or self.is_known(link) for link in wanted) and (
+                any(self.is_stale(link) for link in wanted)
+                or self.was_read_completely(response.urljoin(next_page))
+            ):
                 logger.info("%s holds only known or old articles: not paginating further", response.url)
             else:
                 next_url = response.urljoin(next_page)
@@ -203,6 +207,14 @@ class PublisherSpider(scrapy.Spider):
             return False
         when = _aware(link.published) or _aware(link.modified)
         return when is not None and when < self.since
+
+    def was_read_completely(self, url: str) -> bool:
+        """Whether an earlier crawl read ``url`` completely (it kept validators for it).
+
+        A next page that lost an article last time is followed even when this page is all known.
+        """
+        conditional = self.crawler.get_downloader_middleware(ConditionalRequestMiddleware)
+        return conditional is None or conditional.has_validators(url)
 
     def is_known(self, link: ListingLink) -> bool:
         if self.seen_check is None:
