@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from conftest import run_cli
-from helpers_crawl import db_rows
+from helpers_crawl import ARTICLES, SITE, db_rows, tiny_config, tiny_site, write_warc
 
 DATA = Path(__file__).resolve().parent.parent / "pledgewatch" / "data"
 SAMPLE_WEB = DATA / "sampleweb.warc.gz"
@@ -72,3 +72,18 @@ def test_an_article_missing_from_one_crawl_arrives_with_the_next(tmp_path: Path)
     third = crawl(db, "--replay", str(SAMPLE_WEB), config=config)
     assert third["articles_seen"] == 0
     assert third["pages_fetched"] < second["pages_fetched"]
+
+
+def test_an_article_lost_on_page_2_arrives_although_page_1_holds_only_known_ones(tmp_path: Path) -> None:
+    config = tiny_config(tmp_path / "pw.toml", start_urls=[f"{SITE}/"])  # the listing only
+    weather = ARTICLES["weather"][0]  # the one article on page 2
+    partial = write_warc(tmp_path / "partial.warc.gz", tiny_site(drop=(weather,)))
+    full = write_warc(tmp_path / "full.warc.gz", tiny_site())
+    db = tmp_path / "a.db"
+
+    first = crawl(db, "--replay", str(partial), config=config)
+    assert first["missing"] == [weather] and first["articles_new"] == 2
+
+    second = crawl(db, "--replay", str(full), config=config)
+    assert second["articles_new"] == 1
+    assert weather in stored_urls(db)
