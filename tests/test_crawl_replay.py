@@ -186,8 +186,8 @@ def test_listing_stops_paginating_at_known_articles(tmp_path: Path) -> None:
     config = tiny_config(tmp_path / "pledgewatch.toml", start_urls=[f"{SITE}/"])
     db = tmp_path / "archive.db"
     crawl_json("--replay", str(archive), config=config, db=db)
-    # Forget the listing's validators so page 1 is fetched again (a changed page, as on a live site).
-    db_rows(db, "DELETE FROM fetch_validators")
+    # Forget page 1's validators so it is fetched again (a changed page, as on a live site).
+    db_rows(db, f"DELETE FROM fetch_validators WHERE url = '{SITE}/'")
 
     recording = tmp_path / "again.warc.gz"
     summary = crawl_json("--replay", str(archive), "--record", str(recording), config=config, db=db)

@@ -25,7 +25,7 @@ from pledgewatch.crawler.crawl_child import parse_summary, run_child, supervised
 from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.errors import ConfigError
 from pledgewatch.scheduler import crawl_groups, digest_due, parse_schedule
-from pledgewatch.store import crawl_guard, db
+from pledgewatch.store import crawlruns, db
 from pledgewatch.store import deliveries as store
 from pledgewatch.store.models import CrawlRun, PledgeMention, utcnow
 
@@ -215,22 +215,22 @@ def test_no_two_crawls_of_a_source_overlap(sessions):
                     trigger="daemon",
                     sources=["jd"],
                     pid=sleeper.pid,
-                    host=crawl_guard.this_host(),
+                    host=crawlruns.this_host(),
                 )
             )
             session.commit()
-            run, blocker = crawl_guard.begin_crawl(session, ["jd", "people"], time_limit=limit)
+            run, blocker = crawlruns.begin_crawl(session, ["jd", "people"], time_limit=limit)
             assert run is None and blocker is not None and blocker.pid == sleeper.pid
             # Another source is free.
-            other, none = crawl_guard.begin_crawl(session, ["chinadaily"], time_limit=limit)
+            other, none = crawlruns.begin_crawl(session, ["chinadaily"], time_limit=limit)
             assert other is not None and none is None
-            crawl_guard.finish_crawl(session, other.id, "ok", {"pages_fetched": 4})
+            crawlruns.finish_crawl(session, other.id, "ok", {"pages_fetched": 4})
     finally:
         sleeper.kill()
         sleeper.wait()
     # The process is gone: its row is marked interrupted and the source is free again.
     with sessions() as session:
-        run, blocker = crawl_guard.begin_crawl(session, ["jd"], time_limit=limit)
+        run, blocker = crawlruns.begin_crawl(session, ["jd"], time_limit=limit)
         assert run is not None and blocker is None
         statuses = {
             r.id: (r.status, r.sources) for r in session.scalars(select(CrawlRun).order_by(CrawlRun.id))
@@ -247,25 +247,21 @@ def test_a_running_crawl_of_unknown_process_blocks_until_its_time_limit(sessions
     with sessions() as session:
         session.add(CrawlRun(status="running", trigger="cli", sources=[]))
         session.commit()
-        run, blocker = crawl_guard.begin_crawl(session, ["people"], time_limit=limit)
+        run, blocker = crawlruns.begin_crawl(session, ["people"], time_limit=limit)
         assert run is None and blocker is not None  # [] means every source
         session.execute(
             text("UPDATE crawl_runs SET started_at = :old"),
-            {
-                "old": (utcnow() - limit - crawl_guard.STALE_MARGIN - timedelta(minutes=1)).replace(
-                    tzinfo=None
-                )
-            },
+            {"old": (utcnow() - limit - crawlruns.STALE_MARGIN - timedelta(minutes=1)).replace(tzinfo=None)},
         )
         session.commit()
-        run, blocker = crawl_guard.begin_crawl(session, ["people"], time_limit=limit)
+        run, blocker = crawlruns.begin_crawl(session, ["people"], time_limit=limit)
         assert run is not None and blocker is None
 
 
 def test_the_child_s_own_run_row_is_folded_into_the_daemon_s(sessions):
     with sessions() as session:
         spawned = utcnow()
-        run, _ = crawl_guard.begin_crawl(session, ["jd", "people"], time_limit=timedelta(hours=1))
+        run, _ = crawlruns.begin_crawl(session, ["jd", "people"], time_limit=timedelta(hours=1))
         assert run is not None
         disallowed = ["robots.txt: 1 URL disallowed"]
         session.add(
@@ -275,8 +271,8 @@ def test_the_child_s_own_run_row_is_folded_into_the_daemon_s(sessions):
         )
         session.add(CrawlRun(status="ok", trigger="cli", sources=["chinadaily"], error_log=["other"]))
         session.commit()
-        crawl_guard.finish_crawl(session, run.id, "ok", {"pages_fetched": 9, "articles_new": 2})
-        child = crawl_guard.absorb_child_run(session, run.id, spawned, ["jd", "people"])
+        crawlruns.finish_crawl(session, run.id, "ok", {"pages_fetched": 9, "articles_new": 2})
+        child = crawlruns.absorb_child_run(session, run.id, spawned, ["jd", "people"])
         assert child is not None
         rows = session.scalars(select(CrawlRun).order_by(CrawlRun.id)).all()
     assert [(r.trigger, r.sources, r.pages_fetched) for r in rows] == [

@@ -122,12 +122,21 @@ def run_crawl(
     try:
         ensure_schema(engine)
         with session_factory(engine)() as session:
-            run_id = _adopted_run(session) or crawlruns.start_run(
-                session,
-                os.environ.get(TRIGGER_ENV) or trigger,
-                names,
-                str(replay_path) if replay_path else None,
-            )
+            run_id = _adopted_run(session)
+            if run_id is None:
+                # The same guard as the daemon's: refuse to overlap a live crawl of these sources,
+                # and leave pid + host so a killed crawl is recognised as dead, not as running.
+                run, blocker = crawlruns.begin_crawl(
+                    session,
+                    names,
+                    time_limit=timedelta(seconds=config.schedule.crawl_time_limit),
+                    replay=str(replay_path) if replay_path else None,
+                    trigger=os.environ.get(TRIGGER_ENV) or trigger,
+                )
+                if run is None:
+                    assert blocker is not None
+                    raise PledgewatchError(f"not crawling: {blocker.describe()}")
+                run_id = run.id
     finally:
         engine.dispose()
 

@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from pledgewatch.crawler.config import Config
-from pledgewatch.store import crawl_guard
+from pledgewatch.store import crawlruns
 from pledgewatch.store.models import utcnow
 
 # After SIGTERM, how long a child gets to close its spider and write its summary before SIGKILL.
@@ -187,7 +187,7 @@ def supervised_crawl(
     """Guard, run and record one crawl child: what both the daemon and `run --once` do."""
     limit = float(config.schedule.crawl_time_limit)
     with session_factory() as session:
-        run, blocker = crawl_guard.begin_crawl(
+        run, blocker = crawlruns.begin_crawl(
             session,
             sources,
             time_limit=timedelta(seconds=limit),
@@ -196,19 +196,14 @@ def supervised_crawl(
         )
     if run is None:
         assert blocker is not None
-        where = f"pid {blocker.pid} on {blocker.host}" if blocker.pid else "another process"
         return CrawlOutcome(
-            sources=list(sources),
-            run_id=None,
-            result=None,
-            skipped_because=f"crawl run {blocker.run_id} of {','.join(blocker.sources) or 'all sources'} "
-            f"is still running ({where}, since {blocker.started_at:%Y-%m-%d %H:%M:%S} UTC)",
+            sources=list(sources), run_id=None, result=None, skipped_because=blocker.describe()
         )
     spawned_at = utcnow()
 
     def record_pid(pid: int) -> None:
         with session_factory() as session:
-            crawl_guard.set_crawl_pid(session, run.id, pid)
+            crawlruns.set_crawl_pid(session, run.id, pid)
 
     try:
         result = run_child(
@@ -221,7 +216,7 @@ def supervised_crawl(
         )
     except OSError as exc:
         with session_factory() as session:
-            crawl_guard.finish_crawl(session, run.id, "failed", None, [f"could not start the crawl: {exc}"])
+            crawlruns.finish_crawl(session, run.id, "failed", None, [f"could not start the crawl: {exc}"])
         raise
     errors: list[str] = []
     if result.status == "timeout":
@@ -232,8 +227,8 @@ def supervised_crawl(
         errors.append(f"crawl child exited with code {result.returncode}")
         errors.extend(result.stderr_tail[-5:])
     with session_factory() as session:
-        crawl_guard.finish_crawl(session, run.id, result.run_status, result.summary, errors)
+        crawlruns.finish_crawl(session, run.id, result.run_status, result.summary, errors)
         if result.status in {"timeout", "interrupted"}:
-            crawl_guard.interrupt_orphans(session, sources, spawned_at, errors[0])
-        crawl_guard.absorb_child_run(session, run.id, spawned_at, sources)
+            crawlruns.interrupt_orphans(session, sources, spawned_at, errors[0])
+        crawlruns.absorb_child_run(session, run.id, spawned_at, sources)
     return CrawlOutcome(sources=list(sources), run_id=run.id, result=result)

@@ -4,7 +4,8 @@
   (the store is read before the request is scheduled), unless a feed, sitemap or listing announced
   a modification newer than the stored one.
 - :class:`ConditionalRequestMiddleware`: feeds, listings and sitemaps are requested with the ETag /
-  Last-Modified of the last crawl, so an unchanged page costs a 304.
+  Last-Modified of the last crawl, so an unchanged page costs a 304. Only pages whose every
+  article ended up in the archive keep their validators (see :mod:`pledgewatch.crawler.completeness`).
 - :class:`RetryAfterMiddleware`: Scrapy's retries, but a 429/503 with ``Retry-After`` waits that long.
 - :class:`PublisherOffsiteMiddleware`: requests never leave the publisher's domains, redirects
   included, and a redirect off the site is reported as an error of the crawl.
@@ -27,7 +28,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from pledgewatch.crawler.summary import STAT_PREFIX, record_error
 from pledgewatch.store.archive import find_known_article
 from pledgewatch.store.db import make_engine, session_factory
-from pledgewatch.store.validators import Validators, get_validators, save_validators
+from pledgewatch.store.validators import Validators, delete_validators, get_validators, save_validators
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 KIND = "pw_kind"  # "article" | "discovery" (feed, listing, sitemap, unknown start page)
 MODIFIED = "pw_modified"  # datetime a feed/sitemap/listing gave for the article, if any
 SEEN_CHECKED = "pw_seen_checked"
+LINK = "pw_link"  # the URL as the spider asked for it (before redirects): the completeness key
 
 
 class KnownArticleSkipped(IgnoreRequest):
@@ -92,6 +94,10 @@ class SeenArticleMiddleware:
         request.meta[SEEN_CHECKED] = True
         if self.is_known(request.url, request.meta.get(MODIFIED)):
             self.stats.inc_value(STAT_PREFIX + "known_skipped")
+            # A request dropped at scheduling reaches no errback: tell the spider it is archived.
+            tracker = getattr(self.crawler.spider, "completeness", None)
+            if tracker is not None:
+                tracker.article_done(request.meta.get(LINK) or request.url, True)
             raise KnownArticleSkipped(f"already archived: {request.url}")
 
     def request_scheduled(self, request: Request, spider: Spider) -> None:
@@ -108,8 +114,12 @@ class SeenArticleMiddleware:
 class ConditionalRequestMiddleware:
     """If-None-Match / If-Modified-Since for discovery pages; new validators are kept per URL.
 
-    Validators are written only when the spider finishes normally: after an interrupted crawl the
-    next one fetches the pages again instead of getting a 304 for pages whose articles it never saw.
+    A 304 means "nothing to read here", so validators are written only for what this crawl read
+    completely: when the spider finishes normally, and only for pages whose every article link was
+    stored or already archived (none outside the window, missing, failed). The validators of a page
+    read again but not completely are dropped, so the next crawl reads it in full. A page that
+    keeps validators had no link outside its crawl's window, so a wider window (``--since``) finds
+    nothing more on it and may rightly get its 304.
     """
 
     def __init__(self, crawler: Crawler, db_url: str) -> None:
@@ -126,6 +136,10 @@ class ConditionalRequestMiddleware:
         middleware = cls(crawler, db_url)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
+
+    def has_validators(self, url: str) -> bool:
+        with self.sessions() as session:
+            return get_validators(session, url) is not None
 
     def process_request(self, request: Request) -> None:
         if request.meta.get(KIND) != "discovery" or request.meta.get("pw_unconditional"):
@@ -145,21 +159,30 @@ class ConditionalRequestMiddleware:
         if request.meta.get(KIND) == "discovery" and response.status == 200:
             etag = response.headers.get(b"ETag")
             last_modified = response.headers.get(b"Last-Modified")
-            if etag or last_modified:
-                self.pending[request.url] = Validators(
-                    url=request.url,
-                    etag=etag.decode("latin-1") if etag else None,
-                    last_modified=last_modified.decode("latin-1") if last_modified else None,
-                )
+            self.pending[request.url] = Validators(
+                url=request.url,
+                etag=etag.decode("latin-1") if etag else None,
+                last_modified=last_modified.decode("latin-1") if last_modified else None,
+            )
         if response.status == 304:
             self.crawler.stats.inc_value(STAT_PREFIX + "not_modified")
         return response
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         try:
+            tracker = getattr(spider, "completeness", None)
             if reason == "finished" and self.pending:
+                complete, incomplete = [], []
+                for page in self.pending.values():
+                    if tracker is None or tracker.is_complete(page.url):
+                        complete.append(page)
+                    else:
+                        incomplete.append(page.url)
+                if incomplete:
+                    logger.info("%d pages not read completely: fetched in full next time", len(incomplete))
                 with self.sessions() as session:
-                    save_validators(session, self.pending.values())
+                    save_validators(session, complete)
+                    delete_validators(session, incomplete)
                     session.commit()
         except Exception as exc:
             logger.exception("could not save HTTP validators")

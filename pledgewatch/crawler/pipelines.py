@@ -53,13 +53,19 @@ class StorePipeline:
         if not isinstance(item, ArticleRecord):
             return item
         self.stats.inc_value(STAT_PREFIX + "articles_seen")
+        # The spider keeps validators only for pages whose articles all reached the store.
+        tracker = getattr(self.crawler.spider, "completeness", None)
         try:
             with self.sessions() as session:
                 outcome = ingest(session, item, self.watchlist)
         except Exception as exc:
             logger.exception("could not store %s", item.url)
             record_error(self.stats, f"store {item.url}: {type(exc).__name__}: {exc}")
+            if tracker is not None:
+                tracker.item_stored(item.url, False)
             return item
+        if tracker is not None:
+            tracker.item_stored(item.url, True)
         counter = _STATUS_STATS.get(outcome.status)
         if counter:
             self.stats.inc_value(STAT_PREFIX + counter)

@@ -24,12 +24,15 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from pledgewatch.crawler import discovery
+from pledgewatch.crawler.completeness import CompletenessTracker
 from pledgewatch.crawler.discovery import ListingLink
 from pledgewatch.crawler.extraction import ExtractionError, extract_article
 from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.crawler.middlewares import (
     KIND,
+    LINK,
     MODIFIED,
+    ConditionalRequestMiddleware,
     KnownArticleSkipped,
     OffsiteRedirectDropped,
     SeenArticleMiddleware,
@@ -86,6 +89,8 @@ class PublisherSpider(scrapy.Spider):
         # prints no modification date still gets one, so the next crawl can tell edits apart.
         self.announced: dict[str, datetime] = {}
         self.seen_check: SeenArticleMiddleware | None = None
+        # Which discovery pages led only to archived articles: only their validators are kept.
+        self.completeness = CompletenessTracker()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PublisherSpider:
@@ -132,7 +137,7 @@ class PublisherSpider(scrapy.Spider):
             callback=self.parse_discovery,
             errback=self.on_error,
             priority=priority,
-            meta={KIND: "discovery", PAGE: page, "handle_httpstatus_list": [304]},
+            meta={KIND: "discovery", LINK: url, PAGE: page, "handle_httpstatus_list": [304]},
         )
 
     def article_request(
@@ -143,20 +148,24 @@ class PublisherSpider(scrapy.Spider):
             callback=self.parse_article,
             errback=self.on_error,
             priority=ARTICLE_PRIORITY,
-            meta={KIND: "article", MODIFIED: modified, PUBLISHED: published},
+            meta={KIND: "article", LINK: url, MODIFIED: modified, PUBLISHED: published},
         )
 
     # -- discovery ------------------------------------------------------------------------------
 
     def parse_discovery(self, response: Response) -> Iterable[scrapy.Request]:
+        tracker = self.completeness
+        here = response.meta.get(LINK) or response.url
         if response.status == 304:
             logger.info("unchanged since the last crawl: %s", response.url)
+            tracker.page_parsed(here, response.url)
             return
         kind = sniff_kind(response)
         page = int(response.meta.get(PAGE, 1))
         if kind == "sitemap":
             links, children = self.read_sitemap(response)
             for child in children:
+                tracker.page_linked(here, child)
                 yield self.discovery_request(child, page=1, priority=FEED_PRIORITY)
             next_page = None
         elif kind == "feed":
@@ -173,16 +182,24 @@ class PublisherSpider(scrapy.Spider):
                 self.announced[url] = modified
             if self.is_stale(link):
                 self.crawler.stats.inc_value(STAT_PREFIX + "outside_window")
+                tracker.link_skipped(here)
                 continue
+            tracker.article_linked(here, url)
             yield self.article_request(url, modified, _aware(link.published))
         if next_page and page < self.max_pages:
             wanted = [link for link in links if self.publisher.article_id(link.url)]
             if not wanted:
                 logger.info("no article links on %s: not paginating further", response.url)
-            elif all(self.is_stale(link) or self.is_known(link) for link in wanted):
+            elif all(self.is_stale(link) or self.is_known(link) for link in wanted) and (
+                any(self.is_stale(link) for link in wanted)
+                or self.was_read_completely(response.urljoin(next_page))
+            ):
                 logger.info("%s holds only known or old articles: not paginating further", response.url)
             else:
-                yield self.discovery_request(response.urljoin(next_page), page=page + 1)
+                next_url = response.urljoin(next_page)
+                tracker.page_linked(here, next_url)
+                yield self.discovery_request(next_url, page=page + 1)
+        tracker.page_parsed(here, response.url)
 
     def is_stale(self, link: ListingLink) -> bool:
         """Published (or, lacking that, modified) before the wanted window."""
@@ -190,6 +207,14 @@ class PublisherSpider(scrapy.Spider):
             return False
         when = _aware(link.published) or _aware(link.modified)
         return when is not None and when < self.since
+
+    def was_read_completely(self, url: str) -> bool:
+        """Whether an earlier crawl read ``url`` completely (it kept validators for it).
+
+        A next page that lost an article last time is followed even when this page is all known.
+        """
+        conditional = self.crawler.get_downloader_middleware(ConditionalRequestMiddleware)
+        return conditional is None or conditional.has_validators(url)
 
     def is_known(self, link: ListingLink) -> bool:
         if self.seen_check is None:
@@ -210,14 +235,17 @@ class PublisherSpider(scrapy.Spider):
     # -- articles -------------------------------------------------------------------------------
 
     def parse_article(self, response: Response) -> Iterable[Any]:
+        link = response.meta.get(LINK) or response.url
         try:
             record = self.publisher_parser(response)
         except ExtractionError as exc:
             record_error(self.crawler.stats, f"no article found: {response.url}: {exc}")
+            self.completeness.article_done(link, False)
             return
         except Exception as exc:
             logger.exception("could not parse %s", response.url)
             record_error(self.crawler.stats, f"parse {response.url}: {type(exc).__name__}: {exc}")
+            self.completeness.article_done(link, False)
             return
         if record.published is None:
             # A page that prints no date (a malformed one) keeps the date its listing printed.
@@ -225,6 +253,7 @@ class PublisherSpider(scrapy.Spider):
         announced = _aware(response.meta.get(MODIFIED)) or self.announced.get(response.url)
         if announced is not None and (record.modified is None or record.modified < announced):
             record.modified = announced
+        self.completeness.item_extracted(record.url, link)
         yield record
 
     def publisher_parser(self, response: Response) -> ArticleRecord:
@@ -246,7 +275,12 @@ class PublisherSpider(scrapy.Spider):
         error = failure.value
         stats = self.crawler.stats
         if isinstance(error, KnownArticleSkipped):
+            self.completeness.article_done(request.meta.get(LINK) or request.url, True)
             return
+        if request.meta.get(KIND) == "article":
+            # Whatever kept it out (a 404, retries used up, robots.txt), it is not archived: the
+            # pages that link to it must be read again next time.
+            self.completeness.article_done(request.meta.get(LINK) or request.url, False)
         if isinstance(error, OffsiteRedirectDropped):
             return  # already reported by the offsite middleware
         if isinstance(error, HttpError):  # (a subclass of IgnoreRequest)

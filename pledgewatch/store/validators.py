@@ -1,6 +1,7 @@
 """HTTP validators (ETag / Last-Modified) per feed, listing or sitemap URL.
 
-They make the next request for the same page conditional, so an unchanged feed costs a 304.
+They make the next request for the same page conditional, so an unchanged feed costs a 304. A URL
+has a row only while its last full read was complete (every article it linked is archived).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pledgewatch.store.models import FetchValidator, utcnow
@@ -29,11 +30,13 @@ def get_validators(session: Session, url: str) -> Validators | None:
 
 
 def save_validators(session: Session, validators: Iterable[Validators]) -> int:
-    """Insert or update the validators of each URL; the caller commits. Returns how many were written."""
+    """Insert or update the validators of each URL; the caller commits. Returns how many were written.
+
+    A row without ETag or Last-Modified is kept too: it says the page was read completely (see
+    :mod:`pledgewatch.crawler.completeness`), and makes no request conditional.
+    """
     count = 0
     for item in validators:
-        if not item.etag and not item.last_modified:
-            continue
         row = session.scalars(select(FetchValidator).where(FetchValidator.url == item.url)).first()
         if row is None:
             row = FetchValidator(url=item.url)
@@ -44,3 +47,11 @@ def save_validators(session: Session, validators: Iterable[Validators]) -> int:
         count += 1
     session.flush()
     return count
+
+
+def delete_validators(session: Session, urls: Iterable[str]) -> None:
+    """Forget the validators of pages that must be read in full next time; the caller commits."""
+    wanted = list(urls)
+    for start in range(0, len(wanted), 500):
+        session.execute(delete(FetchValidator).where(FetchValidator.url.in_(wanted[start : start + 500])))
+    session.flush()

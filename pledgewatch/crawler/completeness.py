@@ -1,0 +1,63 @@
+"""Which discovery pages were crawled completely, so that only they earn a 304 next time.
+
+A feed, listing or sitemap page answered 304 is not parsed, so nothing it links to is requested
+again. Its ETag / Last-Modified may therefore be kept only when every article it announced is in
+the archive: stored by this crawl or already known. A page is *incomplete* when one of its links
+was skipped as older than the publication window, went missing (a 404, a replay archive without
+it), failed after retries or could not be parsed or stored, or when a discovery page it leads to
+(the next listing page, a child sitemap) is incomplete. Incomplete pages are fetched in full by the
+next crawl, which then requests the articles that were lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class CompletenessTracker:
+    """Per discovery page, the article links and discovery pages it led to and what became of them."""
+
+    articles: dict[str, set[str]] = field(default_factory=dict)  # page -> article links
+    children: dict[str, set[str]] = field(default_factory=dict)  # page -> discovery links
+    skipped: set[str] = field(default_factory=set)  # pages with a link outside the window
+    parsed: set[str] = field(default_factory=set)  # pages read to the end (200, or 304)
+    outcome: dict[str, bool] = field(default_factory=dict)  # article link -> archived?
+    item_links: dict[str, str] = field(default_factory=dict)  # extracted record's URL -> its link
+
+    def article_linked(self, page: str, link: str) -> None:
+        self.articles.setdefault(page, set()).add(link)
+
+    def page_linked(self, page: str, link: str) -> None:
+        self.children.setdefault(page, set()).add(link)
+
+    def link_skipped(self, page: str) -> None:
+        self.skipped.add(page)
+
+    def page_parsed(self, *urls: str) -> None:
+        self.parsed.update(urls)
+
+    def article_done(self, link: str, archived: bool) -> None:
+        """Record an article's fate; a failure wins over a success reached another way."""
+        self.outcome[link] = archived and self.outcome.get(link, True)
+
+    def item_extracted(self, item_url: str, link: str) -> None:
+        """The page of ``link`` gave a record; the store decides (:meth:`item_stored`)."""
+        self.item_links[item_url] = link
+
+    def item_stored(self, item_url: str, stored: bool) -> None:
+        link = self.item_links.get(item_url, item_url)
+        self.article_done(link, stored)
+
+    def is_complete(self, page: str) -> bool:
+        return self._complete(page, set())
+
+    def _complete(self, page: str, visiting: set[str]) -> bool:
+        if page in visiting:
+            return True  # a cycle (a pager pointing back): judged where it started
+        visiting.add(page)
+        if page not in self.parsed or page in self.skipped:
+            return False
+        if not all(self.outcome.get(link) is True for link in self.articles.get(page, ())):
+            return False
+        return all(self._complete(child, visiting) for child in self.children.get(page, ()))
