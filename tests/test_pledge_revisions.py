@@ -139,17 +139,18 @@ def test_an_edit_dropping_the_pledge_keeps_it_and_its_pending_alert_is_not_owed_
         again = dispatcher.send_alerts()
     finally:
         sink.stop()
-    assert sink.messages == [] and len(report.skipped) == 1 and again.skipped == again.failed == []
     with sessions() as session:
-        (state,) = store.deliveries_state(session, store.ALERT)
-        assert state.status == store.SKIPPED and "no longer states" in (state.last_error or "")
-        assert state.attempts == 2  # not retried after it was closed
-        assert archive_status(session).pending_deliveries == 0
         # The pledge and its mention stay, as history.
         assert session.scalar(select(func.count()).select_from(Pledge)) == 1
         (mention,) = session.scalars(select(PledgeMention)).all()
         assert mention.withdrawn_at is not None
         assert list_pledges(session) == []
+        # The alert is closed (nothing to say any more), not owed and retried forever.
+        (state,) = store.deliveries_state(session, store.ALERT)
+        assert state.status == store.SKIPPED and "no longer states" in (state.last_error or "")
+        assert state.attempts == 2  # not retried after it was closed
+        assert archive_status(session).pending_deliveries == 0
+    assert sink.messages == [] and len(report.skipped) == 1 and again.skipped == again.failed == []
 
 
 def test_a_pending_alert_whose_mention_vanished_is_skipped(sessions):
@@ -168,10 +169,11 @@ def test_a_pending_alert_whose_mention_vanished_is_skipped(sessions):
         report = dispatcher.send_alerts()
     finally:
         sink.stop()
-    assert len(report.sent) == 1 and len(report.skipped) == 1
     with sessions() as session:
         statuses = sorted(s.status for s in store.deliveries_state(session, store.ALERT))
         assert statuses == [store.SENT, store.SKIPPED]
+        assert archive_status(session).pending_deliveries == 0
+    assert len(report.sent) == 1 and len(report.skipped) == 1
 
 
 def test_old_pledges_are_not_alerted_by_default_and_not_re_read(sessions, smtp):
@@ -210,3 +212,39 @@ def test_no_age_limit_alerts_old_pledges(sessions, smtp):
         session.commit()
     Dispatcher(config(smtp.port, alert_max_age_days=0), sessions).send_alerts()
     assert len(smtp.messages) == 2
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "An earlier version gave the amount of produce JD pledged to help sell as RMB 10 billion.",
+        "Correction: An earlier version of this article said JD would invest RMB 5 billion in Hubei.",
+        "Editor's note: JD.com will invest RMB 3 billion in Jiangsu, not RMB 2 billion as first stated.",
+    ],
+)
+def test_editors_notes_and_corrections_are_not_pledges(note):
+    from pledgewatch.crawler.pledges import extract_pledges
+
+    assert extract_pledges(note, datetime(2021, 6, 10, tzinfo=UTC)) == []
+    # The same pledge stated as such is one.
+    assert extract_pledges("JD.com will invest RMB 3 billion in Jiangsu.", datetime(2021, 6, 10, tzinfo=UTC))
+
+
+def test_demo_export_and_pledges_list_share_one_json_shape(sqlite_url, tmp_path):
+    import json
+
+    from conftest import run_cli
+
+    from pledgewatch.store.exports import all_pledges
+
+    engine = db.make_engine(sqlite_url)
+    db.ensure_schema(engine)
+    with db.session_factory(engine)() as session:
+        seed_archive(session)
+        session.commit()
+        exported = all_pledges(session)
+    engine.dispose()
+    listed = run_cli("--db", sqlite_url, "pledges", "list", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == exported
+    assert {"id", "first_report", "mentions", "withdrawn_mentions"} <= set(exported[0])
