@@ -58,6 +58,8 @@ def make_config(port: int, **email) -> Config:
         "port": port,
         "recipients": ["analyst@example.org", "desk@example.org"],
         "timeout": 5.0,
+        # The seed archive is 2016-2020 news: no age limit unless a test sets one.
+        "alert_max_age_days": 0,
         **email,
     }
     return Config(email=EmailConfig(**settings))
@@ -329,6 +331,7 @@ host = "127.0.0.1"
 port = {port}
 recipients = ["analyst@example.org"]
 timeout = 5.0
+alert_max_age_days = 0
 {extra}
 """,
         encoding="utf-8",

@@ -56,6 +56,7 @@ host = "127.0.0.1"
 port = {port}
 recipients = ["analyst@example.org"]
 timeout = 5.0
+alert_max_age_days = 0
 
 [sources.jd]
 enabled = false
@@ -416,6 +417,7 @@ window_days = 0
 host = "127.0.0.1"
 port = {sink.port}
 recipients = ["analyst@example.org"]
+alert_max_age_days = 0
 """,
     )
     engine = db.make_engine(sqlite_url)

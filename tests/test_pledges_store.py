@@ -172,13 +172,28 @@ def test_record_article_pledges_and_an_edit(session):
     outcomes = record_article_pledges(session, corrected)
     session.commit()
     assert [(o.is_revision, o.pledge.amount_value) for o in outcomes] == [(True, 7e9)]
-    assert _count(session, PledgeMention) == 1 and _count(session, Pledge) == 1
+    # The revised sentence is a mention of its own (so it is alerted); the original statement is
+    # kept as history, withdrawn, with the amount it printed.
+    mentions = session.scalars(select(PledgeMention).order_by(PledgeMention.id)).all()
+    assert [(m.amount_value, m.is_revision, m.withdrawn_at is not None) for m in mentions] == [
+        (6e9, False, True),
+        (7e9, True, False),
+    ]
+    assert outcomes[0].mention.id == mentions[1].id and _count(session, Pledge) == 1
     # An edit that adds a paragraph before the pledge shifts its sentence: still the same mention.
     shifted = _article(session, "JD's support for Hubei keeps growing.\n" + corrected.text, published)
     outcomes = record_article_pledges(session, shifted)
     session.commit()
     assert [(o.is_new, o.is_revision, o.mention.sentence_index) for o in outcomes] == [(False, False, 1)]
-    assert _count(session, PledgeMention) == 1
+    assert outcomes[0].mention.id == mentions[1].id and _count(session, PledgeMention) == 2
+    # An edit that drops the pledge sentence keeps the pledge; its mention is withdrawn.
+    dropped = _article(session, "JD's support for Hubei keeps growing. Details were not given.", published)
+    assert record_article_pledges(session, dropped) == []
+    session.commit()
+    session.expire_all()
+    assert _count(session, Pledge) == 1 and _count(session, PledgeMention) == 2
+    assert all(m.withdrawn_at is not None for m in session.scalars(select(PledgeMention)))
+    assert list_pledges(session) == [] and len(list_pledges(session, include_withdrawn=True)) == 1
 
 
 def test_identity_lookup_reads_only_the_actor_and_kind(session, db_url):

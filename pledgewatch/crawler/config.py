@@ -123,6 +123,9 @@ class EmailConfig(_Section):
     sender: str = "pledgewatch@example.org"
     recipients: list[str] = Field(default_factory=list)
     alerts: bool = True
+    # Alert only pledges reported within this many days (0: no limit), so that a first crawl or a
+    # backfill does not mail one alert per historical pledge; older ones are recorded as skipped.
+    alert_max_age_days: Annotated[int, Field(ge=0)] = 30
     send_empty_digest: bool = False
     timeout: Annotated[float, Field(gt=0)] = 30.0
     apprise_urls: list[str] = Field(default_factory=list)

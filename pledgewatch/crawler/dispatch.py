@@ -30,7 +30,7 @@ from pledgewatch.crawler.mailer import Mailer, SendError, build_message
 from pledgewatch.crawler.templating import ComposedMessage
 from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.store import deliveries as store
-from pledgewatch.store.models import Delivery
+from pledgewatch.store.models import Delivery, PledgeMention, utcnow
 
 log = logging.getLogger("pledgewatch.dispatch")
 
@@ -48,11 +48,17 @@ class DispatchReport:
     created: list[int] = field(default_factory=list)
     skipped_empty: bool = False
     errors: list[str] = field(default_factory=list)
+    # Deliveries closed without sending (their items vanished or were withdrawn).
+    skipped: list[int] = field(default_factory=list)
+    # Pledge mentions older than the alert age limit, recorded as not alerted.
+    skipped_old: int = 0
 
     def merge(self, other: DispatchReport) -> DispatchReport:
         self.sent += other.sent
         self.failed += other.failed
         self.created += other.created
+        self.skipped += other.skipped
+        self.skipped_old += other.skipped_old
         self.skipped_empty = self.skipped_empty or other.skipped_empty
         self.errors += other.errors
         return self
@@ -63,6 +69,10 @@ class DispatchReport:
             parts.append(f"{len(self.created)} new")
         if self.failed:
             parts.append(f"{len(self.failed)} failed (kept pending)")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped (items gone)")
+        if self.skipped_old:
+            parts.append(f"{self.skipped_old} too old to alert")
         if self.skipped_empty:
             parts.append("empty digest not sent")
         return ", ".join(parts)
@@ -71,8 +81,20 @@ class DispatchReport:
 class Dispatcher:
     """Alerts and digests for one configuration and one database."""
 
-    def __init__(self, config: Config, session_factory: Callable[[], Session], mailer: Mailer | None = None):
+    def __init__(
+        self,
+        config: Config,
+        session_factory: Callable[[], Session],
+        mailer: Mailer | None = None,
+        *,
+        alert_max_age_days: int | None = None,
+    ):
         self.config = config
+        # Older pledge mentions are not alerted (0: no limit); `pledgewatch demo` previews the
+        # alerts of its 2016-2021 sample web with no limit.
+        self.alert_max_age_days = (
+            config.email.alert_max_age_days if alert_max_age_days is None else alert_max_age_days
+        )
         self.session_factory = session_factory
         self._mailer = mailer
         self.watchlist = Watchlist(config.watchlist)
@@ -93,6 +115,40 @@ class Dispatcher:
             yield session
 
     # -- composing ---------------------------------------------------------------------------
+
+    def _too_old(self, mention: PledgeMention, now: datetime) -> bool:
+        """Published before the alert age limit: history, not news (unknown dates are news)."""
+        if not self.alert_max_age_days:
+            return False
+        article = mention.article
+        published = mention.published_at or (
+            (article.published_at or article.fetched_at) if article is not None else None
+        )
+        return published is not None and published < now - timedelta(days=self.alert_max_age_days)
+
+    def _alert_candidates(self, session: Session) -> tuple[list[PledgeMention], list[PledgeMention]]:
+        """(mentions to alert, mentions too old to alert) among those no alert has carried yet."""
+        now = utcnow()
+        due: list[PledgeMention] = []
+        old: list[PledgeMention] = []
+        for mention in store.alert_candidates(session):
+            if self._too_old(mention, now):
+                old.append(mention)
+            elif is_alertable(mention, self.watchlist):
+                due.append(mention)
+        return due, old
+
+    def unsendable(self, session: Session, delivery: Delivery) -> str | None:
+        """Why a delivery can never be sent (its alert's mention vanished or was withdrawn), or None."""
+        if delivery.kind != store.ALERT:
+            return None
+        ids = [item.item_id for item in delivery.items if item.item_type == store.ITEM_MENTION]
+        mentions = store.mentions_by_ids(session, ids)
+        if len(mentions) != 1:
+            return f"alert {delivery.id}: its pledge mention is no longer in the archive"
+        if mentions[0].withdrawn_at is not None:
+            return f"alert {delivery.id}: the article no longer states this pledge (edited)"
+        return None
 
     def compose(self, session: Session, delivery: Delivery) -> ComposedMessage:
         """The message of a delivery, rendered from its items."""
@@ -117,11 +173,8 @@ class Dispatcher:
 
     def preview_alerts(self) -> list[ComposedMessage]:
         with self._session() as session:
-            return [
-                compose_alert(m, self.zone)
-                for m in store.alert_candidates(session)
-                if is_alertable(m, self.watchlist)
-            ]
+            due, _old = self._alert_candidates(session)
+            return [compose_alert(m, self.zone) for m in due]
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -129,6 +182,13 @@ class Dispatcher:
         if not store.claim(session, delivery_id, self.lease):
             return  # another process is sending it
         delivery = store.get_delivery(session, delivery_id)
+        reason = self.unsendable(session, delivery)
+        if reason is not None:
+            # Retrying cannot help: close it, so it is not owed (and retried) forever.
+            store.mark_skipped(session, delivery_id, reason)
+            log.warning("%s %d (%s) skipped: %s", delivery.kind, delivery_id, delivery.message_id, reason)
+            report.skipped.append(delivery_id)
+            return
         try:
             composed = self.compose(session, delivery)
             message = build_message(
@@ -174,9 +234,28 @@ class Dispatcher:
         if not self.config.email.alerts:
             return report
         with _SEND_LOCK, self._session() as session:
-            for mention in store.alert_candidates(session):
-                if not is_alertable(mention, self.watchlist):
-                    continue
+            due, old = self._alert_candidates(session)
+            if old:
+                # Recorded once as skipped, so a backfill's history is neither mailed nor re-read.
+                skipped = store.create_delivery(
+                    session,
+                    store.ALERT,
+                    [(store.ITEM_MENTION, mention.id) for mention in old],
+                    recipients=[],
+                    subject=f"({len(old)} pledge mentions older than {self.alert_max_age_days} days, "
+                    "not alerted)",
+                    channel=self.mailer.channel,
+                    status=store.SKIPPED,
+                )
+                if skipped is not None:
+                    log.info(
+                        "%d pledge mentions published more than %d days ago: not alerted ([email] "
+                        "alert_max_age_days)",
+                        len(old),
+                        self.alert_max_age_days,
+                    )
+                    report.skipped_old += len(old)
+            for mention in due:
                 delivery = store.create_delivery(
                     session,
                     store.ALERT,

@@ -1506,11 +1506,22 @@ def _attribution_start(sentence: str, after: int) -> int:
     return match.start() if match else len(sentence)
 
 
+# Editors' notes and corrections report what an article said before ("An earlier version gave
+# the amount ... as RMB 10 billion"): past speech about the text, never a pledge of their own.
+_CORRECTION_RE = re.compile(
+    r"\beditor['’]?s\s+note\b|^\s*(?:correction|clarification)s?\s*[:\-–—]"
+    r"|\b(?:an?|the)\s+(?:earlier|previous|prior|original)\s+version(?:\s+of\s+(?:this|the)\s+"
+    r"(?:article|story|report|post|piece))?\s+(?:\w+\s+)?(?:said|gave|stated|reported|misstated|"
+    r"incorrectly|wrongly|erroneously|misreported|put|listed|cited)\b",
+    re.IGNORECASE,
+)
+
+
 def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]:
     """The pledges one sentence states (usually none or one; one per kind of quantity)."""
     text = sentence.text
     quantities = find_quantities(text)
-    if not quantities:
+    if not quantities or _CORRECTION_RE.search(text):
         return []
     candidates: list[PledgeCandidate] = []
     seen_kinds: set[str] = set()

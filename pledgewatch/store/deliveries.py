@@ -64,14 +64,16 @@ def _not_delivered(kind: str, item_type: str, id_column):  # type: ignore[no-unt
 def alert_candidates(session: Session) -> list[PledgeMention]:
     """New and revised pledge mentions of archived articles that no alert has carried yet.
 
-    Re-reports (neither new nor a revision) are never candidates. Which actors count (the watch
-    list) is decided by the caller, which knows the configuration.
+    Re-reports (neither new nor a revision) and withdrawn mentions (an edit took them back) are
+    never candidates. Which actors count (the watch list) and how old a mention may be are
+    decided by the caller, which knows the configuration.
     """
     statement = (
         select(PledgeMention)
         .where(
             or_(PledgeMention.is_new.is_(True), PledgeMention.is_revision.is_(True)),
             PledgeMention.article_id.is_not(None),
+            PledgeMention.withdrawn_at.is_(None),
             _not_delivered(ALERT, ITEM_MENTION, PledgeMention.id),
         )
         .options(
@@ -264,6 +266,17 @@ def mark_sent(session: Session, delivery_id: int, note: str | None = None) -> No
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(status=SENT, sent_at=utcnow(), last_error=note)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def mark_skipped(session: Session, delivery_id: int, reason: str) -> None:
+    """Nothing can be sent for this delivery (its items vanished or were withdrawn): done for good."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(status=SKIPPED, last_error=reason[:2000])
         .execution_options(synchronize_session=False)
     )
     session.commit()

@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from pledgewatch.store.models import Article, Pledge, PledgeMention
-from pledgewatch.store.queries import article_to_dict, isoformat
+from pledgewatch.store.models import Article
+from pledgewatch.store.pledges import list_pledges, pledge_to_dict
+from pledgewatch.store.queries import article_to_dict
 
 
 def all_articles(session: Session) -> list[dict[str, Any]]:
@@ -22,41 +23,5 @@ def all_articles(session: Session) -> list[dict[str, Any]]:
 
 
 def all_pledges(session: Session) -> list[dict[str, Any]]:
-    """Every pledge with its mentions (first report first)."""
-    pledges = session.scalars(
-        select(Pledge)
-        .options(selectinload(Pledge.mentions).selectinload(PledgeMention.article))
-        .order_by(Pledge.first_published_at, Pledge.id)
-    )
-    result = []
-    for pledge in pledges:
-        result.append(
-            {
-                "pledge_id": pledge.id,
-                "actor": pledge.actor,
-                "kind": pledge.kind,
-                "amount_value": pledge.amount_value,
-                "currency": pledge.currency,
-                "amount_unit": pledge.amount_unit,
-                "qualifier": pledge.qualifier,
-                "region": pledge.region,
-                "horizon": pledge.horizon,
-                "start_year": pledge.start_year,
-                "end_year": pledge.end_year,
-                "revision": pledge.revision,
-                "first_published": isoformat(pledge.first_published_at),
-                "mentions": [
-                    {
-                        "article_id": mention.article_id,
-                        "url": mention.article.canonical_url if mention.article else None,
-                        "source": mention.source_name,
-                        "sentence": mention.sentence,
-                        "is_new": mention.is_new,
-                        "is_revision": mention.is_revision,
-                        "published": isoformat(mention.published_at),
-                    }
-                    for mention in pledge.mentions
-                ],
-            }
-        )
-    return result
+    """Every pledge with its mentions (first report first), in the shape of `pledges list --format json`."""
+    return [pledge_to_dict(pledge) for pledge in list_pledges(session, include_withdrawn=True)]

@@ -245,6 +245,9 @@ class PledgeMention(Base):
     is_revision: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Set when the report no longer states this (an edit dropped or corrected the sentence): the
+    # row stays as history, and alerts already made for it stay valid.
+    withdrawn_at: Mapped[datetime | None]
 
     pledge: Mapped[Pledge] = relationship(back_populates="mentions")
     article: Mapped[Article | None] = relationship()
@@ -303,7 +306,8 @@ class Delivery(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     # Stable Message-ID: a resend after a crash between send and mark carries the same id.
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
-    # pending | sending (claimed by a process, in flight) | sent | failed | skipped (empty digest)
+    # pending | sending (claimed by a process, in flight) | sent | failed | skipped (empty digest,
+    # alert items too old or withdrawn)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

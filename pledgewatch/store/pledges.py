@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from pledgewatch.crawler.pledges import ActorResolver, PledgeCandidate, extract_pledges, purpose_words
@@ -331,6 +331,12 @@ def _store_candidates(
                 pledge.revision += 1
                 pledge.key = pledge_key(candidate, year)
                 pledge.updated_at = utcnow()
+        if previous is not None and is_revision:
+            # An edit changed the amount: the old sentence stays as history (withdrawn), and the
+            # revised one is a mention of its own, so that it is alerted once like any revision.
+            unclaimed.remove(previous)
+            previous.withdrawn_at = utcnow()
+            previous = None
         if previous is not None:
             unclaimed.remove(previous)
             mention = previous
@@ -361,14 +367,11 @@ def _store_candidates(
         session.add(mention)
         session.flush()
         outcomes.append(MentionOutcome(pledge, mention, is_new, is_revision, candidate))
-    # What an edit no longer says is no longer reported by this text.
+    # What an edit no longer says is no longer reported by this text; the mention is kept
+    # (withdrawn), so the pledge, its history and any alert made for it stay valid.
+    now = utcnow()
     for stale in unclaimed:
-        pledge = stale.pledge
-        session.delete(stale)
-        session.flush()
-        session.refresh(pledge)
-        if not pledge.mentions:
-            session.delete(pledge)
+        stale.withdrawn_at = now
     session.flush()
     return outcomes
 
@@ -395,7 +398,7 @@ def record_article_pledges(
     existing = list(
         session.scalars(
             select(PledgeMention)
-            .where(PledgeMention.article_id == article.id)
+            .where(PledgeMention.article_id == article.id, PledgeMention.withdrawn_at.is_(None))
             .options(selectinload(PledgeMention.pledge))
             .order_by(PledgeMention.id)
         )
@@ -418,7 +421,7 @@ def record_report(
     existing = list(
         session.scalars(
             select(PledgeMention)
-            .where(PledgeMention.report_ref == report_ref)
+            .where(PledgeMention.report_ref == report_ref, PledgeMention.withdrawn_at.is_(None))
             .options(selectinload(PledgeMention.pledge))
             .order_by(PledgeMention.id)
         )
@@ -469,15 +472,22 @@ def _filtered(filters: PledgeFilter) -> Select[tuple[Pledge]]:
     return statement
 
 
-def list_pledges(session: Session, filters: PledgeFilter | None = None) -> list[Pledge]:
-    """Pledges matching ``filters``, oldest first report first, with their mentions loaded."""
-    statement = (
-        _filtered(filters or PledgeFilter())
-        .options(
-            selectinload(Pledge.mentions).selectinload(PledgeMention.article).selectinload(Article.source)
+def list_pledges(
+    session: Session, filters: PledgeFilter | None = None, *, include_withdrawn: bool = False
+) -> list[Pledge]:
+    """Pledges matching ``filters``, oldest first report first, with their mentions loaded.
+
+    A pledge whose every mention was withdrawn (no report states it any more) is left out unless
+    ``include_withdrawn``: an analyst's listing shows what the archive reports now.
+    """
+    statement = _filtered(filters or PledgeFilter())
+    if not include_withdrawn:
+        statement = statement.where(
+            exists().where(PledgeMention.pledge_id == Pledge.id, PledgeMention.withdrawn_at.is_(None))
         )
-        .order_by(Pledge.first_published_at.is_(None), Pledge.first_published_at, Pledge.id)
-    )
+    statement = statement.options(
+        selectinload(Pledge.mentions).selectinload(PledgeMention.article).selectinload(Article.source)
+    ).order_by(Pledge.first_published_at.is_(None), Pledge.first_published_at, Pledge.id)
     return list(session.scalars(statement))
 
 
@@ -496,15 +506,22 @@ def mention_to_dict(mention: PledgeMention) -> dict[str, object]:
         "currency": mention.currency,
         "is_new": mention.is_new,
         "is_revision": mention.is_revision,
+        "withdrawn": mention.withdrawn_at.isoformat() if mention.withdrawn_at else None,
     }
 
 
 def pledge_to_dict(pledge: Pledge) -> dict[str, object]:
-    """The JSON shape of a pledge in listings: its fields, first report and every mention."""
-    mentions = sorted(
+    """The JSON shape of a pledge in every listing and export: its fields, first report and mentions.
+
+    ``mentions`` are what the archive states now; ``withdrawn_mentions`` what an edit took back or
+    corrected (the earlier amount of a revised pledge, a dropped sentence), kept as history.
+    """
+    ordered = sorted(
         pledge.mentions,
         key=lambda m: (m.published_at or datetime.max.replace(tzinfo=UTC), m.id),
     )
+    mentions = [m for m in ordered if m.withdrawn_at is None]
+    withdrawn = [m for m in ordered if m.withdrawn_at is not None]
     return {
         "id": pledge.id,
         "actor": pledge.actor,
@@ -522,4 +539,5 @@ def pledge_to_dict(pledge: Pledge) -> dict[str, object]:
         "created": pledge.created_at.isoformat() if pledge.created_at else None,
         "first_report": mention_to_dict(mentions[0]) if mentions else None,
         "mentions": [mention_to_dict(m) for m in mentions],
+        "withdrawn_mentions": [mention_to_dict(m) for m in withdrawn],
     }

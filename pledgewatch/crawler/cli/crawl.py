@@ -234,7 +234,8 @@ def demo(
             articles = all_articles(session)
             pledges = all_pledges(session)
         # What the daemon would mail: the same composer, previewed (nothing recorded or sent).
-        dispatcher = Dispatcher(app_ctx.config, factory)
+        # The sample web is 2016-2021 news: preview its alerts with no age limit.
+        dispatcher = Dispatcher(app_ctx.config, factory, alert_max_age_days=0)
         digest = dispatcher.preview_digest()
         alerts = dispatcher.preview_alerts()
     finally:
