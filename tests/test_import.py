@@ -119,3 +119,18 @@ def test_import_cli_prints_json_and_refuses_a_non_warc(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         f"error: {junk}: not a readable WARC: Unknown archive format, first line: ['not', 'a', 'warc']"
     ]
+
+
+def test_importing_an_older_snapshot_after_a_newer_one_rolls_nothing_back(tmp_path: Path) -> None:
+    """Backfill from an old WARC must not turn the current text of an edited article back."""
+    (edited_url,) = MANIFEST["special_pages"]["edited_in_later"]
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    newer = import_warc(SAMPLE_WEB_LATER, Config(), url)
+    assert newer.articles_new > 0
+    older = import_warc(SAMPLE_WEB, Config(), url)
+    assert older.articles_updated == 0 and older.articles_new == 0
+    db = tmp_path / "a.db"
+    rows = db_rows(db, f"SELECT title, version FROM articles WHERE canonical_url = '{edited_url}'")
+    assert len(rows) == 1
+    title, version = rows[0]
+    assert "12 Billion" in title and version == 1

@@ -167,6 +167,23 @@ def _add_aliases(session: Session, article: Article, urls: set[str], seen_at: da
     return new
 
 
+def _is_older_capture(session: Session, article: Article, record: ArticleRecord, digest: str) -> bool:
+    """An earlier text of the article (importing an old WARC after a newer crawl) is not an edit.
+
+    Without this check an old capture would become the current text, and the next crawl would
+    flip it back: two false "updated" articles and a rolled-back pledge.
+    """
+    rows = session.execute(
+        select(ArticleVersion.content_hash, ArticleVersion.fetched_at).where(
+            ArticleVersion.article_id == article.id
+        )
+    ).all()
+    if any(content == digest for content, _ in rows):
+        return True
+    latest = max((fetched for _, fetched in rows), default=None)
+    return latest is not None and record.fetched_at < latest
+
+
 def _record_edit(
     session: Session, article: Article, record: ArticleRecord, digest: str, entities: list[str]
 ) -> None:
@@ -217,6 +234,8 @@ def save_article(session: Session, record: ArticleRecord, entities: list[str]) -
             session.flush()
             if record.url in new_urls:
                 return SaveResult("duplicate", known, duplicate_by="url")
+            return SaveResult("unchanged", known)
+        if _is_older_capture(session, known, record, digest):
             return SaveResult("unchanged", known)
         _record_edit(session, known, record, digest, entities)
         return SaveResult("updated", known)
