@@ -45,7 +45,7 @@ class WatchEntity(_Section):
         return value.strip()
 
 
-def _default_watchlist() -> list[WatchEntity]:
+def default_watchlist() -> list[WatchEntity]:
     return [
         WatchEntity(
             name="JD.com",
@@ -140,7 +140,7 @@ _SOURCE_NAMES = ("jd", "chinadaily", "people")
 
 class Config(_Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
-    watchlist: list[WatchEntity] = Field(default_factory=_default_watchlist)
+    watchlist: list[WatchEntity] = Field(default_factory=default_watchlist)
     sources: dict[str, SourceConfig] = Field(
         default_factory=lambda: {name: SourceConfig() for name in _SOURCE_NAMES}
     )

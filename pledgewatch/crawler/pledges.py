@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 
+from pledgewatch.crawler.config import default_watchlist
 from pledgewatch.crawler.regions import find_regions, join_regions
 
 KINDS = ("invest", "jobs", "train", "poverty", "donate", "build", "other")
@@ -789,22 +790,9 @@ KNOWN_COMPANIES: dict[str, tuple[str, ...]] = {
     "Walmart": ("Walmart",),
     "Beidahuang Group": ("Beidahuang Group", "Beidahuang"),
 }
+# The configuration's default watch list, so pledges and relevance agree without a config file.
 _DEFAULT_WATCHLIST: dict[str, tuple[str, ...]] = {
-    "JD.com": (
-        "JD",
-        "JD.com",
-        "JD.com Inc",
-        "JD Group",
-        "Jingdong",
-        "JD Logistics",
-        "JD Health",
-        "JD Foundation",
-        "JD Retail",
-        "JD Digits",
-        "JD Technology",
-        "Jingxi",
-        "京东",
-    )
+    entity.name: tuple(entity.aliases) for entity in default_watchlist()
 }
 _COMPANY_PATTERN = re.compile(
     r"\b(?!The\b|A\b|An\b|This\b)((?:[A-Z][\w&'.-]*\s+){1,3}?)(Group|Co\.?|Company|Inc\.?|Corp\.?|Corporation|"
