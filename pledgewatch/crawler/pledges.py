@@ -928,7 +928,8 @@ def _sentence_subject(resolver: ActorResolver, sentence: str) -> str | None:
 
 # --------------------------------------------------------------------------- horizon
 
-_NUMBER_WORDS = {
+# Spelled-out numbers of horizons ("over the next three years"); templating reads them too.
+NUMBER_WORDS = {
     "one": 1,
     "two": 2,
     "three": 3,
@@ -1016,7 +1017,7 @@ def find_horizons(sentence: str, published: date | None) -> list[Horizon]:
                 found.append(Horizon(*span, text, a, b, False))
             elif kind == "relative":
                 n_text = match.group("n") or match.group("n2") or match.group("n3") or match.group("d")
-                n = int(n_text) if n_text.isdigit() else _NUMBER_WORDS.get(n_text.lower(), 0)
+                n = int(n_text) if n_text.isdigit() else NUMBER_WORDS.get(n_text.lower(), 0)
                 found.append(Horizon(*span, text, year, year + n if year else None, True))
             elif kind == "by":
                 b = int(match.group("b"))

@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from pledgewatch.crawler.pledges import NUMBER_WORDS
 from pledgewatch.store.models import Pledge
 
 _CURRENCY_PREFIX = {"CNY": "RMB ", "USD": "$", "HKD": "HK$", "EUR": "€", "GBP": "£", "JPY": "¥"}
@@ -24,18 +25,6 @@ _VERBS = {
     "poverty": "help lift",
     "donate": "donate",
     "build": "build",
-}
-_NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
 }
 _AREA_UNITS = {"counties", "villages", "cities", "provinces", "towns", "regions"}
 
@@ -75,10 +64,10 @@ def format_amount(value: float | None, currency: str | None, unit: str | None) -
 def format_horizon(pledge: Pledge) -> str:
     """ "over 3 years", "by 2025", "in 2016-2020": the pledge's time frame in a few words."""
     text = (pledge.horizon or "").lower()
-    match = re.search(r"\b(\d+|" + "|".join(_NUMBER_WORDS) + r")\s+years?\b", text)
+    match = re.search(r"\b(\d+|" + "|".join(NUMBER_WORDS) + r")\s+years?\b", text)
     if match:
         raw = match.group(1)
-        years = int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+        years = int(raw) if raw.isdigit() else NUMBER_WORDS[raw]
         return f"over {years} year{'s' if years != 1 else ''}"
     if pledge.start_year and pledge.end_year and pledge.start_year != pledge.end_year:
         return f"in {pledge.start_year}-{pledge.end_year}"
