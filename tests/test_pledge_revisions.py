@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import feedparser
 import pytest
 from helpers_daemon import SmtpSink, free_port, seed_archive, subjects
 from sqlalchemy import func, select
 
 from pledgewatch.crawler.config import Config, EmailConfig
+from pledgewatch.crawler.digest import build_digest
 from pledgewatch.crawler.dispatch import Dispatcher
+from pledgewatch.crawler.feed import render_pledges_feed
 from pledgewatch.crawler.ingest import ingest
 from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.crawler.watchlist import Watchlist
@@ -115,6 +118,18 @@ def test_a_corrected_amount_alerts_once_as_a_revision_and_the_note_is_no_pledge(
         assert listed["amount_value"] == 1.2e10 and listed["revision"] == 1
         assert [m["amount_value"] for m in listed["mentions"]] == [1.2e10]
         assert [m["amount_value"] for m in listed["withdrawn_mentions"]] == [1e10]
+        # A feed reader sees the corrected statement as the report, and the withdrawn one not at all.
+        feed = feedparser.parse(render_pledges_feed(list_pledges(session)))
+        entry_pledge = mentions[0].pledge_id
+        (entry,) = [e for e in feed.entries if e.id == f"urn:pledgewatch:pledge:{entry_pledge}"]
+        assert "RMB 12 billion" in entry.summary and "10 billion" not in entry.summary
+        assert entry.content[0].value.count("<li>") == 1
+        # The digest that carries the edited article shows its current statement only.
+        digest = build_digest(session, [mentions[0].article_id], Watchlist(Config().watchlist))
+        (shown,) = [e for group in digest.groups for e in group.entries]
+        assert [
+            (m.status, "12 billion" in m.sentence) for m in shown.mentions if m.pledge_id == entry_pledge
+        ] == [("revised", True)]
 
 
 def test_an_edit_dropping_the_pledge_keeps_it_and_its_pending_alert_is_not_owed_forever(sessions):

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from helpers_pledges import seed_body
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.store import db
@@ -152,6 +152,13 @@ def _article(session, text: str, published: datetime):
     return save_article(session, record, ["JD.com"]).article
 
 
+def _overviews(session) -> tuple[list[dict], list[int]]:
+    """What a SQL user sees: the pledges_overview rows and articles_overview's mention counts."""
+    pledges = [dict(row) for row in session.execute(text("SELECT * FROM pledges_overview")).mappings()]
+    counts = list(session.scalars(text("SELECT pledge_mentions FROM articles_overview")))
+    return pledges, counts
+
+
 def test_record_article_pledges_and_an_edit(session):
     published = datetime(2020, 4, 8, 10, tzinfo=UTC)
     article = _article(session, seed_body("000"), published)
@@ -180,6 +187,10 @@ def test_record_article_pledges_and_an_edit(session):
         (7e9, True, False),
     ]
     assert outcomes[0].mention.id == mentions[1].id and _count(session, Pledge) == 1
+    # The SQL views count the current statement only, and show it (not the withdrawn one) as the report.
+    (overview,), article_counts = _overviews(session)
+    assert (overview["mention_count"], overview["withdrawn_mention_count"]) == (1, 1)
+    assert "RMB 7 billion" in overview["first_sentence"] and article_counts == [1]
     # An edit that adds a paragraph before the pledge shifts its sentence: still the same mention.
     shifted = _article(session, "JD's support for Hubei keeps growing.\n" + corrected.text, published)
     outcomes = record_article_pledges(session, shifted)
@@ -194,6 +205,8 @@ def test_record_article_pledges_and_an_edit(session):
     assert _count(session, Pledge) == 1 and _count(session, PledgeMention) == 2
     assert all(m.withdrawn_at is not None for m in session.scalars(select(PledgeMention)))
     assert list_pledges(session) == [] and len(list_pledges(session, include_withdrawn=True)) == 1
+    # The views agree with `pledges list`: no article states the pledge any more.
+    assert _overviews(session) == ([], [0])
 
 
 def test_identity_lookup_reads_only_the_actor_and_kind(session, db_url):

@@ -23,8 +23,9 @@ def render_pledges_feed(pledges: list[Pledge], zone: tzinfo | None = None, self_
     """Atom 1.0 XML for ``pledges`` (newest first); every text from the web is escaped."""
     entries = []
     for pledge in pledges:
+        # What the archive reports now: a mention an edit withdrew is not listed as a report.
         mentions = sorted(
-            pledge.mentions,
+            (m for m in pledge.mentions if m.withdrawn_at is None),
             key=lambda m: (m.published_at is None, m.published_at or m.created_at, m.id),
         )
         first = mentions[0] if mentions else None

@@ -126,13 +126,13 @@ def articles_by_ids(session: Session, ids: Iterable[int]) -> list[Article]:
 
 
 def mentions_of_articles(session: Session, article_ids: Iterable[int]) -> list[PledgeMention]:
-    """Every pledge mention in the given articles, with its pledge, in reading order."""
+    """Every pledge mention the given articles state now (not withdrawn by an edit), in reading order."""
     wanted = list(article_ids)
     if not wanted:
         return []
     statement = (
         select(PledgeMention)
-        .where(PledgeMention.article_id.in_(wanted))
+        .where(PledgeMention.article_id.in_(wanted), PledgeMention.withdrawn_at.is_(None))
         .options(selectinload(PledgeMention.pledge))
         .order_by(PledgeMention.article_id, PledgeMention.sentence_index, PledgeMention.id)
     )
@@ -140,13 +140,16 @@ def mentions_of_articles(session: Session, article_ids: Iterable[int]) -> list[P
 
 
 def first_mentions(session: Session, pledge_ids: Iterable[int]) -> dict[int, PledgeMention]:
-    """The first report of each pledge (earliest publication, then earliest stored)."""
+    """The first report of each pledge (earliest publication, then earliest stored) that still stands.
+
+    A mention an edit withdrew is history, not a report a reader can open and find the pledge in.
+    """
     wanted = list(set(pledge_ids))
     if not wanted:
         return {}
     statement = (
         select(PledgeMention)
-        .where(PledgeMention.pledge_id.in_(wanted))
+        .where(PledgeMention.pledge_id.in_(wanted), PledgeMention.withdrawn_at.is_(None))
         .options(selectinload(PledgeMention.article).selectinload(Article.source))
         .order_by(
             PledgeMention.pledge_id,
