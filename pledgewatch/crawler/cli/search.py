@@ -81,7 +81,7 @@ def _rich(value: str) -> Text:
 
 def hit_to_dict(hit: SearchHit) -> dict[str, object]:
     """The article contract (issue 4) plus the search's rank and snippet (matches in ``**``)."""
-    return {**article_to_dict(hit.article), "rank": round(hit.rank, 6), "snippet": _marked(hit.snippet)}
+    return {**article_to_dict(hit.article), "rank": float(f"{hit.rank:.6g}"), "snippet": _marked(hit.snippet)}
 
 
 def _csv_value(key: str, value: object) -> object:
@@ -180,7 +180,8 @@ def search(
         if not hits:
             err.print(f"no articles match: {parsed.describe()}")
             return
-        table = Table(title=f"{len(hits)} articles matching {parsed.describe()}", show_lines=True)
+        noun = "article" if len(hits) == 1 else "articles"
+        table = Table(title=f"{len(hits)} {noun} matching {parsed.describe()}", show_lines=True)
         table.add_column("id", justify="right")
         table.add_column("published")
         table.add_column("source")
@@ -193,7 +194,7 @@ def search(
             cell.append_text(_rich(hit.snippet))
             cell.append(f"\n{article.canonical_url}", style="dim")
             published = article.published_at.date().isoformat() if article.published_at else ""
-            table.add_row(str(article.id), published, article.source.name, cell, f"{hit.rank:.2f}")
+            table.add_row(str(article.id), published, article.source.name, cell, f"{hit.rank:.3g}")
         out.print(table)
 
 
