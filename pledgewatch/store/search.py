@@ -13,16 +13,25 @@ Both backends must give the same results for the same query, so the parser remov
 them would ignore: PostgreSQL's ``english`` configuration drops stop words ("the", "will"), SQLite's
 porter tokenizer indexes them. Stop words are therefore dropped from bare words and from the edges of
 phrases on both sides; inside a phrase they still have to be there (SQLite: that word; PostgreSQL: any
-one word). Remaining differences are documented in docs/schema.md (stemmers: porter vs snowball;
-SQLite folds diacritics, PostgreSQL does not).
+one word). Both indexes fold accents ("café" is "cafe"), so a stop word is recognised without its
+accents too ("à" is "a").
 
-The search index itself is maintained by the database (migration 0002): triggers on SQLite, a
-generated column on PostgreSQL, so an article and its index entry are always written together.
+Accents: SQLite's tokenizer removes them (``remove_diacritics 2``); on PostgreSQL the index is built
+with ``pledgewatch_english`` (migration 0008: ``english`` with the ``unaccent`` dictionary before the
+stemmer). Queries and headlines use the configuration the index was actually built with, read from
+the catalog: on a server without the ``unaccent`` extension, 0008 keeps ``english``, and accents
+matter there. Remaining differences are documented in docs/schema.md (stemmers: porter vs snowball;
+letters that are not a base letter plus an accent, such as ø, ß, æ, are folded on PostgreSQL only).
+
+The search index itself is maintained by the database (migrations 0002 and 0008): triggers on
+SQLite, a generated column on PostgreSQL, so an article and its index entry are always written
+together.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,7 +80,8 @@ RANK_WINDOW = 2_000
 # article's column sizes, and SQLite's default 2 MB cache turns those into file reads.
 SQLITE_SEARCH_CACHE_KIB = 65_536
 
-# PostgreSQL's english.stop (the Snowball English list): what to_tsvector('english', ...) leaves out.
+# PostgreSQL's english.stop (the Snowball English list): what to_tsvector('english', ...) leaves out,
+# and pledgewatch_english (migration 0008: the same stemmer and list, after unaccent).
 STOP_WORDS = frozenset(
     """
     i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her
@@ -83,6 +93,21 @@ STOP_WORDS = frozenset(
     t can will just don should now
     """.split()  # noqa: SIM905 (a list literal of 127 words reads worse)
 )
+
+# PostgreSQL: the text search configuration articles.search_vector was built with, which queries and
+# headlines must use too: pledgewatch_english (english with unaccent, migration 0008), or english
+# where the server had no unaccent extension. The column's expression depends on it (pg_depend);
+# english, a built-in, is pinned and has no such entry. Read as the name search_path resolves.
+POSTGRES_CONFIGURATION_SQL = """
+SELECT dep.refobjid::regconfig::text
+FROM pg_attrdef def
+JOIN pg_attribute att ON att.attrelid = def.adrelid AND att.attnum = def.adnum
+JOIN pg_depend dep ON dep.classid = 'pg_attrdef'::regclass AND dep.objid = def.oid
+    AND dep.refclassid = 'pg_ts_config'::regclass
+WHERE def.adrelid = 'articles'::regclass AND att.attname = 'search_vector'
+LIMIT 1
+"""
+POSTGRES_DEFAULT_CONFIGURATION = "english"
 
 # SQLite covering index on articles (id, source_id, published_at, relevant), migration 0002.
 SQLITE_FILTER_INDEX = "ix_articles_search_filters"
@@ -145,12 +170,22 @@ class ParsedQuery:
         return " ".join(parts)
 
 
+def _unaccented(token: str) -> str:
+    """``token`` without accents (letters that decompose into a base letter and marks), as both
+    indexes see it: "à" is the stop word "a" to PostgreSQL's unaccent and to SQLite's tokenizer."""
+    return "".join(char for char in unicodedata.normalize("NFD", token) if not unicodedata.combining(char))
+
+
+def _is_stop_word(token: str) -> bool:
+    return _unaccented(token) in STOP_WORDS
+
+
 def _strip_stop_words(tokens: list[str]) -> tuple[str, ...]:
     """Drop stop words at the edges of a phrase (and so a single stop word), as PostgreSQL does."""
     start, end = 0, len(tokens)
-    while start < end and tokens[start] in STOP_WORDS:
+    while start < end and _is_stop_word(tokens[start]):
         start += 1
-    while end > start and tokens[end - 1] in STOP_WORDS:
+    while end > start and _is_stop_word(tokens[end - 1]):
         end -= 1
     return tuple(tokens[start:end])
 
@@ -388,10 +423,11 @@ def count_matches(session: Session, query: str | ParsedQuery, filters: SearchFil
         statement = statement.where(fts_ref.op("MATCH")(bindparam("match", parsed.fts5_match())), *clauses)
     else:
         vector = literal_column("articles.search_vector")
+        configuration = _postgres_configuration(session)
         statement = (
             select(func.count())
             .select_from(Article)
-            .where(vector.op("@@")(_postgres_tsquery(parsed)), *_filter_clauses(filters))
+            .where(vector.op("@@")(_postgres_tsquery(parsed, configuration)), *_filter_clauses(filters))
         )
     return int(session.scalar(statement) or 0)
 
@@ -485,19 +521,28 @@ def _sqlite_search(
     return hits, windowed
 
 
-def _tsquery(term: Term, index: int) -> ColumnElement[object]:
+def _postgres_configuration(session: Session) -> ColumnElement[object]:
+    """The configuration the index was built with, as a regconfig constant (see
+    POSTGRES_CONFIGURATION_SQL): a query parsed with another one would miss words (``café``)."""
+    name = session.execute(text(POSTGRES_CONFIGURATION_SQL)).scalar() or POSTGRES_DEFAULT_CONFIGURATION
+    # A literal, not a bound parameter: the planner must see the tsquery's value (see _postgres_search),
+    # and text -> regconfig is not an immutable cast. The name comes from the catalog, quoted by it.
+    return literal_column("'{}'::regconfig".format(name.replace("'", "''")))
+
+
+def _tsquery(term: Term, index: int, configuration: ColumnElement[object]) -> ColumnElement[object]:
     # The words only, as the index saw them (migration 0002 turns punctuation into spaces).
     parameter: BindParameter[str] = bindparam(f"term_{index}", " ".join(term.tokens))
-    return func.phraseto_tsquery(literal_column("'english'::regconfig"), parameter)
+    return func.phraseto_tsquery(configuration, parameter)
 
 
-def _postgres_tsquery(parsed: ParsedQuery) -> ColumnElement[object]:
+def _postgres_tsquery(parsed: ParsedQuery, configuration: ColumnElement[object]) -> ColumnElement[object]:
     counter = iter(range(MAX_TERMS + 1))
 
     def any_of(terms: Sequence[Term]) -> ColumnElement[object]:
-        expression = _tsquery(terms[0], next(counter))
+        expression = _tsquery(terms[0], next(counter), configuration)
         for term in terms[1:]:
-            expression = func.tsquery_or(expression, _tsquery(term, next(counter)))
+            expression = func.tsquery_or(expression, _tsquery(term, next(counter), configuration))
         return expression
 
     query = any_of(parsed.groups[0])
@@ -516,7 +561,8 @@ def _postgres_search(
     # planner then sees its value and picks, by the terms' real frequency, between the GIN index
     # (rare terms) and walking the primary key backwards (common ones). A shared CTE hides it and
     # made every query a full bitmap scan of all matches (1.3 s for a common word in 1M articles).
-    q = _postgres_tsquery(parsed)
+    configuration = _postgres_configuration(session)
+    q = _postgres_tsquery(parsed, configuration)
     # The same reason for plans made for these values: psycopg prepares a statement run five times,
     # and PostgreSQL may then switch to one generic plan for all terms (3 s for a common word).
     session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
@@ -543,10 +589,8 @@ def _postgres_search(
             best_cte.c.id,
             best_cte.c.rank,
             best_cte.c.seen,
-            func.ts_headline(
-                literal_column("'english'::regconfig"), Article.title, q, bindparam("title_opts")
-            ),
-            func.ts_headline(literal_column("'english'::regconfig"), Article.text, q, bindparam("opts")),
+            func.ts_headline(configuration, Article.title, q, bindparam("title_opts")),
+            func.ts_headline(configuration, Article.text, q, bindparam("opts")),
         )
         .select_from(best_cte)
         .join(Article, Article.id == best_cte.c.id)
