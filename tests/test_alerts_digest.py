@@ -308,14 +308,21 @@ def test_web_content_is_escaped_in_the_html_part(sqlite_url, smtp):
     engine.dispose()
 
 
-def test_apprise_configured_but_missing_is_a_clear_error():
-    try:
-        import apprise  # noqa: F401
-    except ImportError:
-        with pytest.raises(ConfigError, match=r"pip install 'pledgewatch\[apprise\]'"):
-            Mailer(EmailConfig(recipients=["a@example.org"], apprise_urls=["json://127.0.0.1:9/"]))
-    else:
-        pytest.skip("apprise is installed here")
+def test_apprise_configured_but_missing_is_a_clear_error(sqlite_url, tmp_path):
+    # A Python where Apprise is not installed: a module on PYTHONPATH that fails to import, as a
+    # missing package does (tests install the [apprise] extra, users may not).
+    missing = tmp_path / "no-apprise"
+    missing.mkdir()
+    (missing / "apprise.py").write_text("raise ImportError(\"No module named 'apprise'\")\n")
+    config = _write_config(
+        tmp_path / "pledgewatch.toml", free_port(), 'apprise_urls = ["json://127.0.0.1:9/hook"]'
+    )
+    result = run_cli(
+        "--db", sqlite_url, "--config", str(config), "alerts", "--send", env={"PYTHONPATH": str(missing)}
+    )
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'pledgewatch[apprise]'" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_no_recipients_is_a_clear_error():
