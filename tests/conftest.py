@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 POSTGRES_ENV = "PLEDGEWATCH_TEST_POSTGRES_URL"
 REDIS_ENV = "PLEDGEWATCH_TEST_REDIS_URL"
@@ -57,6 +58,17 @@ def db_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("postgres_schema_url")
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """A session factory on a fresh archive at head, once on SQLite and once on PostgreSQL."""
+    from pledgewatch.store import db
+
+    engine = db.make_engine(db_url)
+    db.ensure_schema(engine)
+    yield db.session_factory(engine)
+    engine.dispose()
 
 
 def run_cli(

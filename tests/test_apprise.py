@@ -18,7 +18,6 @@ from pledgewatch.crawler.config import Config, EmailConfig
 from pledgewatch.crawler.dispatch import Dispatcher
 from pledgewatch.crawler.mailer import Mailer
 from pledgewatch.errors import ConfigError
-from pledgewatch.store import db
 from pledgewatch.store import deliveries as store
 
 pytest.importorskip("apprise", reason="Apprise is the [apprise] extra; tests install it with [test]")
@@ -54,14 +53,6 @@ class Webhook:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def sessions(db_url):
-    engine = db.make_engine(db_url)
-    db.ensure_schema(engine)
-    yield db.session_factory(engine)
-    engine.dispose()
 
 
 def apprise_only(port: int) -> Config:

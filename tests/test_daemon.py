@@ -197,14 +197,6 @@ def test_a_crawl_child_that_fails_is_recorded_and_the_caller_carries_on(tmp_path
 # -- the crawl guard ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def sessions(db_url):
-    engine = db.make_engine(db_url)
-    db.ensure_schema(engine)
-    yield db.session_factory(engine)
-    engine.dispose()
-
-
 def test_no_two_crawls_of_a_source_overlap(sessions):
     sleeper = subprocess.Popen(SLEEPER)
     limit = timedelta(hours=1)

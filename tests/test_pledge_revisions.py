@@ -42,14 +42,6 @@ def smtp():
     sink.stop()
 
 
-@pytest.fixture
-def sessions(db_url):
-    engine = db.make_engine(db_url)
-    db.ensure_schema(engine)
-    yield db.session_factory(engine)
-    engine.dispose()
-
-
 def config(port: int, **email) -> Config:
     settings = {"host": "127.0.0.1", "port": port, "recipients": ["analyst@example.org"], "timeout": 5.0}
     return Config(email=EmailConfig(**{**settings, **email}))

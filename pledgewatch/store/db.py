@@ -8,10 +8,12 @@ a message that says to run ``pledgewatch db upgrade``, so nobody loses data to a
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -22,6 +24,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from pledgewatch.errors import ConfigError, SchemaError, UsageError
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+
+
+def migration_module(revision: str) -> ModuleType:
+    """An earlier migration's module, for a later one that restores what it defined (its views,
+    its generated column) on downgrade: one copy of that SQL, not two that can drift apart."""
+    (path,) = (ALEMBIC_DIR / "versions").glob(f"{revision}_*.py")
+    spec = importlib.util.spec_from_file_location(f"pledgewatch_migration_{revision}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 

@@ -18,11 +18,11 @@ Views only: nothing is copied, and the downgrade restores 0002's definitions.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 from alembic import op
+
+from pledgewatch.store import db
 
 revision = "0007"
 down_revision = "0006"
@@ -101,13 +101,8 @@ JOIN sources s ON s.id = a.source_id
 
 
 def _revision_0002() -> ModuleType:
-    """Migration 0002's module, whose view definitions the downgrade restores (one copy of them)."""
-    path = Path(__file__).with_name("0002_full_text_search_and_views.py")
-    spec = importlib.util.spec_from_file_location("pledgewatch_migration_0002", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Migration 0002's module: what it defined is restored from there (one copy of that SQL)."""
+    return db.migration_module("0002")
 
 
 def _drop_views() -> None:

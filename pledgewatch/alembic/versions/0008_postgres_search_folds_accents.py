@@ -37,14 +37,14 @@ installed (other archives in the database may use it). SQLite: nothing to do.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-from pathlib import Path
 from types import ModuleType
 
 from alembic import op
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
+
+from pledgewatch.store import db
 
 revision = "0008"
 down_revision = "0007"
@@ -61,13 +61,8 @@ log = logging.getLogger("pledgewatch.migrations")
 
 
 def _revision_0002() -> ModuleType:
-    """Migration 0002's module: its column definition is the one to rebuild (one copy of it)."""
-    path = Path(__file__).with_name("0002_full_text_search_and_views.py")
-    spec = importlib.util.spec_from_file_location("pledgewatch_migration_0002", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Migration 0002's module: what it defined is restored from there (one copy of that SQL)."""
+    return db.migration_module("0002")
 
 
 def _search_vector(configuration: str) -> str:
