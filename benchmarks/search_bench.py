@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 from pledgewatch.store import db  # noqa: E402
 from pledgewatch.store.archive import get_or_create_source  # noqa: E402
 from pledgewatch.store.models import Article  # noqa: E402
-from pledgewatch.store.search import SearchFilters, count_matches, search  # noqa: E402
+from pledgewatch.store.search import RANK_WINDOW, SearchFilters, count_matches, search  # noqa: E402
 
 OUT = REPO / "benchmarks" / "out"
 SEED = 20200408
@@ -199,7 +199,7 @@ def article_count(url: str) -> int:
         engine.dispose()
 
 
-def measure(url: str, repeats: int) -> dict[str, object]:
+def measure(url: str, repeats: int, rank_window: int = RANK_WINDOW) -> dict[str, object]:
     engine = db.make_engine(url)
     factory = db.session_factory(engine)
     per_query: dict[str, dict[str, float]] = {}
@@ -208,7 +208,7 @@ def measure(url: str, repeats: int) -> dict[str, object]:
     typical_cpu: list[float] = []
     with factory() as session:
         for query, options in QUERIES:
-            filters = SearchFilters(limit=20, **options)  # type: ignore[arg-type]
+            filters = SearchFilters(limit=20, rank_window=rank_window, **options)  # type: ignore[arg-type]
             result = search(session, query, filters)  # warm-up
             times, cpu = [], []
             for _ in range(repeats):
@@ -252,6 +252,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per query")
     parser.add_argument("--rebuild", action="store_true", help="rebuild SQLite archives that exist")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--rank-window", type=int, default=RANK_WINDOW, help="rank at most this many newest matches"
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results = []
@@ -271,8 +274,13 @@ def main() -> None:
                     for suffix in ("", "-wal", "-shm"):
                         Path(f"{OUT / f'search-{size}.db'}{suffix}").unlink(missing_ok=True)
                 build_seconds = round(build(url, size), 1)
-            result = {"backend": backend, "articles": size, "build_seconds": build_seconds}
-            result.update(measure(url, args.repeats))
+            result = {
+                "backend": backend,
+                "articles": size,
+                "build_seconds": build_seconds,
+                "rank_window": args.rank_window,
+            }
+            result.update(measure(url, args.repeats, args.rank_window))
             results.append(result)
             print(json.dumps({k: v for k, v in result.items() if k != "queries"}), flush=True)
     if args.json:
