@@ -94,7 +94,7 @@ def _csv_value(key: str, value: object) -> object:
 
 
 def _write_csv(rows: list[dict[str, object]], fields: list[str]) -> None:
-    writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+    writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({key: _csv_value(key, row.get(key)) for key in fields})
