@@ -199,40 +199,61 @@ def article_count(url: str) -> int:
         engine.dispose()
 
 
+def cpu_reference_ms() -> float:
+    """Milliseconds of CPU for a fixed pure-Python loop: how fast this machine was at the time.
+
+    The shared development machine's speed varies by more than half from minute to minute (other
+    tenants of the host), so results are only comparable together with this number.
+    """
+    started = time.process_time()
+    total = 0
+    for number in range(3_000_000):
+        total += number
+    return round((time.process_time() - started) * 1000, 1)
+
+
 def measure(url: str, repeats: int, rank_window: int = RANK_WINDOW) -> dict[str, object]:
+    """Every query ``repeats`` times, in rounds (each round runs every query once), so a slow minute
+    of the machine weighs on all queries alike instead of on whichever query ran during it."""
     engine = db.make_engine(url)
     factory = db.session_factory(engine)
-    per_query: dict[str, dict[str, float]] = {}
-    everything: list[float] = []
-    typical: list[float] = []
-    typical_cpu: list[float] = []
+    labels = [query + "".join(f" --{key.replace('_', '-')}" for key in options) for query, options in QUERIES]
+    filters = [
+        SearchFilters(limit=20, rank_window=rank_window, **options)  # type: ignore[arg-type]
+        for _, options in QUERIES
+    ]
+    times: dict[str, list[float]] = {label: [] for label in labels}
+    cpu: dict[str, list[float]] = {label: [] for label in labels}
+    reference = [cpu_reference_ms()]
     with factory() as session:
-        for query, options in QUERIES:
-            filters = SearchFilters(limit=20, rank_window=rank_window, **options)  # type: ignore[arg-type]
-            result = search(session, query, filters)  # warm-up
-            times, cpu = [], []
-            for _ in range(repeats):
+        windowed = {
+            label: search(session, query, wanted).windowed  # warm-up
+            for label, (query, _), wanted in zip(labels, QUERIES, filters, strict=True)
+        }
+        for _ in range(repeats):
+            for label, (query, _), wanted in zip(labels, QUERIES, filters, strict=True):
                 started, cpu_started = time.perf_counter(), time.process_time()
-                search(session, query, filters)
-                times.append((time.perf_counter() - started) * 1000)
-                cpu.append((time.process_time() - cpu_started) * 1000)
-            label = query + "".join(f" --{key.replace('_', '-')}" for key in options)
+                search(session, query, wanted)
+                times[label].append((time.perf_counter() - started) * 1000)
+                cpu[label].append((time.process_time() - cpu_started) * 1000)
+        reference.append(cpu_reference_ms())
+        per_query: dict[str, dict[str, object]] = {}
+        for label, (query, _), wanted in zip(labels, QUERIES, filters, strict=True):
             per_query[label] = {
-                "matches": count_matches(session, query, filters),
-                "windowed": result.windowed,
-                "p50_ms": round(statistics.median(times), 2),
-                "p95_ms": round(float(np.percentile(times, 95)), 2),
+                "matches": count_matches(session, query, wanted),
+                "windowed": windowed[label],
+                "p50_ms": round(statistics.median(times[label]), 2),
+                "p95_ms": round(float(np.percentile(times[label], 95)), 2),
                 # CPU time of this process: the query without the waiting for a busy machine's cores
                 # (SQLite runs in-process; PostgreSQL's work happens in the server and is not in it).
-                "cpu_p50_ms": round(statistics.median(cpu), 2),
-                "cpu_p95_ms": round(float(np.percentile(cpu, 95)), 2),
+                "cpu_p50_ms": round(statistics.median(cpu[label]), 2),
+                "cpu_p95_ms": round(float(np.percentile(cpu[label], 95)), 2),
             }
-            if query != "market":
-                typical += times
-                typical_cpu += cpu
-            everything += times
             print(f"  {label:<45} {per_query[label]}", file=sys.stderr, flush=True)
     engine.dispose()
+    typical = [t for label in labels if not label.startswith("market") for t in times[label]]
+    typical_cpu = [t for label in labels if not label.startswith("market") for t in cpu[label]]
+    everything = [t for label in labels for t in times[label]]
     return {
         "queries": per_query,
         "p50_ms": round(statistics.median(everything), 2),
@@ -241,6 +262,7 @@ def measure(url: str, repeats: int, rank_window: int = RANK_WINDOW) -> dict[str,
         "typical_p95_ms": round(float(np.percentile(typical, 95)), 2),
         "typical_cpu_p95_ms": round(float(np.percentile(typical_cpu, 95)), 2),
         "load_average": os.getloadavg()[0],
+        "cpu_reference_ms": reference,
     }
 
 
