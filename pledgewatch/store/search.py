@@ -44,6 +44,7 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
+    text,
     true,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -106,7 +107,7 @@ POSTGRES_ROW_US = 15.0
 # ... and one entry of a filter's index bitmap (all the articles the filter keeps, whatever the range).
 POSTGRES_FILTER_ENTRY_US = 0.17
 # The first range, walked: the newest articles, whose matches tell how common the query's words are.
-POSTGRES_FIRST_SPAN = 1024
+POSTGRES_FIRST_SPAN = 512
 # Later ranges should hold this much more than the matches still missing (twice as much with filters,
 # whose index bitmaps every probe reads again: 60 ms for a filter that keeps a third of 1M articles).
 POSTGRES_SPAN_MARGIN = 1.25
@@ -532,27 +533,24 @@ def _postgres_tsquery(parsed: ParsedQuery) -> ColumnElement[object]:
 def _postgres_search(
     session: Session, parsed: ParsedQuery, filters: SearchFilters
 ) -> tuple[list[tuple[int, float, str, str]], bool]:
-    names = ("plan_cache_mode", "jit", "work_mem", "enable_indexscan", "enable_bitmapscan", "enable_seqscan")
-    first = session.execute(
-        select(func.max(Article.id), *(func.current_setting(name) for name in names))
-    ).one()
-    newest, saved = first[0], dict(zip(names, first[1:], strict=True))
-    if newest is None:
-        return [], False
     # The tsquery is written out wherever it is used (same bound parameters), never put in a CTE, so
     # the planner sees its value; and every statement is planned for its values: psycopg prepares a
     # statement run five times, and PostgreSQL may then switch to one generic plan for all terms (3 s
     # for a common word in 1M articles). JIT compilation would cost 30-40 ms in these short queries.
-    # The first range of ids is walked (_postgres_window).
-    _set_local(
+    # The first range of ids is walked (_postgres_window). The settings as they were come back at
+    # the end, for the rest of the caller's transaction.
+    newest, saved = _postgres_begin_search(
         session,
         plan_cache_mode="force_custom_plan",
-        jit=False,
+        jit="off",
         work_mem=POSTGRES_SEARCH_WORK_MEM,
-        enable_indexscan=True,
-        enable_bitmapscan=False,
-        enable_seqscan=False,
+        enable_indexscan="on",
+        enable_bitmapscan="off",
+        enable_seqscan="off",
     )
+    if newest is None:
+        _set_local(session, **saved)
+        return [], False
     q = _postgres_tsquery(parsed)
     window = _postgres_window(session, q, filters, newest)
     best = sorted(window, key=lambda row: (-row[1], row[0]))[: filters.limit]
@@ -570,7 +568,6 @@ def _postgres_search(
             {"opts": POSTGRES_HEADLINE_OPTIONS, "title_opts": POSTGRES_TITLE_OPTIONS},
         )
         headlines = {row[0]: (row[1], row[2]) for row in found}
-    # The rest of the caller's transaction is planned as before.
     _set_local(session, **saved)
     windowed = len(window) >= filters.rank_window
     return [(row[0], row[1], *headlines.get(row[0], ("", ""))) for row in best], windowed
@@ -642,17 +639,43 @@ def _postgres_window(
         lower = 0 if upper - span < span // 2 else upper - span
         if walk != walking:
             # The planner counts a test as nearly free and would walk large ranges: bitmaps only.
-            _set_local(session, enable_indexscan=walk, enable_bitmapscan=not walk)
+            _set_local(
+                session, enable_indexscan="on" if walk else "off", enable_bitmapscan="off" if walk else "on"
+            )
             walking = walk
         rows += [(row[0], row[1]) for row in newest_matches(upper, lower, need, clauses)]
         upper = lower
     return rows
 
 
-def _set_local(session: Session, **settings: bool | str) -> None:
-    """Settings for the rest of this transaction only (``SET LOCAL``), in one round trip."""
-    values = {name: {True: "on", False: "off"}.get(value, value) for name, value in settings.items()}
-    session.execute(select(*(func.set_config(name, value, True) for name, value in values.items())))
+def _postgres_begin_search(session: Session, **settings: str) -> tuple[int | None, dict[str, str]]:
+    """The newest article id and the current values of ``settings``, which are then set for the rest
+    of the transaction (``SET LOCAL``), all in one round trip.
+
+    The CTE is read before the outer row is made, so the values saved are the ones before the change.
+    """
+    names = list(settings)
+    saved = ", ".join(f"current_setting('{name}') AS saved_{index}" for index, name in enumerate(names))
+    changes = ", ".join(f"set_config('{name}', :value_{index}, true)" for index, name in enumerate(names))
+    statement = text(
+        f"WITH saved AS MATERIALIZED (SELECT max(id) AS newest, {saved} FROM articles) "
+        f"SELECT saved.*, {changes} FROM saved"
+    )
+    row = session.execute(
+        statement, {f"value_{index}": settings[name] for index, name in enumerate(names)}
+    ).one()
+    return row[0], dict(zip(names, row[1 : 1 + len(names)], strict=True))
+
+
+def _set_local(session: Session, **settings: str) -> None:
+    """Settings for the rest of this transaction only (``SET LOCAL``), in one round trip.
+
+    The names come from this module, never from input; the values are bound parameters.
+    """
+    calls = ", ".join(f"set_config('{name}', :value_{index}, true)" for index, name in enumerate(settings))
+    session.execute(
+        text(f"SELECT {calls}"), {f"value_{index}": value for index, value in enumerate(settings.values())}
+    )
 
 
 def highlighted_parts(value: str) -> list[tuple[str, bool]]:
