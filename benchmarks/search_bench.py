@@ -9,7 +9,9 @@ of rare words), then runs a set of typical queries through ``pledgewatch.store.s
 
 PostgreSQL needs ``--postgres-url`` (or $PLEDGEWATCH_BENCH_POSTGRES_URL) pointing at a database of its
 own, e.g. ``createdb -h 127.0.0.1 -U postgres pw_bench_search``; the benchmark empties its schema.
-SQLite archives are kept in benchmarks/out/ (gitignored) and reused when they already hold N articles.
+Archives are reused when they already hold N articles at the head revision, so a second run only
+measures: SQLite files in benchmarks/out/ (gitignored), and the PostgreSQL database (one size per
+database: give each size its own database and run once per size). ``--rebuild`` builds anyway.
 """
 
 from __future__ import annotations
@@ -272,7 +274,7 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--postgres-url", default=os.environ.get("PLEDGEWATCH_BENCH_POSTGRES_URL"))
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per query")
-    parser.add_argument("--rebuild", action="store_true", help="rebuild SQLite archives that exist")
+    parser.add_argument("--rebuild", action="store_true", help="build even if the archive holds N articles")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--rank-window", type=int, default=RANK_WINDOW, help="rank at most this many newest matches"

@@ -6,18 +6,20 @@ import csv
 import hashlib
 import io
 import json
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
 from helpers_search import add_hubei_pledge, open_archive, seed_archive
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 
 from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.errors import UsageError
 from pledgewatch.store import db
-from pledgewatch.store.archive import save_article
+from pledgewatch.store import search as search_module
+from pledgewatch.store.archive import get_or_create_source, save_article
 from pledgewatch.store.models import Article, ArticleUrl, Pledge, PledgeMention, Source
 from pledgewatch.store.search import (
     HIGHLIGHT_END,
@@ -163,6 +165,102 @@ def test_rank_window_ranks_only_the_most_recently_archived_matches(s):
     # The window counts filtered matches: with a filter that leaves two, nothing is cut.
     jd_only = search(s, "Hubei", SearchFilters(limit=10, rank_window=2, sources=("jd",)))
     assert {hit.article.id for hit in jd_only.hits} == {_ids(s)["seed000"], _ids(s)["seed002"]}
+
+
+def _window_archive(session) -> dict[str, list[int]]:
+    """3,000 articles, archived in order; which ones contain what (ids, oldest first)."""
+    sources = [get_or_create_source(session, name).id for name in ("jd", "people")]
+    session.commit()
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    contains: dict[str, list[int]] = {
+        key: [] for key in ("Hubei", "logistics", "market", "rural", "phrase", "people")
+    }
+    rows = []
+    draw = random.Random(20200408).random
+    for number in range(3000):
+        words = ["report"]
+        # At random (fixed seed), so no pattern lines up with the ranges: Hubei in a quarter of the
+        # oldest articles and 2 % of the others, logistics in a fifth, market in half; the phrase, and
+        # its two words the other way round (a match for the words, not for the phrase).
+        if draw() < (0.25 if number < 900 else 0.02):
+            words.append("Hubei")
+        if draw() < 0.2:
+            words.append("logistics")
+        if draw() < 0.5:
+            words.append("market")
+        if draw() < 0.15:
+            words.append("rural revitalization")
+        elif draw() < 0.15:
+            words.append("revitalization rural")
+        rows.append(
+            {
+                "source_id": sources[number % 2],
+                "canonical_url": f"https://example.invalid/{number}",
+                "title": f"Article {number}",
+                "authors": [],
+                "published_at": now - timedelta(hours=3000 - number),
+                "fetched_at": now,
+                "text": " ".join(words) + ".",
+                "content_hash": f"{number:064x}",
+                "relevant": False,
+                "entities": [],
+                "version": 1,
+            }
+        )
+    session.execute(insert(Article), rows)
+    session.commit()
+    ids = session.scalars(
+        select(Article.id).where(Article.title.like("Article %")).order_by(Article.id)
+    ).all()
+    for article_id, row in zip(ids, rows, strict=True):
+        for word in ("Hubei", "logistics", "market", "rural"):
+            if word in row["text"]:
+                contains[word].append(article_id)
+        if "rural revitalization" in row["text"]:
+            contains["phrase"].append(article_id)
+        if row["source_id"] == sources[1]:
+            contains["people"].append(article_id)
+    return contains
+
+
+@pytest.fixture
+def window_archive(db_url):
+    engine, session = open_archive(db_url)
+    yield session, _window_archive(session)
+    session.close()
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "first_span, margin",
+    [(16, 0.3), (128, 1.0), (search_module.POSTGRES_FIRST_SPAN, search_module.POSTGRES_SPAN_MARGIN)],
+)
+def test_rank_window_is_exactly_the_newest_matches_however_they_are_spread(
+    window_archive, monkeypatch, first_span, margin
+):
+    # PostgreSQL looks for the window in ranges of ids, sized from the matches seen so far (see
+    # store/search.py); whatever the sizes (here also ranges much too short, so many of them), the
+    # window must hold the newest matches, no more, no less.
+    monkeypatch.setattr(search_module, "POSTGRES_FIRST_SPAN", first_span)
+    monkeypatch.setattr(search_module, "POSTGRES_SPAN_MARGIN", margin)
+    monkeypatch.setattr(search_module, "POSTGRES_SPAN_MARGIN_FILTERED", margin)
+    session, contains = window_archive
+    people = set(contains["people"])
+    cases = [
+        ("Hubei", contains["Hubei"], {}),
+        ("Hubei", [i for i in contains["Hubei"] if i in people], {"sources": ("people",)}),
+        ("logistics", contains["logistics"], {}),
+        ("market", contains["market"], {}),
+        ("rural", contains["rural"], {}),
+        ('"rural revitalization"', contains["phrase"], {}),
+        ("Hubei market", sorted(set(contains["Hubei"]) & set(contains["market"])), {}),
+    ]
+    for query, matching, options in cases:
+        for window in (1, 7, 40, 150, 400, 1000):
+            result = search(session, query, SearchFilters(limit=1000, rank_window=window, **options))
+            expected = matching[-window:]
+            assert sorted(hit.article.id for hit in result.hits) == expected, (query, options, window)
+            assert result.windowed == (len(matching) >= window), (query, options, window)
 
 
 @pytest.mark.parametrize(

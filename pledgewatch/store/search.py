@@ -30,6 +30,7 @@ together.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ from sqlalchemy import (
     Integer,
     Select,
     TableClause,
+    and_,
     bindparam,
     column,
     exists,
@@ -52,9 +54,10 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.sql.elements import BindParameter
 
 from pledgewatch.errors import UsageError
@@ -118,6 +121,25 @@ POSTGRES_RANK_WEIGHTS = "{0.01, 0.02, 0.1, 1.0}"
 # One passage (the best cover): fragments (MaxFragments) cost twice the time per headline.
 POSTGRES_HEADLINE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_END}, MaxWords=30, MinWords=15"
 POSTGRES_TITLE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_END}, HighlightAll=true"
+# PostgreSQL searches the rank window in ranges of ids, newest first (_postgres_window), choosing for
+# each range between the GIN index and walking the primary key by these costs (µs, measured in 1M
+# articles with PostgreSQL's default 128 MB of shared buffers): testing one article on a walk (reads
+# its tsvector out of TOAST), one entry of the GIN index's lists (all the articles containing a term,
+# whatever the range), reading one row that the index found in the range.
+POSTGRES_WALK_US = 5.0
+POSTGRES_INDEX_ENTRY_US = 0.3
+POSTGRES_ROW_US = 15.0
+# ... and one entry of a filter's index bitmap (all the articles the filter keeps, whatever the range).
+POSTGRES_FILTER_ENTRY_US = 0.17
+# The first range, walked: the newest articles, whose matches tell how common the query's words are.
+POSTGRES_FIRST_SPAN = 512
+# Later ranges should hold this much more than the matches still missing (twice as much with filters,
+# whose index bitmaps every probe reads again: 60 ms for a filter that keeps a third of 1M articles).
+POSTGRES_SPAN_MARGIN = 1.25
+POSTGRES_SPAN_MARGIN_FILTERED = 2.0
+# Memory for those bitmaps: under PostgreSQL's default 4 MB, the bitmap of a filter that keeps a third
+# of 1M articles turns lossy (whole pages) and every row on those pages is tested again.
+POSTGRES_SEARCH_WORK_MEM = "64MB"
 
 # What FTS5's unicode61 tokenizer (categories L* N* Co) and PostgreSQL's parser see as word
 # characters, near enough to know whether a term has any word in it.
@@ -556,49 +578,146 @@ def _postgres_tsquery(parsed: ParsedQuery, configuration: ColumnElement[object])
 def _postgres_search(
     session: Session, parsed: ParsedQuery, filters: SearchFilters
 ) -> tuple[list[tuple[int, float, str, str]], bool]:
-    vector = literal_column("articles.search_vector")
-    # The tsquery is written out wherever it is used (same bound parameters), not put in a CTE: the
-    # planner then sees its value and picks, by the terms' real frequency, between the GIN index
-    # (rare terms) and walking the primary key backwards (common ones). A shared CTE hides it and
-    # made every query a full bitmap scan of all matches (1.3 s for a common word in 1M articles).
+    # The tsquery is written out wherever it is used (same bound parameters), never put in a CTE, so
+    # the planner sees its value; and every statement is planned for its values: psycopg prepares a
+    # statement run five times, and PostgreSQL may then switch to one generic plan for all terms (3 s
+    # for a common word in 1M articles). JIT compilation would cost 30-40 ms in these short queries.
+    # The first range of ids is walked (_postgres_window). The settings as they were come back at
+    # the end, for the rest of the caller's transaction.
+    newest, saved = _postgres_begin_search(
+        session,
+        plan_cache_mode="force_custom_plan",
+        jit="off",
+        work_mem=POSTGRES_SEARCH_WORK_MEM,
+        enable_indexscan="on",
+        enable_bitmapscan="off",
+        enable_seqscan="off",
+    )
+    if newest is None:
+        _set_local(session, **saved)
+        return [], False
     configuration = _postgres_configuration(session)
     q = _postgres_tsquery(parsed, configuration)
-    # The same reason for plans made for these values: psycopg prepares a statement run five times,
-    # and PostgreSQL may then switch to one generic plan for all terms (3 s for a common word).
-    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    matching = select(Article.id).select_from(Article).where(vector.op("@@")(q), *_filter_clauses(filters))
-    # The same rank window as on SQLite: the newest matches (the GIN index finds them, ids order
-    # them), ranked, the best kept.
-    # Ranks are computed after the window is cut (on its rows only), hence the second articles.
-    window = matching.order_by(Article.id.desc()).limit(filters.rank_window).subquery("window")
-    ranked_articles = aliased(Article, name="ranked")
-    rank = func.ts_rank_cd(
-        literal_column(f"'{POSTGRES_RANK_WEIGHTS}'::float4[]"), literal_column("ranked.search_vector"), q
-    )
-    best_cte = (
-        select(window.c.id, rank.label("rank"), func.count().over().label("seen"))
-        .select_from(window)
-        .join(ranked_articles, ranked_articles.id == window.c.id)
-        .order_by(rank.desc(), window.c.id)
-        .limit(filters.limit)
-        .cte("best")
-    )
-    # Headlines only for the few best rows: ts_headline re-parses the whole text.
-    rows = session.execute(
-        select(
-            best_cte.c.id,
-            best_cte.c.rank,
-            best_cte.c.seen,
-            func.ts_headline(configuration, Article.title, q, bindparam("title_opts")),
-            func.ts_headline(configuration, Article.text, q, bindparam("opts")),
+    window = _postgres_window(session, q, filters, newest)
+    best = sorted(window, key=lambda row: (-row[1], row[0]))[: filters.limit]
+    headlines: dict[int, tuple[str, str]] = {}
+    if best:
+        # Headlines only for the few best rows: ts_headline re-parses the whole text.
+        title_headline = func.ts_headline(configuration, Article.title, q, bindparam("title_opts"))
+        text_headline = func.ts_headline(configuration, Article.text, q, bindparam("opts"))
+        found = session.execute(
+            select(Article.id, title_headline, text_headline).where(Article.id.in_([row[0] for row in best])),
+            {"opts": POSTGRES_HEADLINE_OPTIONS, "title_opts": POSTGRES_TITLE_OPTIONS},
         )
-        .select_from(best_cte)
-        .join(Article, Article.id == best_cte.c.id)
-        .order_by(best_cte.c.rank.desc(), best_cte.c.id),
-        {"opts": POSTGRES_HEADLINE_OPTIONS, "title_opts": POSTGRES_TITLE_OPTIONS},
-    ).all()
-    windowed = bool(rows) and rows[0][2] >= filters.rank_window
-    return [(row[0], float(row[1]), row[3], row[4]) for row in rows], windowed
+        headlines = {row[0]: (row[1], row[2]) for row in found}
+    _set_local(session, **saved)
+    windowed = len(window) >= filters.rank_window
+    return [(row[0], row[1], *headlines.get(row[0], ("", ""))) for row in best], windowed
+
+
+def _postgres_window(
+    session: Session, q: ColumnElement[object], filters: SearchFilters, newest: int
+) -> list[tuple[int, float]]:
+    """The ``rank_window`` newest matches (highest ids) with their ranks, newest first.
+
+    Neither plan PostgreSQL picks by itself for "the newest N matches" scales to a million articles:
+    walking the primary key backwards tests every article on the way, and each test reads that
+    article's tsvector out of TOAST (a term in 3 % of the articles: 70,000 tests, 0.45 s); the GIN
+    index finds every match cheaply, but sorting them by id reads every matching row first (28,000
+    rows, 0.3 s). So the window is searched in ranges of ids, newest first. The newest
+    POSTGRES_FIRST_SPAN ids are walked, which tells how common the words are and how many of those
+    articles the filters keep; each further range is sized to hold the matches still missing, and
+    searched whichever way costs less (POSTGRES_*_US): with the GIN index AND the range's part of the
+    primary key (a BitmapAnd, so only the rows in the range are read, about as many as the window
+    needs), or walking (a common word: a few thousand tests cost less than reading the index's list
+    of the 273,000 articles that contain it, 75 ms).
+    """
+    articles = Article.__table__
+    vector = literal_column("articles.search_vector")
+    clauses = _filter_clauses(filters)
+    weights = literal_column(f"'{POSTGRES_RANK_WEIGHTS}'::float4[]")
+
+    def newest_matches(
+        upper: int, lower: int, limit: int | None, conditions: Sequence[ColumnElement[bool]]
+    ) -> list[tuple[int, float, bool]]:
+        in_range = [articles.c.id <= upper] + ([articles.c.id > lower] if lower > 0 else [])
+        # The filters in the WHERE clause, or (first range) as a column: do they keep the match?
+        kept = and_(*clauses) if clauses and not conditions else true()
+        matching = (
+            select(articles.c.id, vector.label("search_vector"), kept.label("kept"))
+            .where(vector.op("@@")(q), *conditions, *in_range)
+            .order_by(articles.c.id.desc())
+            .limit(limit)
+            .subquery("newest")
+        )
+        # Ranked after the limit (the sort carries the tsvector's TOAST pointer, not its value), so
+        # only the rows kept are read for ranking.
+        rank = func.ts_rank_cd(weights, matching.c.search_vector, q)
+        found = session.execute(
+            select(matching.c.id, rank, matching.c.kept).order_by(matching.c.id.desc())
+        ).all()
+        return [(row[0], float(row[1]), bool(row[2])) for row in found]
+
+    first = newest_matches(newest, newest - POSTGRES_FIRST_SPAN, None, ())
+    rows = [(row[0], row[1]) for row in first if row[2]][: filters.rank_window]
+    # From the walk, per id in the archive: entries in the index's lists (articles with the words) and,
+    # taking the share of those matches the filters keep for the share of all articles they keep,
+    # entries in the filters' index bitmaps.
+    words_share = max(len(first), 1) / POSTGRES_FIRST_SPAN
+    filters_share = max(len(rows), 1) / max(len(first), 1) if clauses else 0.0
+    upper, walking = newest - POSTGRES_FIRST_SPAN, True
+    while len(rows) < filters.rank_window and upper > 0:
+        need, share = filters.rank_window - len(rows), max(len(rows), 1) / (newest - upper)
+        walk = (
+            need / share * POSTGRES_WALK_US
+            < newest * (words_share * POSTGRES_INDEX_ENTRY_US + filters_share * POSTGRES_FILTER_ENTRY_US)
+            + need * POSTGRES_ROW_US
+        )
+        # A range too short costs another probe (index lists and filter bitmaps read again), one too
+        # long reads more rows; a walk stops at the limit, its range (twice the expected) only bounds
+        # a wrong guess. Less than half a range would be left over: take it all now.
+        margin = 2.0 if walk else POSTGRES_SPAN_MARGIN_FILTERED if clauses else POSTGRES_SPAN_MARGIN
+        span = math.ceil(margin * need / share)
+        lower = 0 if upper - span < span // 2 else upper - span
+        if walk != walking:
+            # The planner counts a test as nearly free and would walk large ranges: bitmaps only.
+            _set_local(
+                session, enable_indexscan="on" if walk else "off", enable_bitmapscan="off" if walk else "on"
+            )
+            walking = walk
+        rows += [(row[0], row[1]) for row in newest_matches(upper, lower, need, clauses)]
+        upper = lower
+    return rows
+
+
+def _postgres_begin_search(session: Session, **settings: str) -> tuple[int | None, dict[str, str]]:
+    """The newest article id and the current values of ``settings``, which are then set for the rest
+    of the transaction (``SET LOCAL``), all in one round trip.
+
+    The CTE is read before the outer row is made, so the values saved are the ones before the change.
+    """
+    names = list(settings)
+    saved = ", ".join(f"current_setting('{name}') AS saved_{index}" for index, name in enumerate(names))
+    changes = ", ".join(f"set_config('{name}', :value_{index}, true)" for index, name in enumerate(names))
+    statement = text(
+        f"WITH saved AS MATERIALIZED (SELECT max(id) AS newest, {saved} FROM articles) "
+        f"SELECT saved.*, {changes} FROM saved"
+    )
+    row = session.execute(
+        statement, {f"value_{index}": settings[name] for index, name in enumerate(names)}
+    ).one()
+    return row[0], dict(zip(names, row[1 : 1 + len(names)], strict=True))
+
+
+def _set_local(session: Session, **settings: str) -> None:
+    """Settings for the rest of this transaction only (``SET LOCAL``), in one round trip.
+
+    The names come from this module, never from input; the values are bound parameters.
+    """
+    calls = ", ".join(f"set_config('{name}', :value_{index}, true)" for index, name in enumerate(settings))
+    session.execute(
+        text(f"SELECT {calls}"), {f"value_{index}": value for index, value in enumerate(settings.values())}
+    )
 
 
 def highlighted_parts(value: str) -> list[tuple[str, bool]]:
