@@ -221,7 +221,12 @@ class Dispatcher:
         report.sent.append(delivery_id)
 
     def retry_pending(self, kind: str | None = None) -> DispatchReport:
-        """Send every delivery still owed (pending, or claimed by a process that died)."""
+        """Send every delivery still owed (pending, or claimed by a process that died).
+
+        Every send starts here, so a channel that cannot work (no recipients, Apprise missing) is
+        reported before any work is looked for, even when nothing is due.
+        """
+        _ = self.mailer
         report = DispatchReport()
         with _SEND_LOCK, self._session() as session:
             for delivery_id in store.retryable_deliveries(session, self.lease, kind):

@@ -81,7 +81,6 @@ def digest(
         (out_dir / "digest.txt").write_text(composed.text, encoding="utf-8")
         err.print(f"{composed.subject}: wrote digest.html and digest.txt in {out_dir} (not sent)")
         return
-    _ = dispatcher.mailer  # a channel that cannot work is reported now, even with nothing due
     report = dispatcher.send_digest()
     err.print(f"digest: {report.summary()}")
     if report.failed:
@@ -102,7 +101,6 @@ def alerts(
         for composed in dispatcher.preview_alerts():
             out.print(composed.subject, markup=False)
         return
-    _ = dispatcher.mailer  # a channel that cannot work is reported now, even with nothing due
     report = dispatcher.send_alerts()
     err.print(f"alerts: {report.summary()}")
     if report.failed:
