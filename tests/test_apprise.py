@@ -12,7 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from helpers_daemon import free_port, seed_archive
+from helpers_daemon import seed_archive
 
 from pledgewatch.crawler.config import Config, EmailConfig
 from pledgewatch.crawler.dispatch import Dispatcher
@@ -28,7 +28,7 @@ HUBEI_TITLE = "New pledge: JD.com to invest RMB 6 bn in Hubei over 3 years"
 class Webhook:
     """An HTTP server on 127.0.0.1 that answers ``status`` and keeps every JSON body it was sent."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self) -> None:
         self.received: list[dict] = []
         self.status = 200
         hook = self
@@ -45,7 +45,7 @@ class Webhook:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -67,7 +67,7 @@ def apprise_only(port: int) -> Config:
 def test_alerts_and_digest_reach_a_webhook_once_even_when_it_was_down(sessions):
     with sessions() as session:
         seed_archive(session)
-    hook = Webhook(free_port())
+    hook = Webhook()
     try:
         hook.status = 503  # the receiver is down: nothing is lost, everything stays pending
         dispatcher = Dispatcher(apprise_only(hook.port), sessions)
