@@ -31,7 +31,7 @@ from sqlalchemy import func, insert, select, text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pledgewatch.store import db  # noqa: E402
+from pledgewatch.store import db, fts5rank  # noqa: E402
 from pledgewatch.store.archive import get_or_create_source  # noqa: E402
 from pledgewatch.store.models import Article  # noqa: E402
 from pledgewatch.store.search import RANK_WINDOW, SearchFilters, count_matches, search  # noqa: E402
@@ -214,9 +214,13 @@ def cpu_reference_ms() -> float:
     return round((time.process_time() - started) * 1000, 1)
 
 
-def measure(url: str, repeats: int, rank_window: int = RANK_WINDOW) -> dict[str, object]:
-    """Every query ``repeats`` times, in rounds (each round runs every query once), so a slow minute
-    of the machine weighs on all queries alike instead of on whichever query ran during it."""
+def measure(
+    url: str, repeats: int, rank_window: int = RANK_WINDOW, rankings: tuple[str, ...] = ("default",)
+) -> list[dict[str, object]]:
+    """Every query ``repeats`` times, in rounds (each round runs every query once with each ranking),
+    so a slow minute of the machine weighs on all queries and rankings alike instead of on
+    whichever ran during it. One result per ranking: "default" (what search uses here), "bm25"
+    (SQLite: FTS5's bm25(), by PLEDGEWATCH_SEARCH_RANKING)."""
     engine = db.make_engine(url)
     factory = db.session_factory(engine)
     labels = [query + "".join(f" --{key.replace('_', '-')}" for key in options) for query, options in QUERIES]
@@ -224,48 +228,70 @@ def measure(url: str, repeats: int, rank_window: int = RANK_WINDOW) -> dict[str,
         SearchFilters(limit=20, rank_window=rank_window, **options)  # type: ignore[arg-type]
         for _, options in QUERIES
     ]
-    times: dict[str, list[float]] = {label: [] for label in labels}
-    cpu: dict[str, list[float]] = {label: [] for label in labels}
+    times = {(ranking, label): [] for ranking in rankings for label in labels}
+    cpu = {(ranking, label): [] for ranking in rankings for label in labels}
     reference = [cpu_reference_ms()]
+
+    def use(ranking: str) -> None:
+        if ranking == "bm25":
+            os.environ[fts5rank.RANKING_ENV] = "bm25"
+        else:
+            os.environ.pop(fts5rank.RANKING_ENV, None)
+
     with factory() as session:
-        windowed = {
-            label: search(session, query, wanted).windowed  # warm-up
+        windowed = {}
+        for ranking in rankings:
+            use(ranking)
+            for label, (query, _), wanted in zip(labels, QUERIES, filters, strict=True):
+                windowed[label] = search(session, query, wanted).windowed  # warm-up
+        for _ in range(repeats):
+            for ranking in rankings:
+                use(ranking)
+                for label, (query, _), wanted in zip(labels, QUERIES, filters, strict=True):
+                    started, cpu_started = time.perf_counter(), time.process_time()
+                    search(session, query, wanted)
+                    times[ranking, label].append((time.perf_counter() - started) * 1000)
+                    cpu[ranking, label].append((time.process_time() - cpu_started) * 1000)
+        reference.append(cpu_reference_ms())
+        matches = {
+            label: count_matches(session, query, wanted)
             for label, (query, _), wanted in zip(labels, QUERIES, filters, strict=True)
         }
-        for _ in range(repeats):
-            for label, (query, _), wanted in zip(labels, QUERIES, filters, strict=True):
-                started, cpu_started = time.perf_counter(), time.process_time()
-                search(session, query, wanted)
-                times[label].append((time.perf_counter() - started) * 1000)
-                cpu[label].append((time.process_time() - cpu_started) * 1000)
-        reference.append(cpu_reference_ms())
+    use("default")
+    engine.dispose()
+    results = []
+    for ranking in rankings:
         per_query: dict[str, dict[str, object]] = {}
-        for label, (query, _), wanted in zip(labels, QUERIES, filters, strict=True):
+        for label in labels:
+            runs, cpu_runs = times[ranking, label], cpu[ranking, label]
             per_query[label] = {
-                "matches": count_matches(session, query, wanted),
+                "matches": matches[label],
                 "windowed": windowed[label],
-                "p50_ms": round(statistics.median(times[label]), 2),
-                "p95_ms": round(float(np.percentile(times[label], 95)), 2),
+                "p50_ms": round(statistics.median(runs), 2),
+                "p95_ms": round(float(np.percentile(runs, 95)), 2),
                 # CPU time of this process: the query without the waiting for a busy machine's cores
                 # (SQLite runs in-process; PostgreSQL's work happens in the server and is not in it).
-                "cpu_p50_ms": round(statistics.median(cpu[label]), 2),
-                "cpu_p95_ms": round(float(np.percentile(cpu[label], 95)), 2),
+                "cpu_p50_ms": round(statistics.median(cpu_runs), 2),
+                "cpu_p95_ms": round(float(np.percentile(cpu_runs, 95)), 2),
             }
-            print(f"  {label:<45} {per_query[label]}", file=sys.stderr, flush=True)
-    engine.dispose()
-    typical = [t for label in labels if not label.startswith("market") for t in times[label]]
-    typical_cpu = [t for label in labels if not label.startswith("market") for t in cpu[label]]
-    everything = [t for label in labels for t in times[label]]
-    return {
-        "queries": per_query,
-        "p50_ms": round(statistics.median(everything), 2),
-        "p95_ms": round(float(np.percentile(everything, 95)), 2),
-        "typical_p50_ms": round(statistics.median(typical), 2),
-        "typical_p95_ms": round(float(np.percentile(typical, 95)), 2),
-        "typical_cpu_p95_ms": round(float(np.percentile(typical_cpu, 95)), 2),
-        "load_average": os.getloadavg()[0],
-        "cpu_reference_ms": reference,
-    }
+            print(f"  {ranking:<8} {label:<45} {per_query[label]}", file=sys.stderr, flush=True)
+        typical = [t for label in labels if not label.startswith("market") for t in times[ranking, label]]
+        typical_cpu = [t for label in labels if not label.startswith("market") for t in cpu[ranking, label]]
+        everything = [t for label in labels for t in times[ranking, label]]
+        results.append(
+            {
+                "ranking": ranking if ranking == "bm25" else fts5rank.describe(),
+                "queries": per_query,
+                "p50_ms": round(statistics.median(everything), 2),
+                "p95_ms": round(float(np.percentile(everything, 95)), 2),
+                "typical_p50_ms": round(statistics.median(typical), 2),
+                "typical_p95_ms": round(float(np.percentile(typical, 95)), 2),
+                "typical_cpu_p95_ms": round(float(np.percentile(typical_cpu, 95)), 2),
+                "load_average": os.getloadavg()[0],
+                "cpu_reference_ms": reference,
+            }
+        )
+    return results
 
 
 def main() -> None:
@@ -278,6 +304,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--rank-window", type=int, default=RANK_WINDOW, help="rank at most this many newest matches"
+    )
+    parser.add_argument(
+        "--compare-bm25",
+        action="store_true",
+        help="SQLite: also time FTS5's bm25() (PLEDGEWATCH_SEARCH_RANKING=bm25), in the same rounds",
     )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -298,15 +329,17 @@ def main() -> None:
                     for suffix in ("", "-wal", "-shm"):
                         Path(f"{OUT / f'search-{size}.db'}{suffix}").unlink(missing_ok=True)
                 build_seconds = round(build(url, size), 1)
-            result = {
-                "backend": backend,
-                "articles": size,
-                "build_seconds": build_seconds,
-                "rank_window": args.rank_window,
-            }
-            result.update(measure(url, args.repeats, args.rank_window))
-            results.append(result)
-            print(json.dumps({k: v for k, v in result.items() if k != "queries"}), flush=True)
+            rankings = ("default", "bm25") if backend == "sqlite" and args.compare_bm25 else ("default",)
+            for measured in measure(url, args.repeats, args.rank_window, rankings):
+                result = {
+                    "backend": backend,
+                    "articles": size,
+                    "build_seconds": build_seconds,
+                    "rank_window": args.rank_window,
+                    **measured,
+                }
+                results.append(result)
+                print(json.dumps({k: v for k, v in result.items() if k != "queries"}), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))

@@ -8,15 +8,17 @@ through the ORM (pledge detection is another module's job; here they only need t
 from __future__ import annotations
 
 import os
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from conftest import SEEDS_DIR
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.store import db
-from pledgewatch.store.archive import save_article
+from pledgewatch.store.archive import get_or_create_source, save_article
 from pledgewatch.store.models import Article, Pledge, PledgeMention
 
 
@@ -186,3 +188,59 @@ def open_archive(url: str) -> tuple[object, Session]:
     engine = db.make_engine(url)
     db.ensure_schema(engine)
     return engine, db.session_factory(engine)()
+
+
+def fill_window_archive(session: Session) -> dict[str, list[int]]:
+    """3,000 articles, archived in order; which ones contain what (ids, oldest first)."""
+    sources = [get_or_create_source(session, name).id for name in ("jd", "people")]
+    session.commit()
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    contains: dict[str, list[int]] = {
+        key: [] for key in ("Hubei", "logistics", "market", "rural", "phrase", "people")
+    }
+    rows = []
+    draw = random.Random(20200408).random
+    for number in range(3000):
+        words = ["report"]
+        # At random (fixed seed), so no pattern lines up with the ranges: Hubei in a quarter of the
+        # oldest articles and 2 % of the others, logistics in a fifth, market in half; the phrase, and
+        # its two words the other way round (a match for the words, not for the phrase).
+        if draw() < (0.25 if number < 900 else 0.02):
+            words.append("Hubei")
+        if draw() < 0.2:
+            words.append("logistics")
+        if draw() < 0.5:
+            words.append("market")
+        if draw() < 0.15:
+            words.append("rural revitalization")
+        elif draw() < 0.15:
+            words.append("revitalization rural")
+        rows.append(
+            {
+                "source_id": sources[number % 2],
+                "canonical_url": f"https://example.invalid/{number}",
+                "title": f"Article {number}",
+                "authors": [],
+                "published_at": now - timedelta(hours=3000 - number),
+                "fetched_at": now,
+                "text": " ".join(words) + ".",
+                "content_hash": f"{number:064x}",
+                "relevant": False,
+                "entities": [],
+                "version": 1,
+            }
+        )
+    session.execute(insert(Article), rows)
+    session.commit()
+    ids = session.scalars(
+        select(Article.id).where(Article.title.like("Article %")).order_by(Article.id)
+    ).all()
+    for article_id, row in zip(ids, rows, strict=True):
+        for word in ("Hubei", "logistics", "market", "rural"):
+            if word in row["text"]:
+                contains[word].append(article_id)
+        if "rural revitalization" in row["text"]:
+            contains["phrase"].append(article_id)
+        if row["source_id"] == sources[1]:
+            contains["people"].append(article_id)
+    return contains

@@ -23,6 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pledgewatch.errors import ConfigError, SchemaError, UsageError
 
+# Imported before any engine exists: it registers search's ranking function on every SQLite
+# connection opened from then on (pledgewatch/store/fts5rank.py).
+from pledgewatch.store import fts5rank  # noqa: F401
+
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
 
@@ -35,6 +39,8 @@ def migration_module(revision: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 

@@ -61,6 +61,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.sql.elements import BindParameter
 
 from pledgewatch.errors import UsageError
+from pledgewatch.store import fts5rank
 from pledgewatch.store.models import Article, PledgeMention, Source
 
 # Markers around highlighted words in snippets and titles (Unicode private-use characters, which no
@@ -116,6 +117,17 @@ POSTGRES_DEFAULT_CONFIGURATION = "english"
 SQLITE_FILTER_INDEX = "ix_articles_search_filters"
 # Title hits weigh more than body hits: FTS5 bm25 column weights (title, text) ...
 SQLITE_BM25_WEIGHTS = (10.0, 1.0)
+# bm25's IDF needs the number of articles containing each phrase. FTS5's bm25() counts them on
+# every query by walking them all: 26-50 ms for a phrase in a quarter of a million articles, the
+# slowest part of a search (benchmarks/README.md). pw_bm25 (store/_fts5rank.c) takes a share per
+# phrase instead, estimated here from the newest articles: the newest IDF_SAMPLE_HITS matches, or
+# all matches among the newest IDF_SAMPLE_ARTICLES. 1,000 matches put the share within about 3 %
+# (IDF within 0.03). A phrase with fewer than IDF_EXACT_BELOW matches among those is counted
+# exactly, as bm25() does: rare recently, it is most likely rare overall, so that walk is short.
+# An archive of at most IDF_SAMPLE_ARTICLES is counted exactly: the ranks are bm25()'s.
+IDF_SAMPLE_ARTICLES = 20_000
+IDF_SAMPLE_HITS = 1_000
+IDF_EXACT_BELOW = 20
 # ... and ts_rank_cd weights {D, C, B, A} on PostgreSQL (title is A, body is B).
 POSTGRES_RANK_WEIGHTS = "{0.01, 0.02, 0.1, 1.0}"
 # One passage (the best cover): fragments (MaxFragments) cost twice the time per headline.
@@ -184,6 +196,10 @@ class ParsedQuery:
         if self.excluded:
             expression = f"({expression}) NOT ({' OR '.join(term.fts5() for term in self.excluded)})"
         return expression
+
+    def fts5_phrases(self) -> tuple[Term, ...]:
+        """The terms in the order FTS5 numbers the phrases of :meth:`fts5_match` (left to right)."""
+        return tuple(term for terms in self.groups for term in terms) + self.excluded
 
     def describe(self) -> str:
         """The query as understood (after dropping stop words), for messages and --format table."""
@@ -496,7 +512,10 @@ def _sqlite_search(
     fts = table("articles_fts", column("rowid"))
     fts_ref = literal_column("articles_fts")
     match = fts_ref.op("MATCH")(bindparam("match", parsed.fts5_match()))
-    score = func.bm25(fts_ref, *SQLITE_BM25_WEIGHTS)
+    if fts5rank.enabled():
+        score = func.pw_bm25(fts_ref, *SQLITE_BM25_WEIGHTS, *_sqlite_phrase_shares(session, parsed))
+    else:
+        score = func.bm25(fts_ref, *SQLITE_BM25_WEIGHTS)
     articles = _sqlite_filter_table()
     clauses = _filter_clauses(filters, articles)
 
@@ -541,6 +560,44 @@ def _sqlite_search(
     # bm25() is lower-is-better and negative; users expect higher-is-better.
     hits = [(row[0], -float(row[1]), *highlights.get(row[0], ("", ""))) for row in ranked]
     return hits, windowed
+
+
+def _sqlite_phrase_shares(session: Session, parsed: ParsedQuery) -> list[float]:
+    """pw_bm25's per-phrase arguments: the share of articles containing each phrase, estimated from
+    the newest ones, or -1 (count exactly). See IDF_SAMPLE_ARTICLES."""
+    sample_articles, sample_hits = IDF_SAMPLE_ARTICLES, IDF_SAMPLE_HITS
+    connection = session.connection()
+    phrases = parsed.fts5_phrases()
+    # The oldest article of the sample; none in an archive smaller than the sample.
+    newest_ids = f"SELECT id FROM articles INDEXED BY {SQLITE_FILTER_INDEX}"
+    cut = connection.execute(
+        text(f"{newest_ids} ORDER BY id DESC LIMIT 1 OFFSET :offset"), {"offset": sample_articles - 1}
+    ).scalar()
+    if cut is None:
+        return [-1.0] * len(phrases)
+    newest_matches = text(
+        "SELECT count(*), min(rowid) FROM (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :phrase "
+        "AND rowid >= :cut ORDER BY rowid DESC LIMIT :hits)"
+    )
+    articles_since = text(f"SELECT count(*) FROM ({newest_ids} WHERE id >= :first)")
+    included = phrases[: len(phrases) - len(parsed.excluded)]
+    shares: dict[str, float] = {}
+    for term in included:
+        phrase = term.fts5()
+        if phrase in shares:
+            continue
+        hits, first = connection.execute(
+            newest_matches, {"phrase": phrase, "cut": cut, "hits": sample_hits}
+        ).one()
+        if hits < IDF_EXACT_BELOW:
+            shares[phrase] = -1.0
+            continue
+        covered = sample_articles
+        if hits >= sample_hits:
+            covered = int(connection.execute(articles_since, {"first": first}).scalar() or hits)
+        shares[phrase] = hits / covered
+    # Excluded phrases never occur in a matching article: their IDF multiplies zero.
+    return [shares[term.fts5()] for term in included] + [0.0] * len(parsed.excluded)
 
 
 def _postgres_configuration(session: Session) -> ColumnElement[object]:

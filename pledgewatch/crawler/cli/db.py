@@ -53,7 +53,8 @@ def db_downgrade(
 
 @db_app.command("current")
 def db_current(ctx: typer.Context) -> None:
-    """Show the database URL, its schema revision and the revision this version expects."""
+    """Show the database URL, its schema revision, the revision this version expects and, on
+    SQLite, which function ranks search results."""
     engine = get_context(ctx).engine(ensure_schema=False)
     current = db.current_revision(engine)
     head = db.head_revision()
@@ -65,6 +66,10 @@ def db_current(ctx: typer.Context) -> None:
     out.print(f"database: {engine.url.render_as_string()}")
     out.print(f"revision: {current or '(none)'}")
     out.print(f"head:     {head} ({state})")
+    if engine.dialect.name == "sqlite":
+        from pledgewatch.store import fts5rank
+
+        out.print(f"ranking:  {fts5rank.describe()}")
 
 
 @config_app.command("show")
