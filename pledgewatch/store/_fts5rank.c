@@ -137,7 +137,7 @@ static fts5_api *pw_fts5_api(sqlite3 *db) {
     return api;
 }
 
-static int pw_register(sqlite3 *db, const char **pzErrMsg, const void *pThunk) {
+static int pw_register(sqlite3 *db, char **pzErrMsg, const struct sqlite3_api_routines *pThunk) {
     (void)pzErrMsg;
     (void)pThunk;
     fts5_api *api = pw_fts5_api(db);
@@ -163,7 +163,7 @@ static PyMethodDef pw_methods[] = {
 static struct PyModuleDef pw_module = {
     PyModuleDef_HEAD_INIT, "_fts5rank",
     "Registers the FTS5 ranking function pw_bm25 on every SQLite connection opened afterwards.", -1,
-    pw_methods,
+    pw_methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__fts5rank(void) {
