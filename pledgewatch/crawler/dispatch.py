@@ -52,6 +52,8 @@ class DispatchReport:
     skipped: list[int] = field(default_factory=list)
     # Pledge mentions older than the alert age limit, recorded as not alerted.
     skipped_old: int = 0
+    # Notes of deliveries sent although the server refused some recipients.
+    refused: list[str] = field(default_factory=list)
 
     def merge(self, other: DispatchReport) -> DispatchReport:
         self.sent += other.sent
@@ -59,6 +61,7 @@ class DispatchReport:
         self.created += other.created
         self.skipped += other.skipped
         self.skipped_old += other.skipped_old
+        self.refused += other.refused
         self.skipped_empty = self.skipped_empty or other.skipped_empty
         self.errors += other.errors
         return self
@@ -75,6 +78,8 @@ class DispatchReport:
             parts.append(f"{self.skipped_old} too old to alert")
         if self.skipped_empty:
             parts.append("empty digest not sent")
+        if self.refused:
+            parts.append(f"{len(self.refused)} with recipients refused ({self.refused[-1]})")
         return ", ".join(parts)
 
 
@@ -196,6 +201,19 @@ class Dispatcher:
             due, _old = self._alert_candidates(session)
             return [compose_alert(m, self.zone) for m in due]
 
+    def pending_alerts(self) -> list[tuple[Delivery, ComposedMessage | None]]:
+        """Alerts recorded but not delivered yet (a failed send), with their message when it can
+        still be rendered: `alerts --dry-run` lists them, since the next send starts with them."""
+        with self._session() as session:
+            found = []
+            for delivery_id in store.retryable_deliveries(session, self.lease, store.ALERT):
+                delivery = store.get_delivery(session, delivery_id)
+                composed = None
+                if self.unsendable(session, delivery) is None:
+                    composed = self.compose(session, delivery)
+                found.append((delivery, composed))
+            return found
+
     # -- sending -----------------------------------------------------------------------------
 
     def _send_one(self, session: Session, delivery_id: int, report: DispatchReport) -> None:
@@ -239,6 +257,11 @@ class Dispatcher:
         store.mark_sent(session, delivery_id, note)
         log.info("%s %d sent: %s %s", delivery.kind, delivery_id, delivery.message_id, composed.subject)
         report.sent.append(delivery_id)
+        if note:
+            # Sent to the others; retrying would not help (and would duplicate it for them), but
+            # a mistyped address must not go unnoticed.
+            log.warning("%s %d: %s (check email.recipients)", delivery.kind, delivery_id, note)
+            report.refused.append(note)
 
     def retry_pending(self, kind: str | None = None) -> DispatchReport:
         """Send every delivery still owed (pending, or claimed by a process that died).
