@@ -84,6 +84,9 @@ def test_a_corrected_amount_alerts_once_as_a_revision_and_the_note_is_no_pledge(
     later = subjects(smtp.messages)[len(first) :]
     revised = [s for s in later if s.startswith("Revised pledge")]
     assert len(revised) == 1 and "Shaanxi" in revised[0] and "RMB 12 bn" in revised[0], later
+    # The alert says what the amount was before: a revision means nothing without it.
+    revised_text = text_part(next(m for m in smtp.messages if m["Subject"].startswith("Revised pledge")))
+    assert "Previously:  RMB 10 bn" in revised_text, revised_text
     # The editor's note ("An earlier version gave the amount ... as RMB 10 billion") is no pledge.
     assert not any("10 bn" in s for s in later), later
     # Besides: the paragraph the edit added (farmer training) and the later snapshot's new
@@ -275,7 +278,7 @@ def test_an_edit_after_its_digest_comes_back_once_in_the_next_digest(sessions, s
     assert text.split() == preview.text.split()
     assert message["Subject"].endswith("2 new pledges, 1 revised"), message["Subject"]
     top = text.split("JD CORPORATE BLOG")[0]
-    assert "[revised] JD.com to commit RMB 12 bn in Shaanxi" in top, top
+    assert "[revised] JD.com to commit RMB 12 bn in Shaanxi over 3 years (was RMB 10 bn)" in top, top
     assert "[new] JD.com to train 10,000 people" in top, top
     assert "[updated 2021-06-10 16:30 UTC+0800] JD Pledges to Help Sell RMB 12 Billion" in text
     assert "Updated 2021-06-10 16:30 UTC+0800" in html_part(message)

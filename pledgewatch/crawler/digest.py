@@ -15,7 +15,7 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.alerts import outlet_name
+from pledgewatch.crawler.alerts import outlet_name, previous_amount
 from pledgewatch.crawler.templating import ComposedMessage, format_date, format_time, pledge_headline, render
 from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.store import deliveries as store
@@ -163,7 +163,8 @@ def build_digest(
             where = outlet_name(origin.article) if origin.article is not None else "another report"
             note = f"first reported {format_date(origin.published_at, zone)} by {where}"
         elif status == "revised":
-            note = f"revision {mention.pledge.revision}" if mention.pledge.revision else "amount revised"
+            previous = previous_amount(mention)
+            note = f"was {previous}" if previous else "amount revised"
         return MentionLine(
             pledge_id=mention.pledge_id,
             headline=pledge_headline(mention.pledge),
