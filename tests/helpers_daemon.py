@@ -38,6 +38,12 @@ class _Collect:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if address in self.sink.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         with self.sink.lock:
             self.sink.raw.append((list(envelope.rcpt_tos), bytes(envelope.content)))
@@ -50,8 +56,10 @@ class _Collect:
 class SmtpSink:
     """A real SMTP server on 127.0.0.1 that collects what it receives; can be stopped and restarted."""
 
-    def __init__(self, port: int | None = None, **controller: Any) -> None:
+    def __init__(self, port: int | None = None, refuse: tuple[str, ...] = (), **controller: Any) -> None:
         self.port = port or free_port()
+        # Recipients the server refuses (550), as a server does for a mistyped address.
+        self.refuse = set(refuse)
         # aiosmtpd options: ssl_context (implicit TLS), tls_context + require_starttls, authenticator...
         self.controller_options = controller
         self.raw: list[tuple[list[str], bytes]] = []

@@ -382,6 +382,70 @@ def test_cli_alerts_send_then_nothing_new(sqlite_url, tmp_path, smtp):
     engine.dispose()
 
 
+def test_cli_alerts_dry_run_lists_alerts_kept_pending_and_says_when_none_is_due(sqlite_url, tmp_path):
+    """With the SMTP server down, `alerts --dry-run` shows what is owed (the next send starts with
+    it), with the error; once everything went out it says so instead of printing nothing."""
+    engine = db.make_engine(sqlite_url)
+    db.ensure_schema(engine)
+    with db.session_factory(engine)() as session:
+        seed_archive(session)
+    sink = SmtpSink()  # not started yet: the server is down
+    config = _write_config(tmp_path / "pledgewatch.toml", sink.port)
+    failed = run_cli("--db", sqlite_url, "--config", str(config), "alerts", "--send")
+    assert failed.returncode == 1 and "2 failed (kept pending)" in failed.stderr
+
+    preview = run_cli("--db", sqlite_url, "--config", str(config), "alerts", "--dry-run")
+    assert preview.returncode == 0, preview.stderr
+    lines = preview.stdout.splitlines()
+    assert len(lines) == 2, preview.stdout
+    hubei = next(line for line in lines if line.startswith(HUBEI_SUBJECT))
+    assert "not delivered yet: 1 attempt(s)" in hubei and "Connection refused" in hubei
+
+    sink.start()
+    try:
+        sent = run_cli("--db", sqlite_url, "--config", str(config), "alerts", "--send")
+        assert sent.returncode == 0 and len(sink.messages) == 2, sent.stderr
+        nothing = run_cli("--db", sqlite_url, "--config", str(config), "alerts", "--dry-run")
+        assert nothing.returncode == 0 and nothing.stdout == ""
+        assert "no alerts due" in nothing.stderr
+    finally:
+        sink.stop()
+    engine.dispose()
+
+
+def test_a_recipient_the_server_refuses_is_reported_not_retried(sqlite_url, tmp_path):
+    """The message reaches the other recipients once; the refused address is said out loud."""
+    engine = db.make_engine(sqlite_url)
+    db.ensure_schema(engine)
+    with db.session_factory(engine)() as session:
+        seed_archive(session)
+    sink = SmtpSink(refuse=("typo@example.org",)).start()
+    try:
+        config = tmp_path / "pledgewatch.toml"
+        config.write_text(
+            f"""
+[email]
+host = "127.0.0.1"
+port = {sink.port}
+recipients = ["analyst@example.org", "typo@example.org"]
+timeout = 5.0
+alert_max_age_days = 0
+""",
+            encoding="utf-8",
+        )
+        result = run_cli("--db", sqlite_url, "--config", str(config), "alerts", "--send")
+        assert result.returncode == 0, result.stderr
+        said = " ".join(result.stderr.split())
+        assert "alert 1: refused by the server: typo@example.org (check email.recipients)" in said, said
+        assert "2 with recipients refused" in said, said
+        assert [rcpts for rcpts, _ in sink.raw] == [["analyst@example.org"]] * 2
+        again = run_cli("--db", sqlite_url, "--config", str(config), "alerts", "--send")
+        assert again.returncode == 0 and len(sink.raw) == 2
+    finally:
+        sink.stop()
+    engine.dispose()
+
+
 def test_pledges_feed_is_valid_atom(sqlite_url, tmp_path):
     feedparser = pytest.importorskip("feedparser")
     engine = db.make_engine(sqlite_url)

@@ -300,3 +300,28 @@ print(json.dumps(out))
     assert data["summary"]["articles_new"] == 3
     assert data["calls"] >= data["summary"]["pages_fetched"]  # at least one call per response
     assert data["last"] == 3
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "pipe"])
+def test_crawl_progress_line_on_a_terminal_and_none_in_a_pipe(tmp_path: Path, terminal: bool) -> None:
+    """The live progress line (rich) is drawn on a terminal and absent when stderr is not one.
+
+    Rich's documented TTY_COMPATIBLE / TTY_INTERACTIVE variables make the child's stderr count as
+    an interactive terminal, as it does under a real one (checked by hand with `script`)."""
+    archive = write_warc(tmp_path / "site.warc.gz", tiny_site())
+    config = tiny_config(tmp_path / "pledgewatch.toml")
+    env = {"TERM": "xterm-256color", "COLUMNS": "120"}
+    env.update({"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1"} if terminal else {"TTY_COMPATIBLE": "0"})
+    result = run_cli(
+        "--db", str(tmp_path / "a.db"), "--config", str(config),
+        "crawl", "--replay", str(archive), env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "crawl: ok" in result.stdout and "articles new          3" in result.stdout
+    assert "\x1b" not in result.stdout  # the summary stays plain text
+    if terminal:
+        # The cursor is hidden while the line redraws, then shown again; the last state is there.
+        assert "\x1b[?25l" in result.stderr and "\x1b[?25h" in result.stderr
+        assert "articles 3 (new 3, upd 0) · errors 0" in result.stderr, result.stderr
+    else:
+        assert "\x1b" not in result.stderr and "articles" not in result.stderr, result.stderr

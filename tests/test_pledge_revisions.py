@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
-from helpers_daemon import SmtpSink, free_port, seed_archive, subjects
+from helpers_daemon import SmtpSink, free_port, html_part, seed_archive, subjects, text_part
 from sqlalchemy import func, select
 
 from pledgewatch.crawler.config import Config, EmailConfig
@@ -84,6 +84,9 @@ def test_a_corrected_amount_alerts_once_as_a_revision_and_the_note_is_no_pledge(
     later = subjects(smtp.messages)[len(first) :]
     revised = [s for s in later if s.startswith("Revised pledge")]
     assert len(revised) == 1 and "Shaanxi" in revised[0] and "RMB 12 bn" in revised[0], later
+    # The alert says what the amount was before: a revision means nothing without it.
+    revised_text = text_part(next(m for m in smtp.messages if m["Subject"].startswith("Revised pledge")))
+    assert "Previously:  RMB 10 bn" in revised_text, revised_text
     # The editor's note ("An earlier version gave the amount ... as RMB 10 billion") is no pledge.
     assert not any("10 bn" in s for s in later), later
     # Besides: the paragraph the edit added (farmer training) and the later snapshot's new
@@ -255,3 +258,44 @@ def test_demo_export_and_pledges_list_share_one_json_shape(sqlite_url, tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == exported
     assert {"id", "first_report", "mentions", "withdrawn_mentions"} <= set(exported[0])
+
+
+def test_an_edit_after_its_digest_comes_back_once_in_the_next_digest(sessions, smtp):
+    """A digest-only reader learns of the corrected amount: the edited article is shown again,
+    marked updated, with the revision and the pledge the edit added on top; only once."""
+    ingest_snapshot(sessions, "first")
+    dispatcher = Dispatcher(config(smtp.port, alert_max_age_days=0, alerts=False), sessions)
+    assert dispatcher.send_digest().sent
+    first = text_part(smtp.messages[-1])
+    assert "RMB 10 bn in Shaanxi" in first and "[updated" not in first
+
+    ingest_snapshot(sessions, "later")
+    preview = dispatcher.preview_digest()
+    report = dispatcher.send_digest()
+    assert len(report.sent) == 1 and not report.failed
+    message = smtp.messages[-1]
+    text = text_part(message)
+    assert text.split() == preview.text.split()
+    assert message["Subject"].endswith("2 new pledges, 1 revised"), message["Subject"]
+    top = text.split("JD CORPORATE BLOG")[0]
+    assert "[revised] JD.com to commit RMB 12 bn in Shaanxi over 3 years (was RMB 10 bn)" in top, top
+    assert "[new] JD.com to train 10,000 people" in top, top
+    assert "[updated 2021-06-10 16:30 UTC+0800] JD Pledges to Help Sell RMB 12 Billion" in text
+    assert "Updated 2021-06-10 16:30 UTC+0800" in html_part(message)
+
+    # Sent once: nothing owed afterwards, and a retry of that digest renders the same message.
+    count = len(smtp.messages)
+    assert dispatcher.send_digest().sent == [] and len(smtp.messages) == count
+    with sessions() as session:
+        delivery = store.get_delivery(session, report.sent[0])
+        assert dispatcher.compose(session, delivery).text.split() == text.split()
+
+
+def test_an_article_edited_before_its_first_digest_is_not_shown_again(sessions, smtp):
+    ingest_snapshot(sessions, "first")
+    ingest_snapshot(sessions, "later")
+    dispatcher = Dispatcher(config(smtp.port, alert_max_age_days=0, alerts=False), sessions)
+    assert dispatcher.send_digest().sent
+    assert "RMB 12 bn in Shaanxi" in text_part(smtp.messages[-1])
+    report = dispatcher.send_digest()
+    assert report.sent == [] and report.skipped_empty

@@ -62,9 +62,32 @@ def pledge_fields(mention: PledgeMention) -> list[tuple[str, str]]:
         years = "-".join(str(y) for y in (pledge.start_year, pledge.end_year) if y)
         horizon = f"{horizon} ({years})" if horizon else years
     fields.append(("Horizon", horizon or "not stated"))
-    if pledge.revision:
-        fields.append(("Revision", str(pledge.revision)))
+    previous = previous_amount(mention)
+    if previous:
+        # What the reader was told before: a revision means nothing without the old figure.
+        fields.append(("Previously", previous))
     return fields
+
+
+def previous_amount(mention: PledgeMention) -> str:
+    """The amount an earlier, since withdrawn report of this pledge gave, for a revision ("" else)."""
+    if not mention.is_revision:
+        return ""
+    current = format_amount(mention.amount_value, mention.currency, mention.pledge.amount_unit)
+    earlier = sorted(
+        (
+            m
+            for m in mention.pledge.mentions
+            if m.id != mention.id and m.withdrawn_at is not None and m.amount_value is not None
+        ),
+        key=lambda m: m.id,
+        reverse=True,
+    )
+    for other in earlier:
+        amount = format_amount(other.amount_value, other.currency, mention.pledge.amount_unit)
+        if amount and amount != current:
+            return amount
+    return ""
 
 
 def compose_alert(mention: PledgeMention, zone: tzinfo | None = None) -> ComposedMessage:

@@ -4,6 +4,8 @@ A reader skims a digest top-down, so it opens with the new (and revised) pledges
 articles grouped by outlet, newest first. A story carried by several outlets (same ``story_id``:
 syndication, reprints) appears once, under its first publisher, with "also reported by" the
 others, and every pledge it mentions is marked new, revised or re-reported (with the first report).
+An article a previous digest carried comes back once when the publisher edits it (marked
+"updated"), so a corrected amount reaches readers who only read digests.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.alerts import outlet_name
+from pledgewatch.crawler.alerts import outlet_name, previous_amount
 from pledgewatch.crawler.templating import ComposedMessage, format_date, format_time, pledge_headline, render
 from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.store import deliveries as store
@@ -53,6 +55,8 @@ class DigestEntry:
     published_at: datetime | None
     authors: str
     excerpt: str
+    # When the article is here because it was edited after an earlier digest carried it.
+    updated: str = ""
     also: list[AlsoReported] = field(default_factory=list)
     mentions: list[MentionLine] = field(default_factory=list)
 
@@ -74,12 +78,13 @@ class NewPledge:
 
 @dataclass
 class Digest:
-    """What one digest carries; ``article_ids`` are the items it delivers."""
+    """What one digest carries: ``article_ids`` (the edited ones among them in ``updated_ids``)."""
 
     article_ids: list[int]
     new_pledges: list[NewPledge]
     groups: list[OutletGroup]
     generated: str
+    updated_ids: list[int] = field(default_factory=list)
 
     @property
     def story_count(self) -> int:
@@ -94,12 +99,16 @@ class Digest:
         if self.is_empty:
             return f"pledgewatch digest {self.generated[:10]}: nothing new"
         stories = self.story_count
-        pledges = len(self.new_pledges)
-        return (
+        revised = sum(1 for item in self.new_pledges if item.line.status == "revised")
+        pledges = len(self.new_pledges) - revised
+        subject = (
             f"pledgewatch digest {self.generated[:10]}: {stories} "
             f"{'story' if stories == 1 else 'stories'}, {pledges} new "
             f"{'pledge' if pledges == 1 else 'pledges'}"
         )
+        if revised:
+            subject += f", {revised} revised"
+        return subject
 
 
 def _excerpt(text: str) -> str:
@@ -127,12 +136,18 @@ def build_digest(
     watchlist: Watchlist,
     zone: tzinfo | None = None,
     now: datetime | None = None,
+    updated_ids: frozenset[int] | set[int] = frozenset(),
 ) -> Digest:
-    """Assemble the digest of the given articles (the items of one digest delivery)."""
+    """Assemble the digest of the given articles (the items of one digest delivery).
+
+    ``updated_ids`` are articles shown again because they were edited since an earlier digest.
+    """
     articles = store.articles_by_ids(session, article_ids)
     generated = format_time(now or utcnow(), zone)
     mentions = store.mentions_of_articles(session, [a.id for a in articles])
     first = store.first_mentions(session, [m.pledge_id for m in mentions])
+    # An updated article's pledges count as news only if the edit brought them.
+    digested_at = store.first_digested_at(session, [a.id for a in articles if a.id in updated_ids])
     siblings = store.story_articles(session, [a.story_id for a in articles if a.story_id is not None])
 
     by_article: dict[int, list[PledgeMention]] = {}
@@ -148,7 +163,8 @@ def build_digest(
             where = outlet_name(origin.article) if origin.article is not None else "another report"
             note = f"first reported {format_date(origin.published_at, zone)} by {where}"
         elif status == "revised":
-            note = f"revision {mention.pledge.revision}" if mention.pledge.revision else "amount revised"
+            previous = previous_amount(mention)
+            note = f"was {previous}" if previous else "amount revised"
         return MentionLine(
             pledge_id=mention.pledge_id,
             headline=pledge_headline(mention.pledge),
@@ -183,6 +199,9 @@ def build_digest(
             published_at=primary.published_at,
             authors=", ".join(primary.authors or []),
             excerpt=_excerpt(primary.text),
+            updated=format_time(primary.modified_at or primary.updated_at, zone)
+            if primary.id in updated_ids
+            else "",
         )
         story_members = siblings.get(primary.story_id, []) if primary.story_id is not None else []
         for other in sorted({a.id: a for a in [*members[1:], *story_members]}.values(), key=published_key):
@@ -202,7 +221,8 @@ def build_digest(
                 known = lines.get(candidate.pledge_id)
                 if known is None or _STATUS_RANK[candidate.status] < _STATUS_RANK[known.status]:
                     lines[candidate.pledge_id] = candidate
-                if candidate.status in {"new", "revised"}:
+                before = digested_at.get(member.id)
+                if candidate.status in {"new", "revised"} and (before is None or mention.created_at > before):
                     rank = 0 if candidate.watched else 1
                     if candidate.pledge_id not in new_pledges:
                         new_pledges[candidate.pledge_id] = (
@@ -226,6 +246,7 @@ def build_digest(
     ordered_new = [item for _, item in sorted(new_pledges.values(), key=lambda pair: pair[0])]
     return Digest(
         article_ids=[a.id for a in articles],
+        updated_ids=[a.id for a in articles if a.id in updated_ids],
         new_pledges=ordered_new,
         groups=[OutletGroup(name=name, entries=items) for name, items in groups.items()],
         generated=generated,

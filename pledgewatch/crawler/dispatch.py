@@ -52,6 +52,8 @@ class DispatchReport:
     skipped: list[int] = field(default_factory=list)
     # Pledge mentions older than the alert age limit, recorded as not alerted.
     skipped_old: int = 0
+    # Notes of deliveries sent although the server refused some recipients.
+    refused: list[str] = field(default_factory=list)
 
     def merge(self, other: DispatchReport) -> DispatchReport:
         self.sent += other.sent
@@ -59,6 +61,7 @@ class DispatchReport:
         self.created += other.created
         self.skipped += other.skipped
         self.skipped_old += other.skipped_old
+        self.refused += other.refused
         self.skipped_empty = self.skipped_empty or other.skipped_empty
         self.errors += other.errors
         return self
@@ -75,6 +78,8 @@ class DispatchReport:
             parts.append(f"{self.skipped_old} too old to alert")
         if self.skipped_empty:
             parts.append("empty digest not sent")
+        if self.refused:
+            parts.append(f"{len(self.refused)} with recipients refused ({self.refused[-1]})")
         return ", ".join(parts)
 
 
@@ -159,22 +164,55 @@ class Dispatcher:
                 raise SendError(f"alert {delivery.id}: its pledge mention is no longer in the archive")
             return compose_alert(mentions[0], self.zone)
         article_ids = [i for t, i in items if t == store.ITEM_ARTICLE]
-        digest = self.build_digest(session, article_ids, delivery.created_at)
+        edited = store.articles_of_versions(session, [i for t, i in items if t == store.ITEM_ARTICLE_VERSION])
+        digest = self.build_digest(session, article_ids, edited, delivery.created_at)
         return render_digest(digest)
 
-    def build_digest(self, session: Session, article_ids: list[int], now: datetime | None = None) -> Digest:
-        return build_digest(session, article_ids, self.watchlist, self.zone, now)
+    def build_digest(
+        self,
+        session: Session,
+        article_ids: list[int],
+        edited_ids: list[int] | None = None,
+        now: datetime | None = None,
+    ) -> Digest:
+        """The digest of new articles plus articles edited since an earlier digest carried them."""
+        new = set(article_ids)
+        updated = {i for i in edited_ids or [] if i not in new}
+        return build_digest(
+            session, [*article_ids, *sorted(updated)], self.watchlist, self.zone, now, updated
+        )
+
+    def _digest_candidates(self, session: Session) -> tuple[list[int], list[int], list[int]]:
+        """(new article ids, edited article ids, version ids to record) for the next digest."""
+        article_ids = [a.id for a in store.digest_candidates(session)]
+        edits = store.digest_edit_candidates(session)
+        # A new article's own edits go with it: that digest shows the article as edited already.
+        version_ids = sorted({v.id for v in edits} | set(store.later_versions(session, article_ids)))
+        return article_ids, sorted({v.article_id for v in edits}), version_ids
 
     def preview_digest(self) -> ComposedMessage:
         """The next digest as it would go out now, without recording or sending anything."""
         with self._session() as session:
-            articles = store.digest_candidates(session)
-            return render_digest(self.build_digest(session, [a.id for a in articles]))
+            article_ids, edited_ids, _versions = self._digest_candidates(session)
+            return render_digest(self.build_digest(session, article_ids, edited_ids))
 
     def preview_alerts(self) -> list[ComposedMessage]:
         with self._session() as session:
             due, _old = self._alert_candidates(session)
             return [compose_alert(m, self.zone) for m in due]
+
+    def pending_alerts(self) -> list[tuple[Delivery, ComposedMessage | None]]:
+        """Alerts recorded but not delivered yet (a failed send), with their message when it can
+        still be rendered: `alerts --dry-run` lists them, since the next send starts with them."""
+        with self._session() as session:
+            found = []
+            for delivery_id in store.retryable_deliveries(session, self.lease, store.ALERT):
+                delivery = store.get_delivery(session, delivery_id)
+                composed = None
+                if self.unsendable(session, delivery) is None:
+                    composed = self.compose(session, delivery)
+                found.append((delivery, composed))
+            return found
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -219,6 +257,11 @@ class Dispatcher:
         store.mark_sent(session, delivery_id, note)
         log.info("%s %d sent: %s %s", delivery.kind, delivery_id, delivery.message_id, composed.subject)
         report.sent.append(delivery_id)
+        if note:
+            # Sent to the others; retrying would not help (and would duplicate it for them), but
+            # a mistyped address must not go unnoticed.
+            log.warning("%s %d: %s (check email.recipients)", delivery.kind, delivery_id, note)
+            report.refused.append(note)
 
     def retry_pending(self, kind: str | None = None) -> DispatchReport:
         """Send every delivery still owed (pending, or claimed by a process that died).
@@ -279,10 +322,11 @@ class Dispatcher:
         """Retry pending digests, then the digest of every relevant article not yet sent."""
         report = self.retry_pending(store.DIGEST)
         with _SEND_LOCK, self._session() as session:
-            articles = store.digest_candidates(session)
-            if not articles and (report.sent or report.failed):
+            article_ids, edited_ids, version_ids = self._digest_candidates(session)
+            nothing = not article_ids and not edited_ids
+            if nothing and (report.sent or report.failed):
                 return report  # this slot went to a digest that was pending
-            if not articles and not self.config.email.send_empty_digest:
+            if nothing and not self.config.email.send_empty_digest:
                 # Recorded, so that "is a digest due" counts this slot as done.
                 store.create_delivery(
                     session,
@@ -295,11 +339,12 @@ class Dispatcher:
                 )
                 report.skipped_empty = True
                 return report
-            digest = self.build_digest(session, [a.id for a in articles])
+            digest = self.build_digest(session, article_ids, edited_ids)
             delivery = store.create_delivery(
                 session,
                 store.DIGEST,
-                [(store.ITEM_ARTICLE, article_id) for article_id in digest.article_ids],
+                [(store.ITEM_ARTICLE, article_id) for article_id in article_ids]
+                + [(store.ITEM_ARTICLE_VERSION, version_id) for version_id in version_ids],
                 recipients=self.config.email.recipients,
                 subject=digest.subject,
                 channel=self.mailer.channel,

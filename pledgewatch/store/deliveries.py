@@ -2,10 +2,10 @@
 
 Exactly once rests on three rules, all enforced here:
 
-1. Every item (a pledge mention for alerts, an article for digests) belongs to at most one delivery
-   of a kind. The ``delivery_items`` unique key (kind, item_type, item_id) is the guard: two
-   processes that build the same alert at the same time cannot both record it; the loser's
-   transaction rolls back and it sends nothing.
+1. Every item (a pledge mention for alerts; an article, or an edit of one, for digests) belongs
+   to at most one delivery of a kind. The ``delivery_items`` unique key (kind, item_type,
+   item_id) is the guard: two processes that build the same alert at the same time cannot both
+   record it; the loser's transaction rolls back and it sends nothing.
 2. A delivery is recorded (``pending``, with its items, in one transaction) before it is sent, and
    marked ``sent`` only after the server accepted it. A failure leaves it ``pending`` with the
    attempt counted and the error kept, so the next run sends it again.
@@ -27,12 +27,23 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from pledgewatch.store.models import Article, Delivery, DeliveryItem, Pledge, PledgeMention, utcnow
+from pledgewatch.store.models import (
+    Article,
+    ArticleVersion,
+    Delivery,
+    DeliveryItem,
+    Pledge,
+    PledgeMention,
+    utcnow,
+)
 
 ALERT = "alert"
 DIGEST = "digest"
 ITEM_ARTICLE = "article"
 ITEM_MENTION = "pledge_mention"
+# An edit (version 2, 3, ...) of an article a digest already carried: the next digest shows the
+# article again as updated, so a correction reaches digest readers too.
+ITEM_ARTICLE_VERSION = "article_version"
 
 PENDING = "pending"
 SENDING = "sending"
@@ -94,6 +105,70 @@ def digest_candidates(session: Session) -> list[Article]:
         .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
     )
     return list(session.scalars(statement))
+
+
+def digest_edit_candidates(session: Session) -> list[ArticleVersion]:
+    """Edits (version 2 and later) of relevant articles a digest already carried, not yet digested.
+
+    An edit made before the article's first digest is not one: that digest showed the edited
+    article (its versions are recorded with it, see :func:`later_versions`).
+    """
+    statement = (
+        select(ArticleVersion)
+        .join(Article, Article.id == ArticleVersion.article_id)
+        .where(
+            ArticleVersion.version > 1,
+            Article.relevant.is_(True),
+            ~_not_delivered(DIGEST, ITEM_ARTICLE, Article.id),
+            _not_delivered(DIGEST, ITEM_ARTICLE_VERSION, ArticleVersion.id),
+        )
+        .order_by(ArticleVersion.id)
+    )
+    return list(session.scalars(statement))
+
+
+def later_versions(session: Session, article_ids: Iterable[int]) -> list[int]:
+    """Ids of the versions after the first of these articles (a digest carrying them carries those)."""
+    wanted = list(article_ids)
+    if not wanted:
+        return []
+    statement = (
+        select(ArticleVersion.id)
+        .where(ArticleVersion.article_id.in_(wanted), ArticleVersion.version > 1)
+        .order_by(ArticleVersion.id)
+    )
+    return list(session.scalars(statement))
+
+
+def articles_of_versions(session: Session, version_ids: Iterable[int]) -> list[int]:
+    """The article ids of these versions (what a digest's edit items show), without repeats."""
+    wanted = list(version_ids)
+    if not wanted:
+        return []
+    statement = (
+        select(ArticleVersion.article_id)
+        .where(ArticleVersion.id.in_(wanted))
+        .distinct()
+        .order_by(ArticleVersion.article_id)
+    )
+    return list(session.scalars(statement))
+
+
+def first_digested_at(session: Session, article_ids: Iterable[int]) -> dict[int, datetime]:
+    """When a digest first carried each of these articles (pledges found later are news again)."""
+    wanted = list(article_ids)
+    if not wanted:
+        return {}
+    statement = (
+        select(DeliveryItem.item_id, Delivery.created_at)
+        .join(Delivery, Delivery.id == DeliveryItem.delivery_id)
+        .where(
+            DeliveryItem.kind == DIGEST,
+            DeliveryItem.item_type == ITEM_ARTICLE,
+            DeliveryItem.item_id.in_(wanted),
+        )
+    )
+    return {item_id: created_at for item_id, created_at in session.execute(statement)}
 
 
 def mentions_by_ids(session: Session, ids: Iterable[int]) -> list[PledgeMention]:

@@ -98,8 +98,16 @@ def alerts(
         raise UsageError("say either --dry-run (list the alerts due) or --send (send them now)")
     dispatcher = _dispatcher(ctx)
     if dry_run:
-        for composed in dispatcher.preview_alerts():
+        pending = dispatcher.pending_alerts()
+        for delivery, composed in pending:
+            subject = composed.subject if composed is not None else delivery.subject
+            error = f", last error: {delivery.last_error}" if delivery.last_error else ""
+            out.print(f"{subject}  (not delivered yet: {delivery.attempts} attempt(s){error})", markup=False)
+        due = dispatcher.preview_alerts()
+        for composed in due:
             out.print(composed.subject, markup=False)
+        if not pending and not due:
+            err.print("no alerts due: every new pledge of the watch list has been alerted")
         return
     report = dispatcher.send_alerts()
     err.print(f"alerts: {report.summary()}")
