@@ -166,6 +166,8 @@ class Daemon:
         """Crawl ``sources`` in a child (none: just deliver), then send pending and new alerts."""
         outcome = None
         if not self.stop.is_set() and sources:
+            if self.dispatcher is not None:
+                self.dispatcher.hang_up()  # no SMTP connection idles through the crawl
             with self._crawls_done:
                 self._crawls += 1
             try:
@@ -184,8 +186,9 @@ class Daemon:
                     self._crawls_done.notify_all()
             log.info(outcome.describe())
         if self.dispatcher is not None and not self.stop.is_set():
-            sent = self.dispatcher.retry_pending().merge(self.dispatcher.send_alerts())
-            if sent.sent or sent.failed:
+            with self.dispatcher.sending():  # one SMTP connection for the lot
+                sent = self.dispatcher.retry_pending().merge(self.dispatcher.send_alerts())
+            if sent.sent or sent.failed or sent.deferred:
                 log.info("alerts: %s", sent.summary())
             if report is not None:
                 report.merge(sent)
@@ -209,6 +212,14 @@ class Daemon:
 
     def run_once(self) -> CycleReport:
         """Whatever is due, once: pending deliveries, a crawl of every group, alerts, the digest if due."""
+        if self.dispatcher is None:
+            return self._run_once()
+        # One batch for the whole run: a mail server found unreachable is not tried again (and
+        # waited for again) by every later step of this run.
+        with self.dispatcher.sending():
+            return self._run_once()
+
+    def _run_once(self) -> CycleReport:
         report = CycleReport()
         if self.dispatcher is not None:
             report.deliveries.merge(self.dispatcher.retry_pending())

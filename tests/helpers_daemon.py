@@ -8,6 +8,7 @@ copy) straight into the store, the way the crawl pipeline would.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -50,20 +51,36 @@ class _Collect:
             login = session.auth_data.login.decode() if session.auth_data is not None else None
             encrypted = server.transport.get_extra_info("ssl_object") is not None
             self.sink.sessions.append((encrypted, login))
+            # The client's (host, port): one per connection, so tests can count connections.
+            self.sink.peers.append(tuple(session.peer))
+            if self.sink.drop_after_each:
+                # As a server with a one-message-per-connection limit (or a restart) does: the
+                # reply goes out, then the connection closes under the client.
+                asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted for delivery"
 
 
 class SmtpSink:
     """A real SMTP server on 127.0.0.1 that collects what it receives; can be stopped and restarted."""
 
-    def __init__(self, port: int | None = None, refuse: tuple[str, ...] = (), **controller: Any) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        refuse: tuple[str, ...] = (),
+        *,
+        drop_after_each: bool = False,
+        **controller: Any,
+    ) -> None:
         self.port = port or free_port()
+        # Close every connection after the message it carried.
+        self.drop_after_each = drop_after_each
         # Recipients the server refuses (550), as a server does for a mistyped address.
         self.refuse = set(refuse)
         # aiosmtpd options: ssl_context (implicit TLS), tls_context + require_starttls, authenticator...
         self.controller_options = controller
         self.raw: list[tuple[list[str], bytes]] = []
         self.sessions: list[tuple[bool, str | None]] = []  # (TLS used, login) per message
+        self.peers: list[tuple[Any, ...]] = []  # the client's address per message
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -92,6 +109,54 @@ class SmtpSink:
                 return True
             time.sleep(0.1)
         return predicate(self.messages)
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word.
+
+    What a mail server behind a firewall that drops packets looks like to a client with a
+    timeout: every connection attempt costs the whole timeout. ``accepted`` counts the attempts.
+    """
+
+    def __init__(self) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.2)
+        self.port = int(self._sock.getsockname()[1])
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            self.accepted += 1
+            self._held.append(conn)  # kept open, never answered
+
+    def start(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop, counting the connections still waiting in the backlog too."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.setblocking(False)
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except BlockingIOError:
+                break
+            self.accepted += 1
+            self._held.append(conn)
+        for conn in self._held:
+            conn.close()
+        self._sock.close()
 
 
 def subjects(messages: list[EmailMessage]) -> list[str]:

@@ -155,12 +155,15 @@ def test_smtp_down_for_two_cycles_then_every_item_arrives_once(sessions):
     for cycle in (1, 2):
         alerts = dispatcher.send_alerts()
         digest = dispatcher.send_digest()
-        assert alerts.sent == [] and len(alerts.failed) == 2, cycle
+        # The first alert finds the server down; the second is not tried in the same pass.
+        assert alerts.sent == [] and len(alerts.failed) == 1 and len(alerts.deferred) == 1, cycle
         assert digest.sent == [] and len(digest.failed) == 1, cycle
         pending = states(sessions)
         assert len(pending) == 3 and all(s.status == "pending" for s in pending)
-        assert all(s.attempts == cycle for s in pending)
-        assert all("Connection refused" in (s.last_error or "") for s in pending)
+        # Attempts count the sends actually tried.
+        assert [s.attempts for s in pending] == [cycle, 0, cycle]
+        tried = [pending[0], pending[2]]
+        assert all("Connection refused" in (s.last_error or "") for s in tried)
     message_ids = {s.message_id for s in states(sessions)}
 
     sink = SmtpSink(port).start()
@@ -170,9 +173,10 @@ def test_smtp_down_for_two_cycles_then_every_item_arrives_once(sessions):
         assert len(sink.messages) == 3
         assert sorted(subjects(sink.messages)[:2]) == sorted([HUBEI_SUBJECT, NORTHEAST_SUBJECT])
         assert subjects(sink.messages)[2].startswith("pledgewatch digest")
-        # Same Message-IDs as recorded before the first attempt; three attempts each.
+        # Same Message-IDs as recorded before the first attempt.
         assert {m["Message-ID"] for m in sink.messages} == message_ids
-        assert all(s.status == "sent" and s.attempts == 3 for s in states(sessions))
+        assert all(s.status == "sent" for s in states(sessions))
+        assert [s.attempts for s in states(sessions)] == [3, 1, 3]
         # Nothing more on a fourth cycle.
         fourth = dispatcher.send_alerts().merge(dispatcher.send_digest())
         assert fourth.sent == [] and len(sink.messages) == 3
@@ -392,7 +396,8 @@ def test_cli_alerts_dry_run_lists_alerts_kept_pending_and_says_when_none_is_due(
     sink = SmtpSink()  # not started yet: the server is down
     config = _write_config(tmp_path / "pledgewatch.toml", sink.port)
     failed = run_cli("--db", sqlite_url, "--config", str(config), "alerts", "--send")
-    assert failed.returncode == 1 and "2 failed (kept pending)" in failed.stderr
+    assert failed.returncode == 1 and "1 failed (kept pending)" in failed.stderr
+    assert "1 not tried" in failed.stderr  # the server was found down at the first
 
     preview = run_cli("--db", sqlite_url, "--config", str(config), "alerts", "--dry-run")
     assert preview.returncode == 0, preview.stderr
@@ -596,9 +601,11 @@ def test_starttls_and_login_with_the_password_from_the_environment(sessions, cer
             password_env="PW_TEST_SMTP_PASSWORD",
         )
         dispatcher = Dispatcher(config, sessions)
-        # A refused login keeps the alerts pending, with the server's answer.
-        assert len(dispatcher.send_alerts().failed) == 2 and sink.messages == []
-        assert all("535" in (s.last_error or "") for s in states(sessions)), states(sessions)
+        # A refused login keeps the alerts pending, with the server's answer; the second alert
+        # is not tried with the same password.
+        refused = dispatcher.send_alerts()
+        assert len(refused.failed) == 1 and len(refused.deferred) == 1 and sink.messages == []
+        assert "535" in (states(sessions)[0].last_error or ""), states(sessions)
         monkeypatch.setenv("PW_TEST_SMTP_PASSWORD", "s3cret")
         assert len(dispatcher.send_alerts().sent) == 2
         assert sink.sessions == [(True, "pledgewatch"), (True, "pledgewatch")]

@@ -326,14 +326,21 @@ def test_daemon_delivers_once_through_an_smtp_outage_and_stops_on_sigterm(tmp_pa
     daemon = _start_daemon(db_url, config)
     sink = SmtpSink(port)
     try:
-        # Two cycles with the server down: 2 alerts and 1 digest recorded, each tried twice or more.
+        # Two cycles with the server down: 2 alerts and 1 digest recorded. A pass stops at the
+        # first connection that fails, so one of them is tried each cycle and the rest wait.
         # (Attempts are counted when a send starts: wait until the second one has failed.)
         def two_failed() -> bool:
             states = owed()
-            return len(states) == 3 and all(s.attempts >= 2 and s.status == "pending" for s in states)
+            return (
+                len(states) == 3
+                and all(s.status == "pending" for s in states)
+                and max(s.attempts for s in states) >= 2
+                and any(s.last_error for s in states)
+            )
 
         assert _wait(two_failed), owed()
-        assert all("refused" in (s.last_error or "").lower() for s in owed())
+        tried = [s for s in owed() if s.attempts]
+        assert tried and all("refused" in (s.last_error or "").lower() for s in tried)
         sink.start()
         assert sink.wait_for(lambda messages: len(messages) >= 3, timeout=20), subjects(sink.messages)
         time.sleep(3)  # another cycle of both jobs: nothing goes out twice
@@ -343,7 +350,7 @@ def test_daemon_delivers_once_through_an_smtp_outage_and_stops_on_sigterm(tmp_pa
         assert alerts == sorted([HUBEI_SUBJECT, NORTHEAST_SUBJECT])
         assert len([s for s in subjects(messages) if s.startswith("pledgewatch digest")]) == 1
         assert {m["Message-ID"] for m in messages} == {s.message_id for s in owed()}
-        assert all(s.status == "sent" and s.attempts >= 3 for s in owed()), owed()
+        assert all(s.status == "sent" and s.attempts >= 1 for s in owed()), owed()
     finally:
         code, seconds, stderr = _stop(daemon)
         sink.stop()

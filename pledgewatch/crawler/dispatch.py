@@ -7,6 +7,11 @@ whether a message goes out from `pledgewatch run`, `run --once`, `digest --send`
 2. new items become new deliveries, recorded before they are sent;
 3. each send is claimed, and marked sent only after the server accepted it.
 
+A pass sends over one SMTP connection (:meth:`Dispatcher.sending`). When the server cannot be
+reached, the delivery being sent counts a failed attempt and the rest of the pass is not tried
+(``deferred``: still pending, attempts unchanged), so a dead server costs one timeout per run, not
+one per message; the next run sends them all.
+
 A message is rendered from its delivery's items each time it is sent, so a retry carries the same
 items as the first attempt.
 """
@@ -26,7 +31,7 @@ from sqlalchemy.orm import Session
 from pledgewatch.crawler.alerts import compose_alert, is_alertable
 from pledgewatch.crawler.config import Config
 from pledgewatch.crawler.digest import Digest, build_digest, render_digest
-from pledgewatch.crawler.mailer import Mailer, SendError, build_message
+from pledgewatch.crawler.mailer import MailBatch, Mailer, SendError, build_message
 from pledgewatch.crawler.templating import ComposedMessage
 from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.store import deliveries as store
@@ -54,6 +59,9 @@ class DispatchReport:
     skipped_old: int = 0
     # Notes of deliveries sent although the server refused some recipients.
     refused: list[str] = field(default_factory=list)
+    # Deliveries not tried because the server could not be reached earlier in the same pass:
+    # still pending with their attempts unchanged, sent by the next run.
+    deferred: list[int] = field(default_factory=list)
 
     def merge(self, other: DispatchReport) -> DispatchReport:
         self.sent += other.sent
@@ -62,6 +70,7 @@ class DispatchReport:
         self.skipped += other.skipped
         self.skipped_old += other.skipped_old
         self.refused += other.refused
+        self.deferred += other.deferred
         self.skipped_empty = self.skipped_empty or other.skipped_empty
         self.errors += other.errors
         return self
@@ -72,6 +81,8 @@ class DispatchReport:
             parts.append(f"{len(self.created)} new")
         if self.failed:
             parts.append(f"{len(self.failed)} failed (kept pending)")
+        if self.deferred:
+            parts.append(f"{len(self.deferred)} not tried (server unreachable, kept pending)")
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped (items gone)")
         if self.skipped_old:
@@ -106,6 +117,9 @@ class Dispatcher:
         self.zone: tzinfo = ZoneInfo(config.schedule.timezone)
         # A claim older than this belongs to a process that died mid-send: send again.
         self.lease = timedelta(seconds=max(120.0, config.email.timeout * 4))
+        # The batch (one SMTP connection) of the pass running in each thread: the daemon's jobs
+        # run in threads and must not share a connection.
+        self._local = threading.local()
 
     @property
     def mailer(self) -> Mailer:
@@ -113,6 +127,37 @@ class Dispatcher:
         if self._mailer is None:
             self._mailer = Mailer(self.config.email)
         return self._mailer
+
+    @contextmanager
+    def sending(self) -> Iterator[MailBatch]:
+        """One SMTP connection for every message sent inside (nested uses share it).
+
+        Once connecting has failed in it, the deliveries still to go are left pending.
+        """
+        current: MailBatch | None = getattr(self._local, "batch", None)
+        if current is not None:
+            yield current
+            return
+        with self.mailer.batch() as batch:
+            self._local.batch = batch
+            try:
+                yield batch
+            finally:
+                self._local.batch = None
+                if batch.deferred:
+                    # One line for the pass, not one per message left alone.
+                    log.warning(
+                        "mail server unreachable (%s): %d deliveries not tried, kept pending for "
+                        "the next run",
+                        batch.unreachable,
+                        batch.deferred,
+                    )
+
+    def hang_up(self) -> None:
+        """Close this thread's connection before a long pause (a crawl); the batch goes on."""
+        current: MailBatch | None = getattr(self._local, "batch", None)
+        if current is not None:
+            current.close()
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -217,6 +262,13 @@ class Dispatcher:
     # -- sending -----------------------------------------------------------------------------
 
     def _send_one(self, session: Session, delivery_id: int, report: DispatchReport) -> None:
+        batch = getattr(self._local, "batch", None)
+        assert batch is not None, "sends happen inside Dispatcher.sending()"
+        if batch.unreachable is not None:
+            # Not claimed, so its attempts stay as they were: it was not tried this run.
+            report.deferred.append(delivery_id)
+            batch.deferred += 1
+            return
         if not store.claim(session, delivery_id, self.lease):
             return  # another process is sending it
         delivery = store.get_delivery(session, delivery_id)
@@ -237,7 +289,7 @@ class Dispatcher:
                 date=delivery.created_at,
                 kind=delivery.kind,
             )
-            note = self.mailer.send(message, composed)
+            note = batch.send(message, composed)
         except SendError as exc:
             store.mark_failed_attempt(session, delivery_id, str(exc))
             log.warning(
@@ -271,13 +323,17 @@ class Dispatcher:
         """
         _ = self.mailer
         report = DispatchReport()
-        with _SEND_LOCK, self._session() as session:
+        with self.sending(), _SEND_LOCK, self._session() as session:
             for delivery_id in store.retryable_deliveries(session, self.lease, kind):
                 self._send_one(session, delivery_id, report)
         return report
 
     def send_alerts(self) -> DispatchReport:
         """Retry pending alerts, then one alert per new or revised watch-list pledge mention."""
+        with self.sending():
+            return self._send_alerts()
+
+    def _send_alerts(self) -> DispatchReport:
         report = self.retry_pending(store.ALERT)
         if not self.config.email.alerts:
             return report
@@ -320,11 +376,15 @@ class Dispatcher:
 
     def send_digest(self) -> DispatchReport:
         """Retry pending digests, then the digest of every relevant article not yet sent."""
+        with self.sending():
+            return self._send_digest()
+
+    def _send_digest(self) -> DispatchReport:
         report = self.retry_pending(store.DIGEST)
         with _SEND_LOCK, self._session() as session:
             article_ids, edited_ids, version_ids = self._digest_candidates(session)
             nothing = not article_ids and not edited_ids
-            if nothing and (report.sent or report.failed):
+            if nothing and (report.sent or report.failed or report.deferred):
                 return report  # this slot went to a digest that was pending
             if nothing and not self.config.email.send_empty_digest:
                 # Recorded, so that "is a digest due" counts this slot as done.

@@ -52,7 +52,7 @@ def run(
         f"digest {'due' if report.digest_due else 'not due'}"
     )
     failed = [c for c in crawled if c.result is not None and c.result.status != "ok"]
-    if failed or report.deliveries.failed:
+    if failed or report.deliveries.failed or report.deliveries.deferred:
         raise typer.Exit(1)
 
 
@@ -83,7 +83,7 @@ def digest(
         return
     report = dispatcher.send_digest()
     err.print(f"digest: {report.summary()}")
-    if report.failed:
+    if report.failed or report.deferred:
         raise typer.Exit(1)
 
 
@@ -111,7 +111,7 @@ def alerts(
         return
     report = dispatcher.send_alerts()
     err.print(f"alerts: {report.summary()}")
-    if report.failed:
+    if report.failed or report.deferred:
         raise typer.Exit(1)
 
 
