@@ -96,6 +96,19 @@ def digest_due(trigger: BaseTrigger | None, last: datetime | None, now: datetime
     return upcoming is not None and upcoming <= now
 
 
+def when(moment: datetime | None) -> str:
+    """A scheduled time for the log, to the second ("2026-03-02 08:00:00+08:00")."""
+    if moment is None:
+        return "none (paused)"
+    return moment.isoformat(sep=" ", timespec="seconds")
+
+
+def log_outcome(outcome: CrawlOutcome) -> None:
+    """A crawl that timed out or failed is a WARNING (with the sources and why), so log filters
+    and alerting on the daemon's log catch it; a normal crawl or a skip is INFO."""
+    log.log(logging.WARNING if outcome.went_wrong else logging.INFO, "%s", outcome.describe())
+
+
 def crawl_groups(config: Config) -> list[list[str]]:
     """The sources each crawl job covers: one job for all enabled sources, or one per source."""
     from pledgewatch.spiders.publisher import all_publishers
@@ -184,7 +197,7 @@ class Daemon:
                 with self._crawls_done:
                     self._crawls -= 1
                     self._crawls_done.notify_all()
-            log.info(outcome.describe())
+            log_outcome(outcome)
         if self.dispatcher is not None and not self.stop.is_set():
             with self.dispatcher.sending():  # one SMTP connection for the lot
                 sent = self.dispatcher.retry_pending().merge(self.dispatcher.send_alerts())
@@ -278,10 +291,10 @@ class Daemon:
             )
             if same:
                 assert existing is not None
-                log.info("schedule: %s %s, next run %s (kept)", job_id, trigger, existing.next_run_time)
+                log.info("schedule: %s %s, next run %s (kept)", job_id, trigger, when(existing.next_run_time))
                 continue
             job = scheduler.add_job(func, trigger, args=args, id=job_id, name=job_id, replace_existing=True)
-            log.info("schedule: %s %s, next run %s", job_id, trigger, job.next_run_time)
+            log.info("schedule: %s %s, next run %s", job_id, trigger, when(job.next_run_time))
 
     def run_forever(self) -> int:
         """Run until SIGTERM/SIGINT; then stop taking jobs, let the running crawl finish, exit 0."""

@@ -155,6 +155,13 @@ class CrawlOutcome:
     run_id: int | None
     result: ChildResult | None
     skipped_because: str | None = None
+    # Why a crawl did not end ok (the time limit, the exit code), as recorded in crawl_runs.
+    reason: str = ""
+
+    @property
+    def went_wrong(self) -> bool:
+        """Timed out or failed: worth a WARNING (a skip or a stop on request is not)."""
+        return self.result is not None and self.result.status in {"timeout", "failed"}
 
     def describe(self) -> str:
         names = ",".join(self.sources) or "all sources"
@@ -169,6 +176,8 @@ class CrawlOutcome:
         line = f"crawl {names} (run {self.run_id}): {self.result.status} in {self.result.seconds:.1f} s"
         if counts:
             line += f": {counts}"
+        if self.result.status != "ok" and self.reason:
+            line += f"; {self.reason}"
         if self.result.status != "ok" and self.result.stderr_tail:
             line += f"; last error output: {self.result.stderr_tail[-1][:300]}"
         return line
@@ -231,4 +240,6 @@ def supervised_crawl(
         if result.status in {"timeout", "interrupted"}:
             crawlruns.interrupt_orphans(session, sources, spawned_at, errors[0])
         crawlruns.absorb_child_run(session, run.id, spawned_at, sources)
-    return CrawlOutcome(sources=list(sources), run_id=run.id, result=result)
+    return CrawlOutcome(
+        sources=list(sources), run_id=run.id, result=result, reason=errors[0] if errors else ""
+    )
