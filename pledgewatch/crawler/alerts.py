@@ -8,6 +8,7 @@ A re-report of a known pledge is never an alert: it shows up in the digest, mark
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import tzinfo
 
 from pledgewatch.crawler.templating import (
@@ -19,6 +20,22 @@ from pledgewatch.crawler.templating import (
 )
 from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.store.models import Article, PledgeMention
+
+
+@dataclass(frozen=True)
+class Footer:
+    """Why the reader gets a message and how to stop it, taken from the configuration.
+
+    A message nobody remembers subscribing to gets reported as spam; one that names the watch-list
+    entry behind it and the key to edit gets the configuration fixed instead.
+    """
+
+    # Where the settings live: the configuration file, or a phrase when there is none.
+    config: str
+    # The watch-list names behind the message (the pledge's actor; the digest's companies).
+    watched: tuple[str, ...]
+    # The digest's schedule expression (schedule.digest), for the digest's footer.
+    digest_schedule: str = ""
 
 
 def outlet_name(article: Article) -> str:
@@ -90,8 +107,10 @@ def previous_amount(mention: PledgeMention) -> str:
     return ""
 
 
-def compose_alert(mention: PledgeMention, zone: tzinfo | None = None) -> ComposedMessage:
-    """Subject, text and HTML of the alert for one pledge mention."""
+def compose_alert(
+    mention: PledgeMention, zone: tzinfo | None = None, footer: Footer | None = None
+) -> ComposedMessage:
+    """Subject, text and HTML of the alert for one pledge mention; ``footer`` says why it is sent."""
     article = mention.article
     assert article is not None, "alerts are for mentions in archived articles"
     context = {
@@ -105,6 +124,7 @@ def compose_alert(mention: PledgeMention, zone: tzinfo | None = None) -> Compose
         "published": format_time(article.published_at or mention.published_at, zone),
         "url": article.canonical_url,
         "authors": ", ".join(article.authors or []),
+        "footer": footer,
     }
     return ComposedMessage(
         subject=context["subject"],

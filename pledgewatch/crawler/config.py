@@ -121,6 +121,8 @@ class EmailConfig(_Section):
     username: str = ""
     password_env: str = "PLEDGEWATCH_SMTP_PASSWORD"
     sender: str = "pledgewatch@example.org"
+    # The From display name ("pledgewatch <pledgewatch@example.org>"); empty: the address alone.
+    sender_name: str = "pledgewatch"
     recipients: list[str] = Field(default_factory=list)
     alerts: bool = True
     # Alert only pledges reported within this many days (0: no limit), so that a first crawl or a

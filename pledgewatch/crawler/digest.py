@@ -15,7 +15,7 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.alerts import outlet_name, previous_amount
+from pledgewatch.crawler.alerts import Footer, outlet_name, previous_amount
 from pledgewatch.crawler.templating import ComposedMessage, format_date, format_time, pledge_headline, render
 from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.store import deliveries as store
@@ -85,6 +85,8 @@ class Digest:
     groups: list[OutletGroup]
     generated: str
     updated_ids: list[int] = field(default_factory=list)
+    # The watch-list companies the digest's articles mention (its footer says why it is sent).
+    watched: list[str] = field(default_factory=list)
 
     @property
     def story_count(self) -> int:
@@ -244,12 +246,14 @@ def build_digest(
     for entry in entries:
         groups.setdefault(entry.publisher, []).append(entry)
     ordered_new = [item for _, item in sorted(new_pledges.values(), key=lambda pair: pair[0])]
+    mentioned = {name for a in articles for name in a.entities or []}
     return Digest(
         article_ids=[a.id for a in articles],
         updated_ids=[a.id for a in articles if a.id in updated_ids],
         new_pledges=ordered_new,
         groups=[OutletGroup(name=name, entries=items) for name, items in groups.items()],
         generated=generated,
+        watched=[name for name in watchlist.names if name in mentioned],
     )
 
 
@@ -258,11 +262,13 @@ def _entry_key(entry: DigestEntry) -> tuple[int, float, int]:
     return (1 if stamp is not None else 0, stamp.timestamp() if stamp else 0.0, entry.article_id)
 
 
-def render_digest(digest: Digest) -> ComposedMessage:
+def render_digest(digest: Digest, footer: Footer | None = None) -> ComposedMessage:
+    """Subject, text and HTML of a digest; ``footer`` says why it is sent and how to stop it."""
     context = {
         "subject": digest.subject,
         "digest": digest,
         "generated": digest.generated,
+        "footer": footer,
     }
     return ComposedMessage(
         subject=digest.subject,

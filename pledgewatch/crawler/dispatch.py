@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.alerts import compose_alert, is_alertable
+from pledgewatch.crawler.alerts import Footer, compose_alert, is_alertable
 from pledgewatch.crawler.config import Config
 from pledgewatch.crawler.digest import Digest, build_digest, render_digest
 from pledgewatch.crawler.mailer import MailBatch, Mailer, SendError, build_message
@@ -207,11 +207,26 @@ class Dispatcher:
             mentions = store.mentions_by_ids(session, [i for t, i in items if t == store.ITEM_MENTION])
             if len(mentions) != 1:
                 raise SendError(f"alert {delivery.id}: its pledge mention is no longer in the archive")
-            return compose_alert(mentions[0], self.zone)
+            return self._compose_alert(mentions[0])
         article_ids = [i for t, i in items if t == store.ITEM_ARTICLE]
         edited = store.articles_of_versions(session, [i for t, i in items if t == store.ITEM_ARTICLE_VERSION])
         digest = self.build_digest(session, article_ids, edited, delivery.created_at)
-        return render_digest(digest)
+        return self._render_digest(digest)
+
+    def footer(self, watched: list[str]) -> Footer:
+        """Why a message goes out and how to stop it, from this configuration."""
+        path = self.config.path
+        return Footer(
+            config=str(path) if path is not None else "the configuration (built-in defaults, no file)",
+            watched=tuple(watched),
+            digest_schedule=self.config.schedule.digest,
+        )
+
+    def _compose_alert(self, mention: PledgeMention) -> ComposedMessage:
+        return compose_alert(mention, self.zone, self.footer(self.watchlist.match(mention.pledge.actor)))
+
+    def _render_digest(self, digest: Digest) -> ComposedMessage:
+        return render_digest(digest, self.footer(digest.watched))
 
     def build_digest(
         self,
@@ -239,12 +254,12 @@ class Dispatcher:
         """The next digest as it would go out now, without recording or sending anything."""
         with self._session() as session:
             article_ids, edited_ids, _versions = self._digest_candidates(session)
-            return render_digest(self.build_digest(session, article_ids, edited_ids))
+            return self._render_digest(self.build_digest(session, article_ids, edited_ids))
 
     def preview_alerts(self) -> list[ComposedMessage]:
         with self._session() as session:
             due, _old = self._alert_candidates(session)
-            return [compose_alert(m, self.zone) for m in due]
+            return [self._compose_alert(m) for m in due]
 
     def pending_alerts(self) -> list[tuple[Delivery, ComposedMessage | None]]:
         """Alerts recorded but not delivered yet (a failed send), with their message when it can
@@ -284,6 +299,7 @@ class Dispatcher:
             message = build_message(
                 composed,
                 sender=self.config.email.sender,
+                sender_name=self.config.email.sender_name,
                 recipients=delivery.recipients,
                 message_id=delivery.message_id,
                 date=delivery.created_at,
