@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 from pledgewatch.crawler.cli.app import app, config_app, db_app, get_context, out
+from pledgewatch.crawler.config import Config
 from pledgewatch.errors import UsageError
 from pledgewatch.store import db
 
@@ -89,6 +91,17 @@ def config_check(ctx: typer.Context) -> None:
     out.print(f"configuration OK ({where})")
 
 
+def _in_schedule_zone(moment: datetime, config: Config) -> str:
+    """A stored (UTC) time in the schedule's zone, named, as the daemon's log and the digest show
+    times: "2026-03-02 08:00 Asia/Shanghai (UTC+08:00)"."""
+    from zoneinfo import ZoneInfo
+
+    zone_name = config.schedule.timezone
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone_name))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {zone_name} (UTC{offset[:3]}:{offset[3:]})"
+
+
 @app.command("status")
 def status(ctx: typer.Context) -> None:
     """Show what the archive holds: articles, pledges, the last crawl, deliveries not yet sent."""
@@ -100,10 +113,8 @@ def status(ctx: typer.Context) -> None:
     out.print(f"database:           {app_ctx.engine().url.render_as_string()}")
     out.print(f"articles:           {state.articles} ({state.relevant_articles} relevant)")
     out.print(f"pledges:            {state.pledges} ({state.pledge_mentions} mentions)")
-    last = (
-        "never"
-        if state.last_run_started is None
-        else f"{state.last_run_started:%Y-%m-%d %H:%M} UTC, {state.last_run_status}"
-    )
+    last = "never"
+    if state.last_run_started is not None:
+        last = f"{_in_schedule_zone(state.last_run_started, app_ctx.config)}, {state.last_run_status}"
     out.print(f"last crawl:         {last}")
     out.print(f"pending deliveries: {state.pending_deliveries}")
