@@ -153,7 +153,10 @@ def test_a_failed_command_leaves_no_empty_archive(tmp_path: Path):
     target = tmp_path / "typo.db"
     result = run_cli("--db", str(target), "crawl", "nosuchsource")
     assert result.returncode == 2
+    # The creation is announced when it happens; its removal is said too.
     assert result.stderr.strip().splitlines() == [
-        "error: unknown source 'nosuchsource'; known: chinadaily, jd, people"
+        f"note: created a new, empty archive at {target}",
+        f"note: removed the new archive at {target} again (still empty)",
+        "error: unknown source 'nosuchsource'; known: chinadaily, jd, people",
     ]
     assert not target.exists()

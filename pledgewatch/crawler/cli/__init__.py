@@ -22,10 +22,8 @@ def main() -> None:
     try:
         app(prog_name="pledgewatch")
     except SystemExit as exc:
-        if exc.code in (0, None):
-            for path in CREATED_ARCHIVES:
-                print(f"note: created a new, empty archive at {path}", file=sys.stderr)
-        else:
+        # The creation itself was announced when it happened (crawler/cli/app.py).
+        if exc.code not in (0, None):
             _remove_created_archives()
         raise
     except PledgewatchError as exc:
@@ -49,3 +47,5 @@ def _remove_created_archives() -> None:
         if archive_is_empty(path):
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
+            # Its creation was announced: say that it is gone again.
+            print(f"note: removed the new archive at {path} again (still empty)", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,8 +33,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(pledges_app, name="pledges")
 
-# SQLite archives this invocation created: announced when the command succeeds, removed again
-# when it fails (they are empty), so a mistyped --db path neither passes silently nor leaves junk.
+# SQLite archives this invocation created: announced when created, removed again when the command
+# fails while they are still empty, so a mistyped --db path neither passes silently nor leaves junk.
 CREATED_ARCHIVES: list[Path] = []
 
 # Messages for people go to stderr; stdout is for data (JSON, CSV, tables) that users pipe.
@@ -67,6 +68,9 @@ class AppContext:
                 db.ensure_schema(engine)
                 assert path is not None
                 CREATED_ARCHIVES.append(path)
+                # Said now, not at exit: `run` may never exit, and a long crawl into a mistyped
+                # path should be noticed before it is done. Plain print: a console would wrap it.
+                print(f"note: created a new, empty archive at {path}", file=sys.stderr, flush=True)
         if ensure_schema:
             db.ensure_schema(self._engine)
         return self._engine
