@@ -510,16 +510,35 @@ def mention_to_dict(mention: PledgeMention) -> dict[str, object]:
     }
 
 
+def report_order(mention: PledgeMention) -> tuple[bool, datetime, int]:
+    """Sort key of a pledge's reports: earliest publication first, undated last, then as stored."""
+    published = mention.published_at or datetime.max.replace(tzinfo=UTC)
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return (mention.published_at is None, published, mention.id)
+
+
+def first_report(pledge: Pledge, *, archived: bool = False) -> PledgeMention | None:
+    """The pledge's first report: its earliest-published mention that still stands.
+
+    This is not necessarily the mention that brought the pledge into the archive (``is_new``): a
+    crawl may archive a syndicated copy (People's Daily, the next day) before the original (China
+    Daily). Alerts, the feed, the digest and listings all name this one, so they agree.
+    ``archived`` keeps to mentions of archived articles (something a reader can open).
+    """
+    standing = [
+        m for m in pledge.mentions if m.withdrawn_at is None and (not archived or m.article_id is not None)
+    ]
+    return min(standing, key=report_order, default=None)
+
+
 def pledge_to_dict(pledge: Pledge) -> dict[str, object]:
     """The JSON shape of a pledge in every listing and export: its fields, first report and mentions.
 
     ``mentions`` are what the archive states now; ``withdrawn_mentions`` what an edit took back or
     corrected (the earlier amount of a revised pledge, a dropped sentence), kept as history.
     """
-    ordered = sorted(
-        pledge.mentions,
-        key=lambda m: (m.published_at or datetime.max.replace(tzinfo=UTC), m.id),
-    )
+    ordered = sorted(pledge.mentions, key=report_order)
     mentions = [m for m in ordered if m.withdrawn_at is None]
     withdrawn = [m for m in ordered if m.withdrawn_at is not None]
     return {
