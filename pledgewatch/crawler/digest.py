@@ -119,8 +119,6 @@ def _excerpt(text: str) -> str:
     return cut.rstrip(",;:") + " …"
 
 
-
-
 _STATUS_RANK = {"new": 0, "revised": 1, "re-report": 2}
 
 
@@ -157,7 +155,8 @@ def build_digest(
     for mention in mentions:
         if mention.is_new:
             origin = first.get(mention.pledge_id)
-            new_line[mention.pledge_id] = origin.id if origin is not None and origin.id in shown_ids else mention.id
+            here = origin is not None and origin.id in shown_ids
+            new_line[mention.pledge_id] = origin.id if here and origin is not None else mention.id
 
     def line(mention: PledgeMention) -> MentionLine:
         if new_line.get(mention.pledge_id) == mention.id:
