@@ -65,7 +65,8 @@ def pledge_fields(mention: PledgeMention) -> list[tuple[str, str]]:
     fields.append(("Region", pledge.region or "not stated"))
     horizon = pledge.horizon or ""
     if pledge.start_year or pledge.end_year:
-        years = "-".join(str(y) for y in (pledge.start_year, pledge.end_year) if y)
+        # One year is "2020", never "2020-2020".
+        years = "-".join(dict.fromkeys(str(y) for y in (pledge.start_year, pledge.end_year) if y))
         horizon = f"{horizon} ({years})" if horizon else years
     fields.append(("Horizon", horizon or "not stated"))
     previous = previous_amount(mention)
