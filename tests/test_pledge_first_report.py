@@ -9,7 +9,7 @@ alert. Real SMTP server, SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import feedparser
 import pytest
@@ -44,16 +44,19 @@ def dispatcher(sessions, port: int) -> Dispatcher:
     return Dispatcher(Config(email=email), sessions, alert_max_age_days=0)
 
 
-def ingest_url(sessions, url: str) -> None:
-    """One sample-web article (first snapshot) through the crawl pipeline's ingest step."""
+def ingest_url(sessions, url: str, snapshot: str = "first") -> None:
+    """One sample-web article (as of ``snapshot``) through the crawl pipeline's ingest step."""
     (article,) = [a for a in load_manifest()["articles"] if a["url"] == url]
+    version = article.get("later", article) if snapshot == "later" else article
+    modified = version.get("modified")
     record = ArticleRecord(
         url=article["url"],
         source=article["source"],
-        title=article["title"],
-        text=article["text"],
+        title=version.get("title") or article["title"],
+        text=version["text"],
         authors=article["authors"],
         published=datetime.fromisoformat(article["published"]),
+        modified=datetime.fromisoformat(modified) if modified else None,
         outlet=article.get("outlet"),
     )
     with sessions() as session:
@@ -127,3 +130,38 @@ def test_an_earlier_report_found_after_the_alert_is_no_second_alert(sessions, sm
         assert [(m.status, m.note) for m in entry.mentions] == [
             ("re-report", "the earliest report of this known pledge")
         ]
+
+
+SHAANXI = "https://jdcorporateblog.com/jd-pledges-to-help-sell-rmb-10-billion-of-farm-produce-from-shaanxi/"
+LONG_AGO = datetime(2021, 1, 1, tzinfo=UTC)
+
+
+def test_feed_updated_changes_only_when_the_entry_does(sessions):
+    """A later crawl moves <updated> of the pledges it reports again, revises or withdraws only."""
+    first = [
+        a["url"]
+        for a in sorted(load_manifest()["articles"], key=lambda a: a["published"])
+        if "first" in a["snapshots"] and a.get("text") and a["url"] != ORIGINAL
+    ]
+    for url in first:
+        ingest_url(sessions, url)
+    with sessions() as session:  # as if the first crawl had been long ago
+        for pledge in session.scalars(select(Pledge)):
+            pledge.updated_at = LONG_AGO
+        session.commit()
+        before = {p.id: p for p in session.scalars(select(Pledge))}
+        changed = {gba_pledge(session).id}
+        changed |= {
+            m.pledge_id for p in before.values() for m in p.mentions if m.article.canonical_url == SHAANXI
+        }
+    assert len(changed) == 2
+
+    # The later crawl: China Daily's original of a known pledge, and the edited Shaanxi article.
+    ingest_url(sessions, ORIGINAL)
+    ingest_url(sessions, SHAANXI, "later")
+
+    with sessions() as session:
+        feed = feedparser.parse(render_pledges_feed(list_pledges(session, include_withdrawn=True)))
+        updated = {int(e.id.rsplit(":", 1)[1]): e.updated for e in feed.entries}
+    stamp = LONG_AGO.isoformat(timespec="seconds")
+    assert {i for i in before if updated[i] != stamp} == changed, updated

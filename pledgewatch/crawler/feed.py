@@ -1,7 +1,9 @@
 """The Atom feed of pledges, for analysts who follow pledgewatch in a feed reader.
 
 Entries are pledges, not articles: one entry per commitment, linked to its first report and listing
-every outlet that reported it, so a re-report updates an entry instead of adding a new one.
+every outlet that reported it, so a re-report updates an entry instead of adding a new one. An
+entry's ``<updated>`` is the pledge's ``updated_at``, which the store moves only when the entry's
+content changes (a new report, a revision, a withdrawal): feed readers show it as changed then only.
 """
 
 from __future__ import annotations

@@ -322,7 +322,8 @@ def _store_candidates(
             session.flush()
             is_new = True
         else:
-            _complete(pledge, candidate, published)
+            if _complete(pledge, candidate, published):
+                pledge.updated_at = utcnow()
             if is_revision:
                 pledge.amount_value = candidate.amount_value
                 pledge.currency = candidate.currency
@@ -336,10 +337,17 @@ def _store_candidates(
             # revised one is a mention of its own, so that it is alerted once like any revision.
             unclaimed.remove(previous)
             previous.withdrawn_at = utcnow()
+            previous.pledge.updated_at = utcnow()
             previous = None
         if previous is not None:
             unclaimed.remove(previous)
             mention = previous
+            if (mention.sentence, mention.amount_value, mention.currency) != (
+                candidate.sentence,
+                candidate.amount_value,
+                candidate.currency,
+            ):
+                pledge.updated_at = utcnow()  # the report now words it differently
             mention.sentence = candidate.sentence
             mention.sentence_index = candidate.sentence_index
             mention.start_offset = candidate.start_offset
@@ -365,6 +373,9 @@ def _store_candidates(
             published_at=published,
         )
         session.add(mention)
+        if not is_new:
+            # A report more: the pledge's feed entry lists it (and may link it as first report).
+            pledge.updated_at = utcnow()
         session.flush()
         outcomes.append(MentionOutcome(pledge, mention, is_new, is_revision, candidate))
     # What an edit no longer says is no longer reported by this text; the mention is kept
@@ -372,12 +383,15 @@ def _store_candidates(
     now = utcnow()
     for stale in unclaimed:
         stale.withdrawn_at = now
+        stale.pledge.updated_at = now
     session.flush()
     return outcomes
 
 
-def _complete(pledge: Pledge, candidate: PledgeCandidate, published: datetime | None) -> None:
-    """A later report may add what the first one left out (a region, the years)."""
+def _complete(pledge: Pledge, candidate: PledgeCandidate, published: datetime | None) -> bool:
+    """A later report may add what the first one left out (a region, the years); True if it did."""
+    before = (pledge.region, pledge.start_year, pledge.end_year, pledge.horizon, pledge.qualifier)
+    before_published = pledge.first_published_at
     if pledge.region is None and candidate.region:
         pledge.region = candidate.region
     if pledge.end_year is None and candidate.end_year is not None:
@@ -387,6 +401,8 @@ def _complete(pledge: Pledge, candidate: PledgeCandidate, published: datetime | 
         pledge.qualifier = candidate.qualifier
     if published is not None and (pledge.first_published_at is None or published < pledge.first_published_at):
         pledge.first_published_at = published
+    after = (pledge.region, pledge.start_year, pledge.end_year, pledge.horizon, pledge.qualifier)
+    return after != before or pledge.first_published_at is not before_published
 
 
 def record_article_pledges(
