@@ -279,7 +279,7 @@ def test_an_edit_after_its_digest_comes_back_once_in_the_next_digest(sessions, s
     assert text.split() == preview.text.split()
     assert message["Subject"].endswith("2 new pledges, 1 revised"), message["Subject"]
     top = text.split("JD CORPORATE BLOG")[0]
-    assert "[revised] JD.com to commit RMB 12 bn in Shaanxi over 3 years (was RMB 10 bn)" in top, top
+    assert "[revised] JD.com to help sell RMB 12 bn in Shaanxi over 3 years (was RMB 10 bn)" in top, top
     assert "[new] JD.com to train 10,000 people" in top, top
     assert "[updated 2021-06-10 16:30 UTC+0800] JD Pledges to Help Sell RMB 12 Billion" in text
     assert "Updated 2021-06-10 16:30 UTC+0800" in html_part(message)

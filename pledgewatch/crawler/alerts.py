@@ -4,6 +4,11 @@ An alert is what an analyst acts on at once, so its subject says the whole pledg
 JD.com to invest RMB 6 bn in Hubei over 3 years") and its body carries the sentence it comes from,
 the extracted fields (to check the machine's reading against the sentence) and where it was printed.
 A re-report of a known pledge is never an alert: it shows up in the digest, marked as such.
+
+An alert is owed once, for the mention that brought the pledge into the archive (``is_new``), but
+it names the pledge's first report known when it is sent (the earliest-published report, see
+:func:`pledgewatch.store.pledges.first_report`): a crawl that finds People's Daily's syndicated copy
+before China Daily's original still links the original, as the feed and the digest do.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pledgewatch.crawler.templating import (
 )
 from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.store.models import Article, PledgeMention
+from pledgewatch.store.pledges import first_report
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,8 @@ def pledge_fields(mention: PledgeMention) -> list[tuple[str, str]]:
     fields.append(("Region", pledge.region or "not stated"))
     horizon = pledge.horizon or ""
     if pledge.start_year or pledge.end_year:
-        years = "-".join(str(y) for y in (pledge.start_year, pledge.end_year) if y)
+        # One year is "2020", never "2020-2020".
+        years = "-".join(dict.fromkeys(str(y) for y in (pledge.start_year, pledge.end_year) if y))
         horizon = f"{horizon} ({years})" if horizon else years
     fields.append(("Horizon", horizon or "not stated"))
     previous = previous_amount(mention)
@@ -107,21 +114,35 @@ def previous_amount(mention: PledgeMention) -> str:
     return ""
 
 
+def alert_report(mention: PledgeMention) -> PledgeMention:
+    """The report an alert for ``mention`` names and links.
+
+    A revision names the revised statement (it is the news). A new pledge names its first report
+    known now, from an archived article: the earliest-published one, which need not be the
+    mention that was crawled first.
+    """
+    if mention.is_revision and not mention.is_new:
+        return mention
+    return first_report(mention.pledge, archived=True) or mention
+
+
 def compose_alert(
     mention: PledgeMention, zone: tzinfo | None = None, footer: Footer | None = None
 ) -> ComposedMessage:
-    """Subject, text and HTML of the alert for one pledge mention; ``footer`` says why it is sent."""
-    article = mention.article
+    """Subject, text and HTML of the alert for one pledge mention (see :func:`alert_report`);
+    ``footer`` says why it is sent and how to stop it."""
+    report = alert_report(mention)
+    article = report.article
     assert article is not None, "alerts are for mentions in archived articles"
     context = {
         "subject": alert_subject(mention),
         "is_revision": bool(mention.is_revision and not mention.is_new),
         "headline": pledge_headline(mention.pledge),
-        "sentence": mention.sentence,
-        "fields": pledge_fields(mention),
+        "sentence": report.sentence,
+        "fields": pledge_fields(report),
         "title": article.title or "(untitled)",
         "outlet": outlet_name(article),
-        "published": format_time(article.published_at or mention.published_at, zone),
+        "published": format_time(article.published_at or report.published_at, zone),
         "url": article.canonical_url,
         "authors": ", ".join(article.authors or []),
         "footer": footer,

@@ -121,14 +121,6 @@ def _excerpt(text: str) -> str:
     return cut.rstrip(",;:") + " …"
 
 
-def _status(mention: PledgeMention) -> str:
-    if mention.is_new:
-        return "new"
-    if mention.is_revision:
-        return "revised"
-    return "re-report"
-
-
 _STATUS_RANK = {"new": 0, "revised": 1, "re-report": 2}
 
 
@@ -157,13 +149,32 @@ def build_digest(
         assert mention.article_id is not None
         by_article.setdefault(mention.article_id, []).append(mention)
 
+    # A pledge is new in this digest when the mention that brought it into the archive is here.
+    # Its "new" line is its first report (earliest published) when that is here too, whichever
+    # was crawled first: the alert, the feed and this digest name the same report.
+    shown_ids = {m.id for m in mentions}
+    new_line: dict[int, int] = {}
+    for mention in mentions:
+        if mention.is_new:
+            origin = first.get(mention.pledge_id)
+            here = origin is not None and origin.id in shown_ids
+            new_line[mention.pledge_id] = origin.id if here and origin is not None else mention.id
+
     def line(mention: PledgeMention) -> MentionLine:
-        status = _status(mention)
+        if new_line.get(mention.pledge_id) == mention.id:
+            status = "new"
+        elif mention.is_revision:
+            status = "revised"
+        else:
+            status = "re-report"
         note = ""
         origin = first.get(mention.pledge_id)
         if status == "re-report" and origin is not None and origin.id != mention.id:
             where = outlet_name(origin.article) if origin.article is not None else "another report"
             note = f"first reported {format_date(origin.published_at, zone)} by {where}"
+        elif status == "re-report" and origin is not None:
+            # Found after a later report of the pledge (a syndicated copy crawled first).
+            note = "the earliest report of this known pledge"
         elif status == "revised":
             previous = previous_amount(mention)
             note = f"was {previous}" if previous else "amount revised"

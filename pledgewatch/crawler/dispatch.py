@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.alerts import Footer, compose_alert, is_alertable
+from pledgewatch.crawler.alerts import Footer, alert_report, compose_alert, is_alertable
 from pledgewatch.crawler.config import Config
 from pledgewatch.crawler.digest import Digest, build_digest, render_digest
 from pledgewatch.crawler.mailer import MailBatch, Mailer, SendError, build_message
@@ -167,11 +167,16 @@ class Dispatcher:
     # -- composing ---------------------------------------------------------------------------
 
     def _too_old(self, mention: PledgeMention, now: datetime) -> bool:
-        """Published before the alert age limit: history, not news (unknown dates are news)."""
+        """Published before the alert age limit: history, not news (unknown dates are news).
+
+        The date is that of the report the alert would name (a new pledge's first report), so a
+        syndicated copy of old news crawled before its original is old news too.
+        """
         if not self.alert_max_age_days:
             return False
-        article = mention.article
-        published = mention.published_at or (
+        report = alert_report(mention)
+        article = report.article
+        published = report.published_at or (
             (article.published_at or article.fetched_at) if article is not None else None
         )
         return published is not None and published < now - timedelta(days=self.alert_max_age_days)

@@ -1,7 +1,9 @@
 """The Atom feed of pledges, for analysts who follow pledgewatch in a feed reader.
 
 Entries are pledges, not articles: one entry per commitment, linked to its first report and listing
-every outlet that reported it, so a re-report updates an entry instead of adding a new one.
+every outlet that reported it, so a re-report updates an entry instead of adding a new one. An
+entry's ``<updated>`` is the pledge's ``updated_at``, which the store moves only when the entry's
+content changes (a new report, a revision, a withdrawal): feed readers show it as changed then only.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import datetime, tzinfo
 from pledgewatch.crawler.alerts import outlet_name, pledge_fields
 from pledgewatch.crawler.templating import format_date, pledge_headline, render
 from pledgewatch.store.models import Pledge, utcnow
+from pledgewatch.store.pledges import report_order
 
 FEED_ID = "urn:pledgewatch:pledges"
 
@@ -24,10 +27,9 @@ def render_pledges_feed(pledges: list[Pledge], zone: tzinfo | None = None, self_
     entries = []
     for pledge in pledges:
         # What the archive reports now: a mention an edit withdrew is not listed as a report.
-        mentions = sorted(
-            (m for m in pledge.mentions if m.withdrawn_at is None),
-            key=lambda m: (m.published_at is None, m.published_at or m.created_at, m.id),
-        )
+        mentions = sorted((m for m in pledge.mentions if m.withdrawn_at is None), key=report_order)
+        # The first report is the earliest-published one, whichever was crawled first: the
+        # entry links the report the alert linked and the digest calls "first reported".
         first = mentions[0] if mentions else None
         first_article = first.article if first is not None else None
         published = pledge.first_published_at or (first.published_at if first else None)
@@ -48,7 +50,9 @@ def render_pledges_feed(pledges: list[Pledge], zone: tzinfo | None = None, self_
                         "title": (m.article.title if m.article is not None else m.report_ref) or "(untitled)",
                         "outlet": outlet_name(m.article) if m.article is not None else (m.source_name or ""),
                         "published": format_date(m.published_at, zone),
-                        "status": "new" if m.is_new else ("revised" if m.is_revision else "re-report"),
+                        "status": "revised"
+                        if m.is_revision
+                        else ("first report" if m is first else "re-report"),
                     }
                     for m in mentions
                 ],

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from pledgewatch.crawler.pledges import NUMBER_WORDS
 from pledgewatch.store.models import Pledge
+from pledgewatch.store.pledges import first_report
 
 _CURRENCY_PREFIX = {"CNY": "RMB ", "USD": "$", "HKD": "HK$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 _VERBS = {
@@ -61,26 +62,120 @@ def format_amount(value: float | None, currency: str | None, unit: str | None) -
     return f"{number} {unit}" if unit else number
 
 
+_PREPOSITIONS = ("by ", "in ", "within ", "before ", "between ", "from ", "over ", "during ", "until ")
+
+
 def format_horizon(pledge: Pledge) -> str:
-    """ "over 3 years", "by 2025", "in 2016-2020": the pledge's time frame in a few words."""
-    text = (pledge.horizon or "").lower()
+    """The pledge's time frame in a few words, as the text words it.
+
+    "over the next three years" -> "over 3 years", "by the end of 2025" -> "by the end of 2025",
+    "between 2016 and 2020" -> "in 2016-2020", "this year" -> "in 2020", "in the coming weeks" as
+    printed. The years alone are a fallback: for "by 2022" the start year is only the publication
+    year, so "in 2019-2022" would say something the text does not; one year is never "2020-2020".
+    """
+    printed = " ".join((pledge.horizon or "").split())
+    text = printed.lower()
     match = re.search(r"\b(\d+|" + "|".join(NUMBER_WORDS) + r")\s+years?\b", text)
-    if match:
+    if match and not re.search(r"\b(?:19|20)\d\d\b", text):
         raw = match.group(1)
         years = int(raw) if raw.isdigit() else NUMBER_WORDS[raw]
-        return f"over {years} year{'s' if years != 1 else ''}"
-    if pledge.start_year and pledge.end_year and pledge.start_year != pledge.end_year:
-        return f"in {pledge.start_year}-{pledge.end_year}"
-    if pledge.end_year:
-        return f"by {pledge.end_year}"
-    return ""
+        lead = "within" if text.startswith("within") else "over"
+        return f"{lead} {years} year{'s' if years != 1 else ''}"
+    match = re.search(r"\b((?:19|20)\d\d)\s*(?:-|–|to|and|through)\s*((?:19|20)\d\d)\b", text)
+    if match:
+        return f"in {match.group(1)}-{match.group(2)}"
+    match = re.search(r"\bby\s+(the\s+end\s+of\s+)?((?:19|20)\d\d)\b", text)
+    if match:
+        return f"by the end of {match.group(2)}" if match.group(1) else f"by {match.group(2)}"
+    if text in {"this year", "next year"} and pledge.end_year:
+        return f"in {pledge.end_year}"
+    if text.startswith(_PREPOSITIONS):
+        # The text's own words ("in the coming weeks", "between April and June", "by June 2021").
+        return printed
+    start, end = pledge.start_year, pledge.end_year
+    if end is None:
+        return f"in {start}" if start else ""
+    if start is None or start == end:
+        return f"in {end}"
+    return f"by {end}"
+
+
+# A commitment cue before the amount; what follows it up to the amount is the sentence's own verb.
+_CUE = re.compile(
+    r"\b(?:will|shall|would|to|plans?|planned|aims?|intends?|expects?|pledged|pledges|promised|"
+    r"vowed|committed|has|have)\s+",
+    re.IGNORECASE,
+)
+_FILLER = re.compile(
+    r"^(?:(?:also|today|further|now|then|still|soon|jointly|to|be\s+able\s+to)\s+)+", re.IGNORECASE
+)
+_AMOUNT_TAIL = re.compile(
+    r"(?:\s+|^)(?:more\s+than|over|at\s+least|about|around|nearly|almost|up\s+to|some|roughly|"
+    r"another|a\s+further|an\s+additional|an\s+extra|rmb|cny|yuan|us|hk|\$|¥|€)+\s*$",
+    re.IGNORECASE,
+)
+_NOT_VERBS = {"in", "on", "at", "for", "of", "with", "by", "to", "and", "the", "a", "an", "its", "their"}
+
+
+def _amount_spellings(value: float) -> list[str]:
+    """How a sentence may print ``value``: "100,000", "100000", "10 billion", "2 million", "one million"."""
+    found = [f"{value:,.0f}", f"{value:.0f}"]
+    for scale, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
+        if value >= scale:
+            number = round(value / scale, 3)
+            found.append(f"{number:g} {word}")
+            words = [w for w, n in NUMBER_WORDS.items() if n == number]
+            found.extend(f"{w} {word}" for w in words)
+            break
+    found.extend(w for w, n in NUMBER_WORDS.items() if n == value)
+    return found
+
+
+def sentence_verb(sentence: str, value: float | None) -> str:
+    """The verb the sentence uses for the amount ("hold", "help", "help sell"), or "" if unclear.
+
+    Kind ``other`` has no verb of its own ("commit 100,000 enterprises" says nothing), so the
+    headline borrows the sentence's: the words between the last commitment cue before the amount
+    and the amount, when they are a short verb phrase.
+    """
+    if value is None or not sentence:
+        return ""
+    position = -1
+    for spelling in _amount_spellings(value):
+        match = re.search(r"(?<![\d,.])" + re.escape(spelling) + r"(?![\d,])", sentence, re.IGNORECASE)
+        if match and (position < 0 or match.start() < position):
+            position = match.start()
+    if position < 0:
+        return ""
+    before = sentence[:position]
+    cues = list(_CUE.finditer(before))
+    if not cues:
+        return ""
+    phrase = _AMOUNT_TAIL.sub("", before[cues[-1].end() :]).strip()
+    phrase = _FILLER.sub("", phrase).strip()
+    words = phrase.split()
+    if not words or any(not re.fullmatch(r"[A-Za-z-]+", w) for w in words):
+        return ""
+    if len(words) > 3 and words[0].lower() == "help" and words[-1].lower() not in _NOT_VERBS:
+        # "help farmers in Hubei province sell" -> "help sell"
+        return f"help {words[-1].lower()}"
+    if len(words) > 5 or words[0].lower() in _NOT_VERBS:
+        return ""
+    return " ".join(w.lower() for w in words)
 
 
 def pledge_headline(pledge: Pledge) -> str:
     """ "JD.com to invest RMB 6 bn in Hubei over 3 years": the pledge as a subject line."""
     amount = format_amount(pledge.amount_value, pledge.currency, pledge.amount_unit)
     unit = (pledge.amount_unit or "").lower()
-    verb = "cover" if unit in _AREA_UNITS else _VERBS.get(pledge.kind, "commit")
+    if pledge.kind in _VERBS:
+        verb = "cover" if unit in _AREA_UNITS else _VERBS[pledge.kind]
+    else:
+        # Kind "other": the sentence's own verb, else a neutral one.
+        report = first_report(pledge)
+        verb = (
+            sentence_verb(report.sentence, pledge.amount_value) if report is not None else ""
+        ) or "commit to"
     parts = [f"{pledge.actor} to {verb}"]
     if amount:
         parts.append(amount)

@@ -322,7 +322,8 @@ def _store_candidates(
             session.flush()
             is_new = True
         else:
-            _complete(pledge, candidate, published)
+            if _complete(pledge, candidate, published):
+                pledge.updated_at = utcnow()
             if is_revision:
                 pledge.amount_value = candidate.amount_value
                 pledge.currency = candidate.currency
@@ -336,10 +337,17 @@ def _store_candidates(
             # revised one is a mention of its own, so that it is alerted once like any revision.
             unclaimed.remove(previous)
             previous.withdrawn_at = utcnow()
+            previous.pledge.updated_at = utcnow()
             previous = None
         if previous is not None:
             unclaimed.remove(previous)
             mention = previous
+            if (mention.sentence, mention.amount_value, mention.currency) != (
+                candidate.sentence,
+                candidate.amount_value,
+                candidate.currency,
+            ):
+                pledge.updated_at = utcnow()  # the report now words it differently
             mention.sentence = candidate.sentence
             mention.sentence_index = candidate.sentence_index
             mention.start_offset = candidate.start_offset
@@ -365,6 +373,9 @@ def _store_candidates(
             published_at=published,
         )
         session.add(mention)
+        if not is_new:
+            # A report more: the pledge's feed entry lists it (and may link it as first report).
+            pledge.updated_at = utcnow()
         session.flush()
         outcomes.append(MentionOutcome(pledge, mention, is_new, is_revision, candidate))
     # What an edit no longer says is no longer reported by this text; the mention is kept
@@ -372,12 +383,15 @@ def _store_candidates(
     now = utcnow()
     for stale in unclaimed:
         stale.withdrawn_at = now
+        stale.pledge.updated_at = now
     session.flush()
     return outcomes
 
 
-def _complete(pledge: Pledge, candidate: PledgeCandidate, published: datetime | None) -> None:
-    """A later report may add what the first one left out (a region, the years)."""
+def _complete(pledge: Pledge, candidate: PledgeCandidate, published: datetime | None) -> bool:
+    """A later report may add what the first one left out (a region, the years); True if it did."""
+    before = (pledge.region, pledge.start_year, pledge.end_year, pledge.horizon, pledge.qualifier)
+    before_published = pledge.first_published_at
     if pledge.region is None and candidate.region:
         pledge.region = candidate.region
     if pledge.end_year is None and candidate.end_year is not None:
@@ -387,6 +401,8 @@ def _complete(pledge: Pledge, candidate: PledgeCandidate, published: datetime | 
         pledge.qualifier = candidate.qualifier
     if published is not None and (pledge.first_published_at is None or published < pledge.first_published_at):
         pledge.first_published_at = published
+    after = (pledge.region, pledge.start_year, pledge.end_year, pledge.horizon, pledge.qualifier)
+    return after != before or pledge.first_published_at is not before_published
 
 
 def record_article_pledges(
@@ -510,16 +526,35 @@ def mention_to_dict(mention: PledgeMention) -> dict[str, object]:
     }
 
 
+def report_order(mention: PledgeMention) -> tuple[bool, datetime, int]:
+    """Sort key of a pledge's reports: earliest publication first, undated last, then as stored."""
+    published = mention.published_at or datetime.max.replace(tzinfo=UTC)
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return (mention.published_at is None, published, mention.id)
+
+
+def first_report(pledge: Pledge, *, archived: bool = False) -> PledgeMention | None:
+    """The pledge's first report: its earliest-published mention that still stands.
+
+    This is not necessarily the mention that brought the pledge into the archive (``is_new``): a
+    crawl may archive a syndicated copy (People's Daily, the next day) before the original (China
+    Daily). Alerts, the feed, the digest and listings all name this one, so they agree.
+    ``archived`` keeps to mentions of archived articles (something a reader can open).
+    """
+    standing = [
+        m for m in pledge.mentions if m.withdrawn_at is None and (not archived or m.article_id is not None)
+    ]
+    return min(standing, key=report_order, default=None)
+
+
 def pledge_to_dict(pledge: Pledge) -> dict[str, object]:
     """The JSON shape of a pledge in every listing and export: its fields, first report and mentions.
 
     ``mentions`` are what the archive states now; ``withdrawn_mentions`` what an edit took back or
     corrected (the earlier amount of a revised pledge, a dropped sentence), kept as history.
     """
-    ordered = sorted(
-        pledge.mentions,
-        key=lambda m: (m.published_at or datetime.max.replace(tzinfo=UTC), m.id),
-    )
+    ordered = sorted(pledge.mentions, key=report_order)
     mentions = [m for m in ordered if m.withdrawn_at is None]
     withdrawn = [m for m in ordered if m.withdrawn_at is not None]
     return {
