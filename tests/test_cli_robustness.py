@@ -86,3 +86,20 @@ def test_db_upgrade_leaves_another_programs_database_alone(tmp_path: Path):
     with sqlite3.connect(path) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"moz_places"}
+
+
+def test_dates_outside_what_utc_can_hold_are_bad_input(tmp_path: Path):
+    """Year 1 east of UTC, the day after 9999-12-31, a million days ago: no traceback."""
+    url = _archive(tmp_path / "a.db")
+    cases = [
+        ["search", "Hubei", "--since", "0001-01-01T00:00:00+01:00"],
+        ["search", "Hubei", "--until", "9999-12-31"],
+        ["search", "Hubei", "--since", "99999999999d"],
+        ["pledges", "list", "--since", "0001-01-01T00:00:00+01:00"],
+        ["pledges", "list", "--new-since", "9999-12-31T23:59:59-05:00"],
+    ]
+    for args in cases:
+        line = _one_line(run_cli("--db", url, *args), 2)
+        assert "out of range" in line, args
+    # The same instant written in another zone still works.
+    assert run_cli("--db", url, "search", "Hubei", "--since", "2019-01-01T00:00+08:00").returncode == 0

@@ -38,7 +38,14 @@ def _parse_date(value: str, what: str) -> datetime:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(f"{what}: not a date (expected YYYY-MM-DD): {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not parsed.tzinfo:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        # Converted here: year 1 east of UTC or 9999-12-31 west of it has no UTC time, and the
+        # query would fail on it with a traceback.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise UsageError(f"{what}: out of range (years 1 to 9999 in UTC): {value!r}") from None
 
 
 def _parse_amount(value: str, what: str) -> float:
