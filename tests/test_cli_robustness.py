@@ -103,3 +103,42 @@ def test_dates_outside_what_utc_can_hold_are_bad_input(tmp_path: Path):
         assert "out of range" in line, args
     # The same instant written in another zone still works.
     assert run_cli("--db", url, "search", "Hubei", "--since", "2019-01-01T00:00+08:00").returncode == 0
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "pw.toml"
+    path.write_text(text)
+    return path
+
+
+def test_huge_day_counts_in_the_config_are_refused(tmp_path: Path):
+    """window_days = 10**20 passed `config check`, then every crawl died with an OverflowError."""
+    for text, key in (
+        ("[crawl]\nwindow_days = 99999999999999999999\n", "crawl.window_days"),
+        ("[email]\nalert_max_age_days = 999999\n", "email.alert_max_age_days"),
+        ("[schedule]\ncrawl_time_limit = 99999999999999999999\n", "schedule.crawl_time_limit"),
+    ):
+        line = _one_line(run_cli("--config", str(_config(tmp_path, text)), "config", "check"), 2)
+        assert key in line
+
+
+def test_config_check_checks_the_schedule(tmp_path: Path):
+    """`config check` said OK to schedules that `run` then refused (or crashed on)."""
+    for expression in ("every banana", "61 * * * *", "every 99999999999999999d"):
+        config = _config(tmp_path, f'[schedule]\ncrawl = "{expression}"\n')
+        line = _one_line(run_cli("--config", str(config), "config", "check"), 2)
+        assert "schedule.crawl" in line, expression
+    config = _config(tmp_path, '[schedule]\ncrawl = "every 30m"\ndigest = "off"\n')
+    assert run_cli("--config", str(config), "config", "check").returncode == 0
+
+
+def test_a_misspelt_source_section_is_refused(tmp_path: Path):
+    """[sources.chinadialy] used to be ignored: China Daily stayed enabled, daemon crawls failed."""
+    config = _config(tmp_path, "[sources.chinadialy]\nenabled = false\n")
+    line = _one_line(run_cli("--config", str(config), "config", "check"), 2)
+    assert "sources.chinadialy" in line
+    url = _archive(tmp_path / "a.db")
+    line = _one_line(
+        run_cli("--config", str(config), "--db", url, "crawl", "--replay", str(tmp_path / "x.warc.gz")), 2
+    )
+    assert "sources.chinadialy" in line

@@ -22,6 +22,10 @@ DB_ENV = "PLEDGEWATCH_DB"
 DEFAULT_CONFIG_NAME = "pledgewatch.toml"
 
 
+# A century: more than any archive spans, and far from datetime's limits (year 1 to 9999).
+MAX_DAYS = 36500
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -88,8 +92,9 @@ class CrawlConfig(_Section):
     max_retry_after: Annotated[float, Field(ge=0)] = 300.0
     max_response_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
     # Publication window: articles older than this many days are not wanted, and listing
-    # pages stop paginating once they reach them. 0 means no limit.
-    window_days: Annotated[int, Field(ge=0)] = 30
+    # pages stop paginating once they reach them. 0 means no limit. The upper bounds on this and
+    # the other day and second counts keep dates computed from them inside what datetime holds.
+    window_days: Annotated[int, Field(ge=0, le=MAX_DAYS)] = 30
     max_pages_per_listing: Annotated[int, Field(ge=1)] = 20
     replay: str = ""
     record: str = ""
@@ -100,7 +105,7 @@ class ScheduleConfig(_Section):
     digest: str = "0 8 * * *"
     timezone: str = "Asia/Shanghai"
     per_source: bool = False
-    crawl_time_limit: Annotated[int, Field(ge=10)] = 3600
+    crawl_time_limit: Annotated[int, Field(ge=10, le=MAX_DAYS * 86400)] = 3600
 
     @field_validator("timezone")
     @classmethod
@@ -125,7 +130,7 @@ class EmailConfig(_Section):
     alerts: bool = True
     # Alert only pledges reported within this many days (0: no limit), so that a first crawl or a
     # backfill does not mail one alert per historical pledge; older ones are recorded as skipped.
-    alert_max_age_days: Annotated[int, Field(ge=0)] = 30
+    alert_max_age_days: Annotated[int, Field(ge=0, le=MAX_DAYS)] = 30
     send_empty_digest: bool = False
     timeout: Annotated[float, Field(gt=0)] = 30.0
     apprise_urls: list[str] = Field(default_factory=list)

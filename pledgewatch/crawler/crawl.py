@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from pledgewatch.crawler.config import Config
 from pledgewatch.crawler.settings import build_settings
 from pledgewatch.crawler.summary import CrawlSummary, merge, summary_from_stats
-from pledgewatch.errors import PledgewatchError, UsageError
+from pledgewatch.errors import ConfigError, PledgewatchError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +43,26 @@ def resolve_archive(path: str | Path, config: Config | None = None, must_exist: 
     return candidate.resolve()
 
 
+def check_configured_sources(config: Config) -> None:
+    """Refuse a ``[sources.NAME]`` section for a publisher that does not exist.
+
+    A typo there (``[sources.chinadialy] enabled = false``) would otherwise be ignored: the
+    source meant stays enabled, and the daemon's crawls fail on the unknown name.
+    """
+    from pledgewatch.spiders.publisher import all_publishers
+
+    known = all_publishers()
+    for name in config.sources:
+        if name not in known:
+            where = str(config.path) if config.path else "config"
+            raise ConfigError(f"{where}: unknown source 'sources.{name}'; known: {', '.join(sorted(known))}")
+
+
 def selected_sources(config: Config, sources: Sequence[str] | None) -> list[str]:
     """The publishers to crawl: those named (any, even if disabled), else the enabled ones."""
     from pledgewatch.spiders.publisher import all_publishers, get_publisher
 
+    check_configured_sources(config)
     if sources:
         names: list[str] = []
         for name in sources:
