@@ -142,3 +142,17 @@ def test_a_misspelt_source_section_is_refused(tmp_path: Path):
         run_cli("--config", str(config), "--db", url, "crawl", "--replay", str(tmp_path / "x.warc.gz")), 2
     )
     assert "sources.chinadialy" in line
+
+
+def test_numbers_outside_their_range_are_bad_input(tmp_path: Path):
+    url = _archive(tmp_path / "a.db")
+    # A LIMIT past SQLite's integer, a port past 65535: a traceback / Datasette's own usage text.
+    feed = run_cli("--db", url, "pledges", "feed", "--limit", "99999999999999999999999")
+    assert feed.returncode == 2 and "Traceback" not in feed.stderr and "--limit" in feed.stderr
+    serve = run_cli("--db", url, "serve", "--port", "99999")
+    assert serve.returncode == 2 and "datasette" not in serve.stderr and "--port" in serve.stderr
+    # nan and inf compare with nothing: they filtered every pledge out without a word.
+    for amount in ("nan", "inf", "1e999"):
+        line = _one_line(run_cli("--db", url, "pledges", "list", "--min-amount", amount), 2)
+        assert "not an amount" in line, amount
+    assert run_cli("--db", url, "pledges", "list", "--min-amount", "6 billion").returncode == 0

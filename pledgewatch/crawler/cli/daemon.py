@@ -113,7 +113,10 @@ def pledges_feed(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write the feed to FILE (default: stdout).")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent pledges to include.")] = 200,
+    # The bound keeps the number inside what the database's LIMIT takes (a traceback otherwise).
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1_000_000, help="Most recent pledges to include.")
+    ] = 200,
     self_url: Annotated[
         str, typer.Option("--self-url", help="Where the feed will be published (Atom rel=self).")
     ] = "",

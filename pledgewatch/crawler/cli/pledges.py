@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -60,17 +61,19 @@ def _parse_amount(value: str, what: str) -> float:
         "thousand": 1e3,
         "k": 1e3,
     }
-    for word, factor in scales.items():
-        if text.endswith(word):
-            number = text[: -len(word)].strip()
-            try:
-                return float(number) * factor
-            except ValueError:
-                break
+    number, factor = text, 1.0
+    for word, scale in scales.items():
+        if text.endswith(word) and text[: -len(word)].strip():
+            number, factor = text[: -len(word)].strip(), scale
+            break
     try:
-        return float(text)
+        amount = float(number) * factor
     except ValueError:
-        raise UsageError(f"{what}: not an amount: {value!r} (examples: 6e9, 6000000000, 6 billion)") from None
+        amount = math.nan
+    # float() also takes "nan" and "inf", which compare with nothing: they filtered silently.
+    if not math.isfinite(amount):
+        raise UsageError(f"{what}: not an amount: {value!r} (examples: 6e9, 6000000000, 6 billion)")
+    return amount
 
 
 @contextmanager
