@@ -156,3 +156,13 @@ def test_numbers_outside_their_range_are_bad_input(tmp_path: Path):
         line = _one_line(run_cli("--db", url, "pledges", "list", "--min-amount", amount), 2)
         assert "not an amount" in line, amount
     assert run_cli("--db", url, "pledges", "list", "--min-amount", "6 billion").returncode == 0
+
+
+def test_db_downgrade_takes_the_relative_revision_its_help_suggests(tmp_path: Path):
+    """`db downgrade -1` (the help's own example) was refused as "No such option: -1"."""
+    url = _archive(tmp_path / "a.db")
+    result = run_cli("--db", url, "db", "downgrade", "-1", "--yes")
+    assert result.returncode == 0, result.stderr
+    engine = db.make_engine(url)
+    assert db.current_revision(engine) == f"{int(db.head_revision()) - 1:04d}"
+    engine.dispose()

@@ -31,7 +31,9 @@ def db_upgrade(
         out.print(f"{where}: upgraded {before or '(empty)'} -> {after}")
 
 
-@db_app.command("downgrade")
+# ignore_unknown_options: the relative revision `-1` that the help suggests would otherwise be
+# taken for an option ("No such option: -1").
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
 def db_downgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
