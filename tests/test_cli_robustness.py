@@ -166,3 +166,39 @@ def test_db_downgrade_takes_the_relative_revision_its_help_suggests(tmp_path: Pa
     engine = db.make_engine(url)
     assert db.current_revision(engine) == f"{int(db.head_revision()) - 1:04d}"
     engine.dispose()
+
+
+SAMPLE_WEB = Path(__file__).resolve().parent.parent / "pledgewatch" / "data" / "sampleweb.warc.gz"
+
+
+def _cut(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_a_truncated_warc_is_not_taken_for_a_complete_one(tmp_path: Path):
+    """An interrupted download imported (or replayed) part of an archive and said "ok"."""
+    import gzip
+
+    whole = SAMPLE_WEB.read_bytes()
+    plain = gzip.decompress(whole)
+    cut_gz = _cut(tmp_path, "cut.warc.gz", whole[: len(whole) * 2 // 3])
+    cut_plain = _cut(tmp_path, "cut.warc", plain[: len(plain) // 2])
+    for archive in (cut_gz, cut_plain):
+        url = f"sqlite:///{tmp_path / (archive.name + '.db')}"
+        result = run_cli("--db", url, "import", str(archive), "--json")
+        line = _one_line(result, 1)
+        assert "cut short" in line, archive
+        replay = _one_line(run_cli("--db", url, "crawl", "--replay", str(archive)), 2)
+        assert "cut short" in replay, archive
+    # The whole archive, compressed or not, is still fine.
+    whole_plain = _cut(tmp_path, "whole.warc", plain)
+    result = run_cli("--db", str(tmp_path / "ok.db"), "import", str(whole_plain), "--json")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_importing_an_empty_file_is_bad_input(tmp_path: Path):
+    empty = _cut(tmp_path, "empty.warc.gz", b"")
+    line = _one_line(run_cli("--db", str(tmp_path / "a.db"), "import", str(empty)), 2)
+    assert "empty file" in line
