@@ -202,3 +202,36 @@ def test_importing_an_empty_file_is_bad_input(tmp_path: Path):
     empty = _cut(tmp_path, "empty.warc.gz", b"")
     line = _one_line(run_cli("--db", str(tmp_path / "a.db"), "import", str(empty)), 2)
     assert "empty file" in line
+
+
+def _saved_page(tmp_path: Path, url_part: str) -> Path:
+    """An article page of the sample web, saved as a browser would (no URL beside it)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    with SAMPLE_WEB.open("rb") as stream:
+        for record in ArchiveIterator(stream):
+            url = record.rec_headers.get_header("WARC-Target-URI") or ""
+            if record.rec_type == "response" and url_part in url:
+                page = tmp_path / "page.html"
+                page.write_bytes(record.content_stream().read())
+                return page
+    raise AssertionError(f"no {url_part} page in the sample web")
+
+
+def test_extract_resolves_a_protocol_relative_canonical_link_to_https(tmp_path: Path):
+    """China Daily's canonical link is "//www.chinadaily.com.cn/...": it became file://www...."""
+    import json
+
+    page = _saved_page(tmp_path, "chinadaily.com.cn/a/20")
+    assert b'href="//www.chinadaily.com.cn' in page.read_bytes()
+    result = run_cli("extract", str(page))
+    assert result.returncode == 0, result.stderr
+    fields = json.loads(result.stdout)
+    assert fields["url"].startswith("https://www.chinadaily.com.cn/a/")
+    assert fields["canonical_url"] == fields["url"] and fields["source"] == "chinadaily"
+
+
+def test_extract_refuses_an_unknown_charset(tmp_path: Path):
+    page = _saved_page(tmp_path, "chinadaily.com.cn/a/20")
+    line = _one_line(run_cli("extract", str(page), "--charset", "nosuch-charset"), 2)
+    assert "nosuch-charset" in line
