@@ -235,3 +235,30 @@ def test_extract_refuses_an_unknown_charset(tmp_path: Path):
     page = _saved_page(tmp_path, "chinadaily.com.cn/a/20")
     line = _one_line(run_cli("extract", str(page), "--charset", "nosuch-charset"), 2)
     assert "nosuch-charset" in line
+
+
+def test_an_unreachable_database_server_is_a_runtime_failure():
+    """README: exit 1 for a failure while running (database unreachable); it was 2."""
+    line = _one_line(run_cli("--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "db", "current"), 1)
+    assert "cannot open database" in line
+
+
+def test_a_folder_given_as_config_file_is_named_as_such(tmp_path: Path):
+    line = _one_line(run_cli("--config", str(tmp_path), "config", "check"), 2)
+    assert "is a folder" in line and str(tmp_path) in line
+
+
+def test_conflicting_options_are_refused_not_ignored(tmp_path: Path):
+    url = _archive(tmp_path / "a.db")
+    config = _config(tmp_path, '[email]\nrecipients = ["analyst@example.org"]\nport = 1\n')
+    # --out with --send was ignored (no files written, no word said).
+    line = _one_line(
+        run_cli("--config", str(config), "--db", url, "digest", "--send", "--out", str(tmp_path / "d")), 2
+    )
+    assert "--out" in line
+    # Two different databases for the demo: the second silently won.
+    other = tmp_path / "other.db"
+    out = tmp_path / "demo-out"
+    line = _one_line(run_cli("--db", url, "demo", "--db", str(other), "--out", str(out)), 2)
+    assert "two databases" in line
+    assert not other.exists() and not out.exists()

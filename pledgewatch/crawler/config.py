@@ -183,18 +183,23 @@ def _explain(exc: ValidationError, where: str) -> ConfigError:
     return ConfigError(message)
 
 
+def _not_a_file(path: Path) -> str:
+    """A folder given as the config file was reported as "not found", which sends people looking."""
+    return "config file is a folder, not a file" if path.is_dir() else "config file not found"
+
+
 def find_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
     """Which file to read, or None for the built-in defaults."""
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
+            raise ConfigError(f"{_not_a_file(path)}: {path}")
         return path
     from_env = os.environ.get(CONFIG_ENV)
     if from_env:
         path = Path(from_env)
         if not path.is_file():
-            raise ConfigError(f"config file not found: {path} (from ${CONFIG_ENV})")
+            raise ConfigError(f"{_not_a_file(path)}: {path} (from ${CONFIG_ENV})")
         return path
     local = Path.cwd() / DEFAULT_CONFIG_NAME
     return local if local.is_file() else None

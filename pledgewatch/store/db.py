@@ -151,7 +151,11 @@ def _connect(engine: Engine) -> Iterator[Any]:
         # OperationalError (cannot open, locked) and, on SQLite, a file that is not a database or
         # is damaged ("file is not a database", "malformed"): the first statement (the pragmas) fails.
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise ConfigError(f"cannot open database {engine.url.render_as_string()}: {reason}") from None
+        message = f"cannot open database {engine.url.render_as_string()}: {reason}"
+        if engine.dialect.name == "sqlite":
+            raise ConfigError(message) from None  # the --db path names no usable file: bad input
+        # A server that does not answer is a failure while running (README: exit 1), not bad input.
+        raise PledgewatchError(message) from None
     try:
         yield connection
     finally:

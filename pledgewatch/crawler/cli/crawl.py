@@ -212,6 +212,8 @@ def demo(
     from pledgewatch.store.exports import all_articles, all_pledges
 
     app_ctx = get_context(ctx)
+    if db_option and app_ctx.db_option and normalise_db_url(db_option) != normalise_db_url(app_ctx.db_option):
+        raise UsageError(f"two databases given: --db {app_ctx.db_option} and demo --db {db_option}")
     if not SAMPLE_WEB.is_file():
         raise PledgewatchError(f"the sample web is not installed: {SAMPLE_WEB}")
     output_dir(out_dir)

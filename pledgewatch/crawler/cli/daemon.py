@@ -72,6 +72,9 @@ def digest(
         raise UsageError("say either --dry-run --out DIR (write the next digest) or --send (send it now)")
     if dry_run and out_dir is None:
         raise UsageError("--dry-run needs --out DIR")
+    if send and out_dir is not None:
+        # It was ignored: someone expecting a copy of what was sent got none, without a word.
+        raise UsageError("--out goes with --dry-run; --send mails the digest and writes no files")
     dispatcher = _dispatcher(ctx)
     if dry_run:
         assert out_dir is not None
