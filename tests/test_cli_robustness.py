@@ -262,3 +262,22 @@ def test_conflicting_options_are_refused_not_ignored(tmp_path: Path):
     line = _one_line(run_cli("--db", url, "demo", "--db", str(other), "--out", str(out)), 2)
     assert "two databases" in line
     assert not other.exists() and not out.exists()
+
+
+def test_record_never_appends_to_a_file_that_is_not_a_warc(tmp_path: Path):
+    """`--record archive.db` (meant: --db) appended gzipped WARC records to the SQLite file."""
+    url = _archive(tmp_path / "a.db")
+    victim = tmp_path / "victim.db"
+    _archive(victim)
+    notes = _cut(tmp_path, "notes.txt", b"my notes\n")
+    before = {path: _digest(path) for path in (victim, notes)}
+    for target in (victim, notes):
+        result = run_cli("--db", url, "crawl", "--replay", str(SAMPLE_WEB), "--record", str(target))
+        line = _one_line(result, 2)
+        assert "not a WARC" in line
+    assert {path: _digest(path) for path in (victim, notes)} == before
+    # An existing recording is still appended to.
+    recording = tmp_path / "rec.warc.gz"
+    for _ in range(2):
+        result = run_cli("--db", url, "crawl", "--replay", str(SAMPLE_WEB), "--record", str(recording))
+        assert result.returncode == 0, result.stderr

@@ -127,6 +127,7 @@ def run_crawl(
     if replay_path is not None:
         _check_archive(replay_path)
     if record_path is not None:
+        _check_appendable(record_path)
         try:
             record_path.parent.mkdir(parents=True, exist_ok=True)
             with record_path.open("ab"):
@@ -242,6 +243,27 @@ def _adopted_run(session: Any) -> int | None:
     if not value.isdigit():
         return None
     return crawlruns.adopt_run(session, int(value))
+
+
+def _check_appendable(path: Path) -> None:
+    """A recording is appended to an existing archive; anything else at that path is not touched.
+
+    A slip such as ``--record archive.db`` appended gzipped WARC records to the SQLite file.
+    """
+    import gzip
+    import zlib
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with path.open("rb") as raw:
+            start = raw.read(2)
+            raw.seek(0)
+            head = gzip.GzipFile(fileobj=raw).read(5) if start == b"\x1f\x8b" else raw.read(5)
+    except (OSError, EOFError, zlib.error):
+        head = b""
+    if head != b"WARC/":
+        raise UsageError(f"--record {path}: the file exists and is not a WARC archive; not appending to it")
 
 
 def _check_archive(path: Path) -> None:
