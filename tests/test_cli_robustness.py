@@ -281,3 +281,18 @@ def test_record_never_appends_to_a_file_that_is_not_a_warc(tmp_path: Path):
     for _ in range(2):
         result = run_cli("--db", url, "crawl", "--replay", str(SAMPLE_WEB), "--record", str(recording))
         assert result.returncode == 0, result.stderr
+
+
+def test_pledges_list_refuses_empty_ranges_as_search_does(tmp_path: Path):
+    """--since after --until (or min above max) listed "0 pledges", as if there were none."""
+    url = _archive(tmp_path / "a.db")
+    for args in (
+        ["--since", "2021-01-01", "--until", "2019-01-01"],
+        ["--min-amount", "10bn", "--max-amount", "1bn"],
+    ):
+        line = _one_line(run_cli("--db", url, "pledges", "list", *args), 2)
+        assert "must" in line, args
+    assert (
+        run_cli("--db", url, "pledges", "list", "--since", "2019-01-01", "--until", "2021-01-01").returncode
+        == 0
+    )

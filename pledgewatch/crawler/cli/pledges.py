@@ -368,6 +368,15 @@ def list_command(
         min_amount=_parse_amount(min_amount, "--min-amount") if min_amount else None,
         max_amount=_parse_amount(max_amount, "--max-amount") if max_amount else None,
     )
+    # Refused as `search` refuses them: an empty list would read as "no such pledge".
+    if filters.since and filters.until and filters.since >= filters.until:
+        raise UsageError("--since must be before --until")
+    if (
+        filters.min_amount is not None
+        and filters.max_amount is not None
+        and filters.min_amount > filters.max_amount
+    ):
+        raise UsageError("--min-amount must not be larger than --max-amount")
     with app_ctx.session() as session:
         pledges = [pledge_to_dict(p) for p in list_pledges(session, filters)]
     if output_format is OutputFormat.json:
