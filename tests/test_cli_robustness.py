@@ -296,3 +296,48 @@ def test_pledges_list_refuses_empty_ranges_as_search_does(tmp_path: Path):
         run_cli("--db", url, "pledges", "list", "--since", "2019-01-01", "--until", "2021-01-01").returncode
         == 0
     )
+
+
+def _in_read_only_folder(folder: Path, *args: str):  # type: ignore[no-untyped-def]
+    """Run the CLI with ``folder`` read-only: chmod for a user, a read-only bind mount for root
+    (root writes through permission bits). Skips where neither is possible."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import pytest
+
+    command = [sys.executable, "-m", "pledgewatch", *args]
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            return run_cli(*args)
+        finally:
+            folder.chmod(0o755)
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare to make a folder read-only for root")
+    script = 'mount --bind -o ro "$0" "$0" && exec "$@"'
+    env = {key: value for key, value in os.environ.items() if key != "PLEDGEWATCH_CONFIG"}
+    result = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, str(folder), *command],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    if result.stderr.startswith(("unshare:", "mount:")):
+        pytest.skip(f"cannot make a read-only bind mount here: {result.stderr.strip()}")
+    return result
+
+
+def test_an_archive_in_a_read_only_folder_says_why_it_cannot_be_opened(tmp_path: Path):
+    """SQLite in WAL mode creates -shm beside the file even to read; "unable to open" said not why."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    path = folder / "archive.db"
+    _archive(path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    line = _one_line(_in_read_only_folder(folder, "--db", str(path), "status"), 2)
+    assert "read-only" in line and str(folder) in line

@@ -152,6 +152,10 @@ def _connect(engine: Engine) -> Iterator[Any]:
         # is damaged ("file is not a database", "malformed"): the first statement (the pragmas) fails.
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         message = f"cannot open database {engine.url.render_as_string()}: {reason}"
+        path = sqlite_file(engine)
+        if path is not None and path.is_file() and not os.access(path.parent, os.W_OK):
+            # The archive is in WAL mode: even a reader creates its -wal and -shm files beside it.
+            message += f" (its folder {path.parent} is read-only; SQLite must create {path.name}-shm there)"
         if engine.dialect.name == "sqlite":
             raise ConfigError(message) from None  # the --db path names no usable file: bad input
         # A server that does not answer is a failure while running (README: exit 1), not bad input.
