@@ -341,3 +341,25 @@ def test_an_archive_in_a_read_only_folder_says_why_it_cannot_be_opened(tmp_path:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     line = _one_line(_in_read_only_folder(folder, "--db", str(path), "status"), 2)
     assert "read-only" in line and str(folder) in line
+
+
+def test_a_site_that_cannot_be_reached_is_one_line_per_error_not_a_traceback(tmp_path: Path):
+    """Offline, Scrapy logged each site's failed robots.txt with a 70-line Twisted traceback."""
+    import json
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: every request is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = _config(
+        tmp_path,
+        f"[sources.jd]\nstart_urls = {json.dumps([f'http://127.0.0.1:{port}/'])}\n"
+        "[sources.chinadaily]\nenabled = false\n[sources.people]\nenabled = false\n"
+        "[crawl]\nretry_times = 0\ntimeout = 5\n",
+    )
+    url = _archive(tmp_path / "a.db")
+    result = run_cli("--config", str(config), "--db", url, "crawl", "jd", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "robotstxt" in result.stderr  # the failure is still said, in one line
+    assert json.loads(result.stdout)["errors"] >= 1

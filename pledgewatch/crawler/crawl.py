@@ -43,6 +43,18 @@ def resolve_archive(path: str | Path, config: Config | None = None, must_exist: 
     return candidate.resolve()
 
 
+# Scrapy logs a robots.txt that cannot be fetched (no network, DNS failure) at ERROR with the whole
+# chained Twisted traceback: some 70 lines per site on stderr for an everyday network problem.
+_TRACEBACK_LOGGERS = ("scrapy.downloadermiddlewares.robotstxt",)
+
+
+def _drop_traceback(record: logging.LogRecord) -> bool:
+    """A logging filter that keeps the message and drops the traceback attached to it."""
+    record.exc_info = None
+    record.exc_text = None
+    return True
+
+
 def check_configured_sources(config: Config) -> None:
     """Refuse a ``[sources.NAME]`` section for a publisher that does not exist.
 
@@ -166,6 +178,10 @@ def run_crawl(
         log_level=log_level,
     )
     process = CrawlerProcess(settings)
+    if log_level not in ("DEBUG", "INFO"):
+        # Kept one line each unless --verbose: the error itself is counted in the summary.
+        for name in _TRACEBACK_LOGGERS:
+            logging.getLogger(name).addFilter(_drop_traceback)
     finished: dict[str, tuple[dict[str, Any], str]] = {}
     failures: list[str] = []
     crawlers = []
