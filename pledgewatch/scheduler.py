@@ -51,6 +51,7 @@ _INTERVAL = re.compile(
 )
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DISABLED = {"", "off", "never", "none"}
+MAX_INTERVAL_SECONDS = 366 * 86400
 
 
 def parse_schedule(expression: str, key: str, config: Config) -> BaseTrigger | None:
@@ -69,6 +70,9 @@ def parse_schedule(expression: str, key: str, config: Config) -> BaseTrigger | N
         if amount <= 0:
             raise ConfigError(f"{where}: bad value for 'schedule.{key}': the interval must be positive")
         seconds = amount * _UNIT_SECONDS[match.group(2)[0].lower()]
+        if seconds > MAX_INTERVAL_SECONDS:
+            # Longer overflows the trigger's arithmetic: a traceback instead of a config error.
+            raise ConfigError(f"{where}: bad value for 'schedule.{key}': the interval is longer than a year")
         return IntervalTrigger(seconds=seconds, timezone=zone)
     if value.lower().startswith("every"):
         raise ConfigError(

@@ -22,6 +22,10 @@ DB_ENV = "PLEDGEWATCH_DB"
 DEFAULT_CONFIG_NAME = "pledgewatch.toml"
 
 
+# A century: more than any archive spans, and far from datetime's limits (year 1 to 9999).
+MAX_DAYS = 36500
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -88,8 +92,9 @@ class CrawlConfig(_Section):
     max_retry_after: Annotated[float, Field(ge=0)] = 300.0
     max_response_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
     # Publication window: articles older than this many days are not wanted, and listing
-    # pages stop paginating once they reach them. 0 means no limit.
-    window_days: Annotated[int, Field(ge=0)] = 30
+    # pages stop paginating once they reach them. 0 means no limit. The upper bounds on this and
+    # the other day and second counts keep dates computed from them inside what datetime holds.
+    window_days: Annotated[int, Field(ge=0, le=MAX_DAYS)] = 30
     max_pages_per_listing: Annotated[int, Field(ge=1)] = 20
     replay: str = ""
     record: str = ""
@@ -100,7 +105,7 @@ class ScheduleConfig(_Section):
     digest: str = "0 8 * * *"
     timezone: str = "Asia/Shanghai"
     per_source: bool = False
-    crawl_time_limit: Annotated[int, Field(ge=10)] = 3600
+    crawl_time_limit: Annotated[int, Field(ge=10, le=MAX_DAYS * 86400)] = 3600
 
     @field_validator("timezone")
     @classmethod
@@ -127,7 +132,7 @@ class EmailConfig(_Section):
     alerts: bool = True
     # Alert only pledges reported within this many days (0: no limit), so that a first crawl or a
     # backfill does not mail one alert per historical pledge; older ones are recorded as skipped.
-    alert_max_age_days: Annotated[int, Field(ge=0)] = 30
+    alert_max_age_days: Annotated[int, Field(ge=0, le=MAX_DAYS)] = 30
     send_empty_digest: bool = False
     timeout: Annotated[float, Field(gt=0)] = 30.0
     apprise_urls: list[str] = Field(default_factory=list)
@@ -180,18 +185,23 @@ def _explain(exc: ValidationError, where: str) -> ConfigError:
     return ConfigError(message)
 
 
+def _not_a_file(path: Path) -> str:
+    """A folder given as the config file was reported as "not found", which sends people looking."""
+    return "config file is a folder, not a file" if path.is_dir() else "config file not found"
+
+
 def find_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
     """Which file to read, or None for the built-in defaults."""
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
+            raise ConfigError(f"{_not_a_file(path)}: {path}")
         return path
     from_env = os.environ.get(CONFIG_ENV)
     if from_env:
         path = Path(from_env)
         if not path.is_file():
-            raise ConfigError(f"config file not found: {path} (from ${CONFIG_ENV})")
+            raise ConfigError(f"{_not_a_file(path)}: {path} (from ${CONFIG_ENV})")
         return path
     local = Path.cwd() / DEFAULT_CONFIG_NAME
     return local if local.is_file() else None

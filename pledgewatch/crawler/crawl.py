@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from pledgewatch.crawler.config import Config
 from pledgewatch.crawler.settings import build_settings
 from pledgewatch.crawler.summary import CrawlSummary, merge, summary_from_stats
-from pledgewatch.errors import PledgewatchError, UsageError
+from pledgewatch.errors import ConfigError, PledgewatchError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +43,38 @@ def resolve_archive(path: str | Path, config: Config | None = None, must_exist: 
     return candidate.resolve()
 
 
+# Scrapy logs a robots.txt that cannot be fetched (no network, DNS failure) at ERROR with the whole
+# chained Twisted traceback: some 70 lines per site on stderr for an everyday network problem.
+_TRACEBACK_LOGGERS = ("scrapy.downloadermiddlewares.robotstxt",)
+
+
+def _drop_traceback(record: logging.LogRecord) -> bool:
+    """A logging filter that keeps the message and drops the traceback attached to it."""
+    record.exc_info = None
+    record.exc_text = None
+    return True
+
+
+def check_configured_sources(config: Config) -> None:
+    """Refuse a ``[sources.NAME]`` section for a publisher that does not exist.
+
+    A typo there (``[sources.chinadialy] enabled = false``) would otherwise be ignored: the
+    source meant stays enabled, and the daemon's crawls fail on the unknown name.
+    """
+    from pledgewatch.spiders.publisher import all_publishers
+
+    known = all_publishers()
+    for name in config.sources:
+        if name not in known:
+            where = str(config.path) if config.path else "config"
+            raise ConfigError(f"{where}: unknown source 'sources.{name}'; known: {', '.join(sorted(known))}")
+
+
 def selected_sources(config: Config, sources: Sequence[str] | None) -> list[str]:
     """The publishers to crawl: those named (any, even if disabled), else the enabled ones."""
     from pledgewatch.spiders.publisher import all_publishers, get_publisher
 
+    check_configured_sources(config)
     if sources:
         names: list[str] = []
         for name in sources:
@@ -111,6 +139,7 @@ def run_crawl(
     if replay_path is not None:
         _check_archive(replay_path)
     if record_path is not None:
+        _check_appendable(record_path)
         try:
             record_path.parent.mkdir(parents=True, exist_ok=True)
             with record_path.open("ab"):
@@ -149,6 +178,10 @@ def run_crawl(
         log_level=log_level,
     )
     process = CrawlerProcess(settings)
+    if log_level not in ("DEBUG", "INFO"):
+        # Kept one line each unless --verbose: the error itself is counted in the summary.
+        for name in _TRACEBACK_LOGGERS:
+            logging.getLogger(name).addFilter(_drop_traceback)
     finished: dict[str, tuple[dict[str, Any], str]] = {}
     failures: list[str] = []
     crawlers = []
@@ -226,6 +259,27 @@ def _adopted_run(session: Any) -> int | None:
     if not value.isdigit():
         return None
     return crawlruns.adopt_run(session, int(value))
+
+
+def _check_appendable(path: Path) -> None:
+    """A recording is appended to an existing archive; anything else at that path is not touched.
+
+    A slip such as ``--record archive.db`` appended gzipped WARC records to the SQLite file.
+    """
+    import gzip
+    import zlib
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with path.open("rb") as raw:
+            start = raw.read(2)
+            raw.seek(0)
+            head = gzip.GzipFile(fileobj=raw).read(5) if start == b"\x1f\x8b" else raw.read(5)
+    except (OSError, EOFError, zlib.error):
+        head = b""
+    if head != b"WARC/":
+        raise UsageError(f"--record {path}: the file exists and is not a WARC archive; not appending to it")
 
 
 def _check_archive(path: Path) -> None:

@@ -21,6 +21,7 @@ from pledgewatch.crawler.extraction import ExtractionError, extract_article
 from pledgewatch.crawler.ingest import ingest
 from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.crawler.summary import CrawlSummary
+from pledgewatch.crawler.warcfile import truncation
 from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.errors import UsageError
 from pledgewatch.spiders.publisher import publisher_for_url
@@ -63,6 +64,8 @@ def import_warc(
     if not archive.is_file():
         raise UsageError(f"archive not found: {path}")
     total = archive.stat().st_size
+    if total == 0:
+        raise UsageError(f"{archive}: an empty file, not a WARC")
     watchlist = Watchlist(config.watchlist)
     summary = CrawlSummary()
     engine = make_engine(db_url)
@@ -79,7 +82,8 @@ def import_warc(
                 except ArchiveLoadFailed as exc:
                     status = "failed"
                     summary.errors += 1
-                    summary.error_log.append(f"{archive}: not a readable WARC: {exc}")
+                    readable = "a damaged WARC" if summary.pages_fetched else "not a readable WARC"
+                    summary.error_log.append(f"{archive}: {readable}: {exc}")
         except KeyboardInterrupt:
             status = "interrupted"
         summary.status = status
@@ -114,6 +118,7 @@ def _import_records(  # type: ignore[no-untyped-def]
 ) -> None:
     """Every 200 HTML response of a known publisher's article URL; ``pages_fetched`` counts those."""
     iterator = ArchiveIterator(stream)
+    record = None
     for record in iterator:
         if progress is not None:
             progress(stream.tell(), total, summary)
@@ -148,5 +153,9 @@ def _import_records(  # type: ignore[no-untyped-def]
                 if counter:
                     setattr(summary, counter, getattr(summary, counter) + 1)
                 summary.pledges_new += outcome.pledges_new
+    problem = truncation(iterator, record, stream, total)
+    if problem:
+        # What came before is imported (each article is whole); the run says the rest is missing.
+        raise ArchiveLoadFailed(problem)
     if progress is not None:
         progress(total, total, summary)

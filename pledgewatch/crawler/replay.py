@@ -22,6 +22,9 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from pledgewatch.crawler.warcfile import truncation
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -72,8 +75,10 @@ class WarcIndex:
         self._build()
 
     def _build(self) -> None:
+        size = self.path.stat().st_size
         with self.path.open("rb") as stream:
             iterator = ArchiveIterator(stream)
+            record = None
             for record in iterator:
                 if record.rec_type != "response" or record.http_headers is None:
                     continue
@@ -98,6 +103,9 @@ class WarcIndex:
                     previous = table.get(key)
                     if previous is None or status < 500 or previous.status >= 500:
                         table[key] = entry
+            problem = truncation(iterator, record, stream, size)
+        if problem:
+            raise ArchiveLoadFailed(problem)
 
     def __len__(self) -> int:
         return len(self._exact)

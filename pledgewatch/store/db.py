@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pledgewatch.errors import ConfigError, SchemaError, UsageError
+from pledgewatch.errors import ConfigError, PledgewatchError, SchemaError, UsageError
 
 # Imported before any engine exists: it registers search's ranking function on every SQLite
 # connection opened from then on (pledgewatch/store/fts5rank.py).
@@ -82,7 +82,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                # A read-only disk or a file where a folder should be: the user's --db, not a bug.
+                raise UsageError(
+                    f"cannot create folder {folder} for the database: {exc.strerror or exc}"
+                ) from None
         kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     else:
         kwargs.setdefault("pool_pre_ping", True)
@@ -140,9 +147,19 @@ def current_revision(engine: Engine) -> str | None:
 def _connect(engine: Engine) -> Iterator[Any]:
     try:
         connection = engine.connect()
-    except OperationalError as exc:
+    except DatabaseError as exc:
+        # OperationalError (cannot open, locked) and, on SQLite, a file that is not a database or
+        # is damaged ("file is not a database", "malformed"): the first statement (the pragmas) fails.
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise ConfigError(f"cannot open database {engine.url.render_as_string()}: {reason}") from None
+        message = f"cannot open database {engine.url.render_as_string()}: {reason}"
+        path = sqlite_file(engine)
+        if path is not None and path.is_file() and not os.access(path.parent, os.W_OK):
+            # The archive is in WAL mode: even a reader creates its -wal and -shm files beside it.
+            message += f" (its folder {path.parent} is read-only; SQLite must create {path.name}-shm there)"
+        if engine.dialect.name == "sqlite":
+            raise ConfigError(message) from None  # the --db path names no usable file: bad input
+        # A server that does not answer is a failure while running (README: exit 1), not bad input.
+        raise PledgewatchError(message) from None
     try:
         yield connection
     finally:
@@ -162,7 +179,28 @@ def _migrate(direction: str, engine: Engine, revision: str) -> None:
         raise UsageError(f"cannot {direction} to {revision!r}: {exc}") from None
 
 
+def database_failure(exc: DatabaseError) -> PledgewatchError | None:
+    """The one-line error for a database that fails while a command runs, or None for a bug.
+
+    A read-only file or folder, a lock held past the busy timeout, a full disk or a damaged file
+    are the user's situation, not pledgewatch's: they get one line and exit code 1. Integrity and
+    programming errors stay tracebacks, because they are bugs to report.
+    """
+    if not isinstance(exc, DatabaseError) or type(exc) not in (DatabaseError, OperationalError):
+        return None
+    orig = exc.orig
+    reason = str(orig).strip().splitlines()[0] if orig is not None and str(orig).strip() else "unknown error"
+    return PledgewatchError(f"the database failed: {reason}")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate up; a database with someone else's tables and no revision is left untouched.
+
+    Without this check `db upgrade --db other.db` would add the archive's tables to another
+    program's database (ensure_schema refuses it for every other command already).
+    """
+    if current_revision(engine) is None and not _is_empty(engine):
+        raise SchemaError(_foreign_message(engine))
     _migrate("upgrade", engine, revision)
 
 
@@ -200,6 +238,13 @@ def _is_empty(engine: Engine) -> bool:
         return set(inspect(connection).get_table_names()) <= {"alembic_version"}
 
 
+def _foreign_message(engine: Engine) -> str:
+    return (
+        f"database {engine.url.render_as_string()} has tables but no pledgewatch schema revision; "
+        "point --db at an empty or pledgewatch database"
+    )
+
+
 def ensure_schema(engine: Engine) -> None:
     """Create a brand-new database at head; refuse one at another revision."""
     if _is_empty(engine):
@@ -210,10 +255,7 @@ def ensure_schema(engine: Engine) -> None:
     if current == head:
         return
     if current is None:
-        raise SchemaError(
-            f"database {engine.url.render_as_string()} has tables but no pledgewatch schema revision; "
-            "point --db at an empty or pledgewatch database"
-        )
+        raise SchemaError(_foreign_message(engine))
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(_script_config())

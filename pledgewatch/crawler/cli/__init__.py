@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import DatabaseError
+
 # Each module registers the commands of its area on ``app`` when imported.
 from pledgewatch.crawler.cli import crawl, daemon, db, extract, pledges, search  # noqa: F401
 from pledgewatch.crawler.cli.app import CREATED_ARCHIVES, app
@@ -31,6 +33,15 @@ def main() -> None:
         # Plain print: a console would wrap long paths across lines.
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except DatabaseError as exc:
+        from pledgewatch.store.db import database_failure
+
+        failure = database_failure(exc)
+        if failure is None:
+            raise
+        _remove_created_archives()
+        print(f"error: {failure}", file=sys.stderr)
+        sys.exit(failure.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -170,6 +171,10 @@ def import_archive(
         print(json.dumps(data))
     else:
         print_summary(summary, title=f"import {archive}")
+    if summary.status == "failed":
+        # Part of a damaged archive was imported: say so on stderr and in the exit code too.
+        print(f"error: {summary.error_log[-1]}", file=sys.stderr)
+        raise typer.Exit(1)
 
 
 def _demo_crawl(config: Config, db_url: str, archive: Path) -> CrawlSummary:
@@ -207,6 +212,8 @@ def demo(
     from pledgewatch.store.exports import all_articles, all_pledges
 
     app_ctx = get_context(ctx)
+    if db_option and app_ctx.db_option and normalise_db_url(db_option) != normalise_db_url(app_ctx.db_option):
+        raise UsageError(f"two databases given: --db {app_ctx.db_option} and demo --db {db_option}")
     if not SAMPLE_WEB.is_file():
         raise PledgewatchError(f"the sample web is not installed: {SAMPLE_WEB}")
     output_dir(out_dir)

@@ -72,6 +72,9 @@ def digest(
         raise UsageError("say either --dry-run --out DIR (write the next digest) or --send (send it now)")
     if dry_run and out_dir is None:
         raise UsageError("--dry-run needs --out DIR")
+    if send and out_dir is not None:
+        # It was ignored: someone expecting a copy of what was sent got none, without a word.
+        raise UsageError("--out goes with --dry-run; --send mails the digest and writes no files")
     dispatcher = _dispatcher(ctx)
     if dry_run:
         assert out_dir is not None
@@ -121,7 +124,10 @@ def pledges_feed(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write the feed to FILE (default: stdout).")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent pledges to include.")] = 200,
+    # The bound keeps the number inside what the database's LIMIT takes (a traceback otherwise).
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1_000_000, help="Most recent pledges to include.")
+    ] = 200,
     self_url: Annotated[
         str, typer.Option("--self-url", help="Where the feed will be published (Atom rel=self).")
     ] = "",

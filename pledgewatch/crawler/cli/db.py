@@ -33,7 +33,9 @@ def db_upgrade(
         out.print(f"{where}: upgraded {before or '(empty)'} -> {after}")
 
 
-@db_app.command("downgrade")
+# ignore_unknown_options: the relative revision `-1` that the help suggests would otherwise be
+# taken for an option ("No such option: -1").
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
 def db_downgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
@@ -85,8 +87,18 @@ def config_show(ctx: typer.Context) -> None:
 
 @config_app.command("check")
 def config_check(ctx: typer.Context) -> None:
-    """Validate the configuration; exits non-zero with the offending key when it is wrong."""
+    """Validate the configuration; exits non-zero with the offending key when it is wrong.
+
+    Beyond what loading checks, it checks what only a crawl or the daemon would otherwise
+    find: the schedule expressions and the names of the configured sources.
+    """
+    from pledgewatch.crawler.crawl import check_configured_sources
+    from pledgewatch.scheduler import parse_schedule
+
     app_ctx = get_context(ctx)
+    for key in ("crawl", "digest"):
+        parse_schedule(getattr(app_ctx.config.schedule, key), key, app_ctx.config)
+    check_configured_sources(app_ctx.config)
     where = str(app_ctx.config.path) if app_ctx.config.path else "built-in defaults"
     out.print(f"configuration OK ({where})")
 

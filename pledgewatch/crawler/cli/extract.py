@@ -6,6 +6,7 @@ and for reporting extraction bugs with the page attached.
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 from typing import Annotated
@@ -64,6 +65,12 @@ def extract(
     if b"\x00" in body[:4096] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UsageError(f"{file}: not an HTML page (binary data)")
 
+    if charset is not None:
+        try:
+            codecs.lookup(charset)
+        except LookupError:
+            # It was ignored without a word, and the page decoded by its own declaration.
+            raise UsageError(f"--charset: unknown character set {charset!r}") from None
     publisher = get_publisher(source) if source else None
     page_url = url or file.resolve().as_uri()
     if publisher is None and url:
@@ -72,6 +79,10 @@ def extract(
     if not parser.is_html():
         raise UsageError(f"{file}: not an HTML page")
     if url is None and (canonical := parser.canonical_url()):
+        if canonical.startswith("file://") and not canonical.startswith("file:///"):
+            # A protocol-relative canonical link (China Daily's "//www.chinadaily.com.cn/...")
+            # resolved against the saved file's file:/// URI: the page was served over https.
+            canonical = "https:" + canonical[len("file:") :]
         publisher = publisher or publisher_for_url(canonical)
         parser = parser_for(canonical, publisher)(body, canonical, encoding=charset, publisher=publisher)
     try:

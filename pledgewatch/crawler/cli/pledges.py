@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -38,7 +39,14 @@ def _parse_date(value: str, what: str) -> datetime:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(f"{what}: not a date (expected YYYY-MM-DD): {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not parsed.tzinfo:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        # Converted here: year 1 east of UTC or 9999-12-31 west of it has no UTC time, and the
+        # query would fail on it with a traceback.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise UsageError(f"{what}: out of range (years 1 to 9999 in UTC): {value!r}") from None
 
 
 def _parse_amount(value: str, what: str) -> float:
@@ -53,17 +61,19 @@ def _parse_amount(value: str, what: str) -> float:
         "thousand": 1e3,
         "k": 1e3,
     }
-    for word, factor in scales.items():
-        if text.endswith(word):
-            number = text[: -len(word)].strip()
-            try:
-                return float(number) * factor
-            except ValueError:
-                break
+    number, factor = text, 1.0
+    for word, scale in scales.items():
+        if text.endswith(word) and text[: -len(word)].strip():
+            number, factor = text[: -len(word)].strip(), scale
+            break
     try:
-        return float(text)
+        amount = float(number) * factor
     except ValueError:
-        raise UsageError(f"{what}: not an amount: {value!r} (examples: 6e9, 6000000000, 6 billion)") from None
+        amount = math.nan
+    # float() also takes "nan" and "inf", which compare with nothing: they filtered silently.
+    if not math.isfinite(amount):
+        raise UsageError(f"{what}: not an amount: {value!r} (examples: 6e9, 6000000000, 6 billion)")
+    return amount
 
 
 @contextmanager
@@ -358,6 +368,15 @@ def list_command(
         min_amount=_parse_amount(min_amount, "--min-amount") if min_amount else None,
         max_amount=_parse_amount(max_amount, "--max-amount") if max_amount else None,
     )
+    # Refused as `search` refuses them: an empty list would read as "no such pledge".
+    if filters.since and filters.until and filters.since >= filters.until:
+        raise UsageError("--since must be before --until")
+    if (
+        filters.min_amount is not None
+        and filters.max_amount is not None
+        and filters.min_amount > filters.max_amount
+    ):
+        raise UsageError("--min-amount must not be larger than --max-amount")
     with app_ctx.session() as session:
         pledges = [pledge_to_dict(p) for p in list_pledges(session, filters)]
     if output_format is OutputFormat.json:

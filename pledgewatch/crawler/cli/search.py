@@ -47,7 +47,20 @@ def parse_day(value: str | None, option: str, *, end: bool = False) -> datetime 
     """
     if value is None:
         return None
-    text = value.strip()
+    try:
+        return _parse_day(value.strip(), end)
+    except ValueError:
+        raise UsageError(
+            f"{option} {value!r} is not a date: use YYYY-MM-DD, an ISO time, or 30d / 4w (days/weeks ago)"
+        ) from None
+    except OverflowError:
+        # 999999d ago, the day after 9999-12-31, year 1 in a zone east of UTC: no UTC time exists.
+        raise UsageError(f"{option} {value!r} is out of range (years 1 to 9999 in UTC)") from None
+
+
+def _parse_day(text: str, end: bool) -> datetime:
+    """``parse_day`` without its messages: ValueError for text that is no date, OverflowError for
+    one outside what a UTC datetime can hold (found here, not when the query binds it)."""
     relative = _RELATIVE.match(text)
     if relative:
         amount, unit = int(relative.group(1)), relative.group(2)
@@ -59,13 +72,8 @@ def parse_day(value: str | None, option: str, *, end: bool = False) -> datetime 
     else:
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         return start + timedelta(days=1) if end else start
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(
-            f"{option} {value!r} is not a date: use YYYY-MM-DD, an ISO time, or 30d / 4w (days/weeks ago)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = datetime.fromisoformat(text)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _marked(value: str, start: str = "**", stop: str = "**") -> str:
@@ -213,7 +221,8 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8001,
+    # Checked here: Datasette's own complaint would name `python -m datasette serve`.
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")] = 8001,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in a web browser.")] = False,
 ) -> None:
     """Browse the archive read-only in Datasette: tables, views, facets, canned queries (SQLite only)."""
