@@ -151,12 +151,26 @@ def test_output_folder_that_is_a_file(tmp_path: Path):
 
 def test_a_failed_command_leaves_no_empty_archive(tmp_path: Path):
     target = tmp_path / "typo.db"
-    result = run_cli("--db", str(target), "crawl", "nosuchsource")
+    # search learns that the source is unknown from the archive, so the archive exists by then.
+    result = run_cli("--db", str(target), "search", "Hubei", "--source", "nosuchsource")
     assert result.returncode == 2
     # The creation is announced when it happens; its removal is said too.
-    assert result.stderr.strip().splitlines() == [
+    lines = result.stderr.strip().splitlines()
+    assert lines[:2] == [
         f"note: created a new, empty archive at {target}",
         f"note: removed the new archive at {target} again (still empty)",
-        "error: unknown source 'nosuchsource'; known: chinadaily, jd, people",
     ]
+    assert lines[2].startswith("error: unknown source 'nosuchsource'")
+    assert len(lines) == 3
     assert not target.exists()
+
+
+def test_bad_crawl_arguments_are_refused_before_an_archive_is_created(tmp_path: Path):
+    target = tmp_path / "typo.db"
+    for args in (["crawl", "nosuchsource"], ["crawl", "--replay", str(tmp_path / "missing.warc.gz")]):
+        result = run_cli("--db", str(target), *args)
+        assert result.returncode == 2
+        # One line: no archive was created (and removed again) for a typo.
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("error: ")
+        assert not target.exists()

@@ -104,6 +104,37 @@ def window_start(
     return None
 
 
+def crawl_inputs(
+    config: Config,
+    sources: Sequence[str] | None = None,
+    replay: str | Path | None = None,
+    record: str | Path | None = None,
+) -> tuple[list[str], Path | None, Path | None]:
+    """The sources to crawl and the WARCs to replay and record, checked; or the one
+    :class:`UsageError` that says why the crawl cannot run. The CLI calls it before it opens (and
+    perhaps creates) the archive, so a typo in a source name leaves no new archive behind."""
+    names = selected_sources(config, sources)
+    if not names:
+        raise UsageError("no source to crawl: every source is disabled in the configuration")
+    replay = replay or config.crawl.replay or None
+    record = record or config.crawl.record or None
+    replay_path = resolve_archive(replay, config) if replay else None
+    record_path = resolve_archive(record, config, must_exist=False) if record else None
+    if record_path is not None and replay_path is not None and record_path == replay_path:
+        raise UsageError("--record and --replay name the same archive")
+    if replay_path is not None:
+        _check_archive(replay_path)
+    if record_path is not None:
+        _check_appendable(record_path)
+        try:
+            record_path.parent.mkdir(parents=True, exist_ok=True)
+            with record_path.open("ab"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"cannot write the archive {record}: {exc.strerror or exc}") from None
+    return list(names), replay_path, record_path
+
+
 def run_crawl(
     config: Config,
     db_url: str,
@@ -127,25 +158,7 @@ def run_crawl(
     from pledgewatch.store import crawlruns
     from pledgewatch.store.db import ensure_schema, make_engine, session_factory
 
-    names = selected_sources(config, sources)
-    if not names:
-        raise UsageError("no source to crawl: every source is disabled in the configuration")
-    replay = replay or config.crawl.replay or None
-    record = record or config.crawl.record or None
-    replay_path = resolve_archive(replay, config) if replay else None
-    record_path = resolve_archive(record, config, must_exist=False) if record else None
-    if record_path is not None and replay_path is not None and record_path == replay_path:
-        raise UsageError("--record and --replay name the same archive")
-    if replay_path is not None:
-        _check_archive(replay_path)
-    if record_path is not None:
-        _check_appendable(record_path)
-        try:
-            record_path.parent.mkdir(parents=True, exist_ok=True)
-            with record_path.open("ab"):
-                pass
-        except OSError as exc:
-            raise UsageError(f"cannot write the archive {record}: {exc.strerror or exc}") from None
+    names, replay_path, record_path = crawl_inputs(config, sources, replay, record)
 
     engine = make_engine(db_url)
     try:

@@ -91,11 +91,13 @@ def crawl(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request and article.")] = False,
 ) -> None:
     """Crawl the publishers' feeds, sitemaps and listings and archive new or edited articles."""
-    from pledgewatch.crawler.crawl import run_crawl
+    from pledgewatch.crawler.crawl import crawl_inputs, run_crawl
 
     app_ctx = get_context(ctx)
     since_value = parse_since(since)
-    app_ctx.engine()  # an unusable database is reported before anything starts
+    # Bad arguments first, before the archive is opened (or created at a new path) ...
+    crawl_inputs(app_ctx.config, sources or None, replay, record)
+    app_ctx.engine()  # ... then an unusable database, before anything starts
     app_ctx.close()
     show_progress = not as_json and not verbose and err.is_terminal
     progress_bar = _live_progress() if show_progress else None
