@@ -264,7 +264,8 @@ def run_crawl(
     summary.error_log[:0] = source_failures
     summary.error_log.extend(failures)
     reasons = {reason for _, reason in finished.values()}
-    if status == "interrupted" or "shutdown" in reasons:
+    # A second Ctrl-C stops the reactor before every spider closed: still an interruption.
+    if status == "interrupted" or "shutdown" in reasons or stopped_by:
         status = "interrupted"
     elif failures or source_failures or len(finished) < len(names) or reasons - {"finished"}:
         status = "failed"
