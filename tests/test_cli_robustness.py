@@ -359,7 +359,8 @@ def test_a_site_that_cannot_be_reached_is_one_line_per_error_not_a_traceback(tmp
     )
     url = _archive(tmp_path / "a.db")
     result = run_cli("--config", str(config), "--db", url, "crawl", "jd", "--json")
-    assert result.returncode == 0, result.stderr
+    # The source reached nothing: the crawl failed (exit 1), see test_crawl_outcome.py.
+    assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     assert "robotstxt" in result.stderr  # the failure is still said, in one line
     assert json.loads(result.stdout)["errors"] >= 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -209,6 +210,26 @@ def run_crawl(
                 parts.append(summary_from_stats(crawler.stats.get_stats(), replay_path is not None))
         return merge(parts, replay_path is not None)
 
+    stopped_by: list[str] = []
+
+    def watch_signals() -> None:
+        """Note which signal stops the crawl (SIGINT exits 130), then let Scrapy handle it.
+
+        Scrapy installs its graceful-shutdown handlers when the reactor starts, so they are
+        wrapped once the engine runs; both SIGINT and SIGTERM end in the same "shutdown".
+        """
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.getsignal(signum)
+            if getattr(previous, "_pledgewatch_watch", False) or not callable(previous):
+                continue
+
+            def handler(number: int, frame: Any, previous: Callable[..., Any] = previous) -> None:
+                stopped_by.append(signal.Signals(number).name)
+                previous(number, frame)
+
+            handler._pledgewatch_watch = True  # type: ignore[attr-defined]
+            signal.signal(signum, handler)
+
     for name in names:
         crawler = process.create_crawler(PublisherSpider)
         crawlers.append(crawler)
@@ -217,6 +238,7 @@ def run_crawl(
             finished[spider.name] = (dict(crawler.stats.get_stats()), reason)
 
         crawler.signals.connect(on_closed, signal=signals.spider_closed, weak=False)
+        crawler.signals.connect(watch_signals, signal=signals.engine_started, weak=False)
         if progress is not None:
 
             def on_progress(*_args: Any, **_kwargs: Any) -> None:
@@ -240,20 +262,28 @@ def run_crawl(
         process.start()
     except KeyboardInterrupt:
         status = "interrupted"
+        stopped_by.append("SIGINT")
     except Exception as exc:  # recorded below: the run row must not stay "running"
         logger.exception("the crawl stopped unexpectedly")
         failures.append(f"crawl stopped: {type(exc).__name__}: {exc}")
     summary = merge(
-        (summary_from_stats(stats, replay_path is not None) for stats, _ in finished.values()),
+        (summary_from_stats(stats, replay_path is not None, name) for name, (stats, _) in finished.items()),
         replay_path is not None,
     )
+    # A source that reached nothing (no network, DNS, refused, 5xx) failed: say so first.
+    source_failures = [f"{name}: {summary.sources[name].reason}" for name in summary.failed_sources]
+    for line in source_failures:
+        logger.error("crawl of %s", line)
+    summary.error_log[:0] = source_failures
     summary.error_log.extend(failures)
     reasons = {reason for _, reason in finished.values()}
-    if status == "interrupted" or "shutdown" in reasons:
+    # A second Ctrl-C stops the reactor before every spider closed: still an interruption.
+    if status == "interrupted" or "shutdown" in reasons or stopped_by:
         status = "interrupted"
-    elif failures or len(finished) < len(names) or reasons - {"finished"}:
+    elif failures or source_failures or len(finished) < len(names) or reasons - {"finished"}:
         status = "failed"
     summary.status = status
+    summary.stopped_by = stopped_by[0] if stopped_by else None
 
     engine = make_engine(db_url)
     try:
@@ -277,10 +307,15 @@ def _adopted_run(session: Any) -> int | None:
 def _check_appendable(path: Path) -> None:
     """A recording is appended to an existing archive; anything else at that path is not touched.
 
-    A slip such as ``--record archive.db`` appended gzipped WARC records to the SQLite file.
+    A slip such as ``--record archive.db`` appended gzipped WARC records to the SQLite file. The
+    records are gzipped when the name ends in ``.gz`` and plain otherwise, so an existing archive
+    whose content does not match its name (a gzipped ``x.warc``) is refused too: one file holding
+    both kinds of record is one most WARC tools cannot read.
     """
     import gzip
     import zlib
+
+    from pledgewatch.crawler.recording import is_gzip_name
 
     if not path.is_file() or path.stat().st_size == 0:
         return
@@ -288,11 +323,18 @@ def _check_appendable(path: Path) -> None:
         with path.open("rb") as raw:
             start = raw.read(2)
             raw.seek(0)
-            head = gzip.GzipFile(fileobj=raw).read(5) if start == b"\x1f\x8b" else raw.read(5)
+            gzipped = start == b"\x1f\x8b"
+            head = gzip.GzipFile(fileobj=raw).read(5) if gzipped else raw.read(5)
     except (OSError, EOFError, zlib.error):
         head = b""
     if head != b"WARC/":
         raise UsageError(f"--record {path}: the file exists and is not a WARC archive; not appending to it")
+    if gzipped != is_gzip_name(path):
+        found, wanted = ("gzipped", "plain") if gzipped else ("plain", "gzipped")
+        raise UsageError(
+            f"--record {path}: the archive holds {found} records but its name asks for {wanted} ones;"
+            " not mixing them (name it .warc.gz for gzip, .warc for plain)"
+        )
 
 
 def _check_archive(path: Path) -> None:

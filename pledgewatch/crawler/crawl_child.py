@@ -76,6 +76,18 @@ def parse_summary(stdout: str) -> dict[str, Any] | None:
     return None
 
 
+def failed_sources(summary: dict[str, Any] | None) -> list[str]:
+    """The summary's sources that reached nothing, as ``"name: why"`` lines (the CLI's own words)."""
+    sources = (summary or {}).get("sources")
+    if not isinstance(sources, dict):
+        return []
+    return [
+        f"{name}: {result.get('reason') or 'failed'}"
+        for name, result in sources.items()
+        if isinstance(result, dict) and result.get("status") == "failed"
+    ]
+
+
 def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
     try:
         os.killpg(process.pid, signum)
@@ -233,8 +245,13 @@ def supervised_crawl(
     elif result.status == "interrupted":
         errors.append("the daemon was stopping: the crawl child was stopped after the grace period")
     elif result.status == "failed":
-        errors.append(f"crawl child exited with code {result.returncode}")
-        errors.extend(result.stderr_tail[-5:])
+        unreachable = failed_sources(result.summary)
+        if unreachable:
+            # The crawl ran and said why it failed: a source that reached nothing.
+            errors.extend(unreachable)
+        else:
+            errors.append(f"crawl child exited with code {result.returncode}")
+            errors.extend(result.stderr_tail[-5:])
     with session_factory() as session:
         crawlruns.finish_crawl(session, run.id, result.run_status, result.summary, errors)
         if result.status in {"timeout", "interrupted"}:

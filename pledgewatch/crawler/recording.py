@@ -1,4 +1,4 @@
-"""Write every response the crawl fetches to a WARC file (``crawl --record ARCHIVE.warc.gz``).
+"""Write every response the crawl fetches to a WARC file (``crawl --record ARCHIVE.warc[.gz]``).
 
 A downloader middleware switched on by the ``PLEDGEWATCH_RECORD_WARC`` setting and placed next to
 the downloader, so it sees responses as they came off the wire (before decompression, retries and
@@ -40,6 +40,11 @@ _HTTP_REASONS = {
 }
 
 
+def is_gzip_name(path: str | Path) -> bool:
+    """Whether a recording at ``path`` is written gzipped: its name ends in ``.gz``."""
+    return Path(path).name.lower().endswith(".gz")
+
+
 def _warc_date(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -54,7 +59,7 @@ def _header_pairs(headers: Any) -> list[tuple[str, str]]:
 
 
 class WarcRecorder:
-    """Appends request/response record pairs to one gzipped WARC file."""
+    """Appends request/response record pairs to one WARC file (gzipped when its name ends in .gz)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -65,7 +70,10 @@ class WarcRecorder:
             self._stream: IO[bytes] = self.path.open("ab")
         except OSError as exc:
             raise UsageError(f"cannot write the archive {self.path}: {exc.strerror or exc}") from None
-        self._writer = WARCWriter(self._stream, gzip=True)
+        # The name says the format: ARCHIVE.warc.gz gets gzip members, ARCHIVE.warc plain records
+        # (warcio writes and reads both; one file never mixes them, see crawl._check_appendable).
+        self.gzip = is_gzip_name(self.path)
+        self._writer = WARCWriter(self._stream, gzip=self.gzip)
         self.records = 0
         info = self._writer.create_warcinfo_record(
             self.path.name, {"software": "pledgewatch", "format": "WARC File Format 1.1"}

@@ -19,6 +19,30 @@ ERROR_LOG_STAT = "pledgewatch/error_log"
 COUNTED = ("articles_seen", "articles_new", "articles_updated", "duplicates", "pledges_new", "errors")
 # Past this many, errors are counted but not logged one by one in the run history.
 MAX_LOGGED_ERRORS = 200
+# Per source: requests the site answered (any status below 500, 304 and 404 included) and requests
+# that got no usable answer (a network error, a timeout, a 5xx after retries), with why. A source
+# whose every request failed reached nothing: its crawl failed, even though the spider "finished".
+ANSWERED_STAT = "pledgewatch/requests_answered"
+FAILED_STAT = "pledgewatch/requests_failed"
+FAILURE_REASONS_STAT = "pledgewatch/failure_reasons"
+
+
+@dataclass
+class SourceResult:
+    """How one source's crawl went: ``failed`` when it made requests and none was answered."""
+
+    status: str = "ok"
+    requests: int = 0
+    requests_failed: int = 0
+    reason: str = ""
+
+    def describe(self) -> str:
+        """One line for the summary: the counts, and why a failed source failed."""
+        if self.status == "failed":
+            return f"failed: {self.reason}"
+        if self.requests_failed:
+            return f"ok, {self.reason}"  # some failed: counted, not fatal
+        return f"ok, {self.requests} requests"
 
 
 @dataclass
@@ -33,16 +57,26 @@ class CrawlSummary:
     pledges_new: int = 0
     errors: int = 0
     missing: list[str] | None = None
+    # Per source (by name): ok or failed, with its request counts.
+    sources: dict[str, SourceResult] = field(default_factory=dict)
     # Not part of the JSON contract: for the run history and the readable report.
     status: str = field(default="ok", compare=False)
     error_log: list[str] = field(default_factory=list, compare=False)
+    # The signal that stopped the crawl ("SIGINT", "SIGTERM"), if one did: the CLI's exit code.
+    stopped_by: str | None = field(default=None, compare=False)
+
+    @property
+    def failed_sources(self) -> list[str]:
+        return [name for name, result in self.sources.items() if result.status == "failed"]
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("status")
         data.pop("error_log")
+        data.pop("stopped_by")
         if self.missing is None:
             data.pop("missing")
+        if not self.sources:
+            data.pop("sources")
         return data
 
     def add(self, other: CrawlSummary) -> None:
@@ -52,17 +86,53 @@ class CrawlSummary:
             known = list(self.missing or [])
             self.missing = known + [url for url in other.missing if url not in known]
         self.error_log.extend(other.error_log)
+        self.sources.update(other.sources)
 
 
-def summary_from_stats(stats: Mapping[str, Any], replay: bool) -> CrawlSummary:
-    """Read one spider's counts out of its Scrapy stats."""
+def source_result(stats: Mapping[str, Any]) -> SourceResult:
+    """One source's outcome from its spider's stats (see :data:`ANSWERED_STAT`)."""
+    answered = int(stats.get(ANSWERED_STAT, 0) or 0)
+    failed = int(stats.get(FAILED_STAT, 0) or 0)
+    reasons: dict[str, int] = dict(stats.get(FAILURE_REASONS_STAT) or {})
+    if len(reasons) == 1:
+        why = next(iter(reasons))
+    else:
+        why = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items(), key=lambda r: -r[1]))
+    total = answered + failed
+    result = SourceResult(requests=total, requests_failed=failed)
+    if failed:
+        result.reason = f"{failed} of {total} requests failed: {why}"
+        if answered == 0:
+            result.status = "failed"
+    return result
+
+
+def summary_from_stats(stats: Mapping[str, Any], replay: bool, source: str | None = None) -> CrawlSummary:
+    """Read one spider's counts out of its Scrapy stats (``source``: its name, for the per-source result)."""
     summary = CrawlSummary(pages_fetched=int(stats.get(PAGES_STAT, 0) or 0))
     for name in COUNTED:
         setattr(summary, name, int(stats.get(STAT_PREFIX + name, 0) or 0))
     summary.error_log = list(stats.get(ERROR_LOG_STAT) or [])
     if replay:
         summary.missing = list(stats.get(STAT_PREFIX + "missing") or [])
+    if source is not None:
+        summary.sources[source] = source_result(stats)
     return summary
+
+
+def record_answered(stats: Any) -> None:
+    """Count one request the site answered (below 500): the source is reachable."""
+    stats.inc_value(ANSWERED_STAT)
+
+
+def record_request_failed(stats: Any, reason: str) -> None:
+    """Count one request that got no usable answer, by reason ("connection refused", "HTTP 503")."""
+    stats.inc_value(FAILED_STAT)
+    reasons = stats.get_value(FAILURE_REASONS_STAT)
+    if reasons is None:
+        reasons = {}
+        stats.set_value(FAILURE_REASONS_STAT, reasons)
+    reasons[reason] = reasons.get(reason, 0) + 1
 
 
 def record_error(stats: Any, message: str) -> None:

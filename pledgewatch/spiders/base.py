@@ -37,7 +37,7 @@ from pledgewatch.crawler.middlewares import (
     OffsiteRedirectDropped,
     SeenArticleMiddleware,
 )
-from pledgewatch.crawler.summary import STAT_PREFIX, record_error
+from pledgewatch.crawler.summary import STAT_PREFIX, record_answered, record_error, record_request_failed
 from pledgewatch.spiders.publisher import Publisher, get_publisher
 
 if TYPE_CHECKING:
@@ -62,6 +62,31 @@ def _aware(value: datetime | date | None) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
+
+
+# Network failures in words a user recognises (Twisted's class names are not).
+_NETWORK_REASONS = {
+    "ConnectionRefusedError": "connection refused",
+    "DownloadConnectionRefusedError": "connection refused",
+    "CannotResolveHostError": "DNS lookup failed",
+    "DownloadTimeoutError": "timed out",
+    "DownloadCancelledError": "download cancelled",
+    "DownloadFailedError": "download failed",
+    "ResponseDataLossError": "connection lost",
+    "DNSLookupError": "DNS lookup failed",
+    "TimeoutError": "timed out",
+    "TCPTimedOutError": "timed out",
+    "ConnectionLost": "connection lost",
+    "ConnectionDone": "connection lost",
+    "ResponseNeverReceived": "connection lost",
+    "ResponseFailed": "connection lost",
+    "NoRouteError": "no route to host",
+}
+
+
+def failure_reason(error: BaseException) -> str:
+    """Why a request got no answer, in a few words (the summary groups failed requests by it)."""
+    return _NETWORK_REASONS.get(type(error).__name__, type(error).__name__)
 
 
 def sniff_kind(response: Response) -> str:
@@ -154,6 +179,7 @@ class PublisherSpider(scrapy.Spider):
     # -- discovery ------------------------------------------------------------------------------
 
     def parse_discovery(self, response: Response) -> Iterable[scrapy.Request]:
+        record_answered(self.crawler.stats)
         tracker = self.completeness
         here = response.meta.get(LINK) or response.url
         if response.status == 304:
@@ -235,6 +261,7 @@ class PublisherSpider(scrapy.Spider):
     # -- articles -------------------------------------------------------------------------------
 
     def parse_article(self, response: Response) -> Iterable[Any]:
+        record_answered(self.crawler.stats)
         link = response.meta.get(LINK) or response.url
         try:
             record = self.publisher_parser(response)
@@ -288,6 +315,10 @@ class PublisherSpider(scrapy.Spider):
             missing = stats.get_value(STAT_PREFIX + "missing")
             if "missing" in response.flags and missing is not None:
                 return  # replay: listed in the summary's `missing`
+            if response.status >= 500:
+                record_request_failed(stats, f"HTTP {response.status}")
+            else:
+                record_answered(stats)  # a 404 is an answer: the site is there
             record_error(stats, f"HTTP {response.status}: {response.url}")
             return
         if isinstance(error, IgnoreRequest):
@@ -295,4 +326,5 @@ class PublisherSpider(scrapy.Spider):
             stats.inc_value(STAT_PREFIX + "ignored")
             logger.info("not fetched: %s (%s)", request.url, error)
             return
+        record_request_failed(stats, failure_reason(error))
         record_error(stats, f"{type(error).__name__}: {request.url}: {error}".rstrip(": "))

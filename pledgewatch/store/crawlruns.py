@@ -216,7 +216,8 @@ def finish_crawl(
     missing = (summary or {}).get("missing")
     if isinstance(missing, list) and missing:
         log.append(f"{len(missing)} URLs missing from the replay archive")
-    run.error_log = [*log, *[e[:2000] for e in errors]]
+    # The child may already have logged the same reason in this row (a source that failed).
+    run.error_log = [*log, *[e[:2000] for e in errors if e[:2000] not in log]]
     session.commit()
     return run
 

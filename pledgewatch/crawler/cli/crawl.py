@@ -57,6 +57,8 @@ def print_summary(summary: CrawlSummary, title: str = "crawl") -> None:
         rows.append(("missing from archive", len(summary.missing)))
     for label, value in rows:
         out.print(f"  {label:<21} {value}")
+    for name, result in summary.sources.items():
+        out.print(f"  source {name:<14} {result.describe()}", soft_wrap=True)
     for message in summary.error_log[:10]:
         out.print(f"  error: {message}")
     if len(summary.error_log) > 10:
@@ -128,7 +130,11 @@ def crawl(
         print(json.dumps(summary.to_json()))
     else:
         print_summary(summary)
-    if summary.status == "failed" and summary.pages_fetched == 0:
+    if summary.status == "interrupted" and summary.stopped_by == "SIGINT":
+        raise typer.Exit(130)  # the shell's convention for Ctrl-C (128 + SIGINT); the work is kept
+    if summary.status == "failed":
+        # A source that reached nothing (every request failed) or a spider that could not run:
+        # cron and the daemon must see it in the exit code, not only in the summary.
         raise typer.Exit(1)
 
 
