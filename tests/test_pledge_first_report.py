@@ -82,7 +82,9 @@ def test_copy_crawled_before_the_original_alerts_once_linking_the_original(sessi
     assert subjects(smtp.messages) == [SUBJECT] and len(report.sent) == 1
     body = text_part(smtp.messages[0])
     assert f"Link:        {ORIGINAL}" in body, body
-    assert "Published:   2020-10-20" in body and COPY not in body
+    assert "Published:   2020-10-20" in body
+    # The copy is only listed as another report, never as the one the alert names.
+    assert body.count(COPY) == 1 and f"2020-10-21: {COPY}" in body, body
     with sessions() as session:
         pledge = gba_pledge(session)
         # The copy brought the pledge into the archive; the original is its first report.

@@ -8,7 +8,10 @@ A re-report of a known pledge is never an alert: it shows up in the digest, mark
 An alert is owed once, for the mention that brought the pledge into the archive (``is_new``), but
 it names the pledge's first report known when it is sent (the earliest-published report, see
 :func:`pledgewatch.store.pledges.first_report`): a crawl that finds People's Daily's syndicated copy
-before China Daily's original still links the original, as the feed and the digest do.
+before China Daily's original still links the original, as the feed and the digest do. Below it,
+"Also reported by" lists the pledge's other current reports known at sending time (outlet, date,
+link; at most :data:`ALSO_REPORTED_LIMIT`, then "and N more"), so an analyst sees at a glance how
+widely the pledge is reported.
 """
 
 from __future__ import annotations
@@ -19,13 +22,26 @@ from datetime import tzinfo
 from pledgewatch.crawler.templating import (
     ComposedMessage,
     format_amount,
+    format_date,
     format_time,
     pledge_headline,
     render,
 )
 from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.store.models import Article, PledgeMention
-from pledgewatch.store.pledges import first_report
+from pledgewatch.store.pledges import first_report, other_reports
+
+# How many other reports an alert lists by name; the rest are counted ("and 3 more").
+ALSO_REPORTED_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class AlsoReported:
+    """One other report of the alerted pledge: who printed it, when, and where to read it."""
+
+    outlet: str
+    date: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,26 @@ def alert_report(mention: PledgeMention) -> PledgeMention:
     return first_report(mention.pledge, archived=True) or mention
 
 
+def also_reported(
+    report: PledgeMention, zone: tzinfo | None = None, limit: int = ALSO_REPORTED_LIMIT
+) -> tuple[list[AlsoReported], int]:
+    """The pledge's other current reports besides ``report`` (earliest first, at most ``limit``)
+    and how many more there are: "Also reported by" in an alert."""
+    others = other_reports(report.pledge, report)
+    shown = []
+    for mention in others[:limit]:
+        article = mention.article
+        assert article is not None, "other_reports keeps to archived articles"
+        shown.append(
+            AlsoReported(
+                outlet=outlet_name(article),
+                date=format_date(mention.published_at or article.published_at, zone),
+                url=article.canonical_url,
+            )
+        )
+    return shown, max(0, len(others) - limit)
+
+
 def compose_alert(
     mention: PledgeMention, zone: tzinfo | None = None, footer: Footer | None = None
 ) -> ComposedMessage:
@@ -134,6 +170,7 @@ def compose_alert(
     report = alert_report(mention)
     article = report.article
     assert article is not None, "alerts are for mentions in archived articles"
+    also, also_more = also_reported(report, zone)
     context = {
         "subject": alert_subject(mention),
         "is_revision": bool(mention.is_revision and not mention.is_new),
@@ -145,6 +182,8 @@ def compose_alert(
         "published": format_time(article.published_at or report.published_at, zone),
         "url": article.canonical_url,
         "authors": ", ".join(article.authors or []),
+        "also": also,
+        "also_more": also_more,
         "footer": footer,
     }
     return ComposedMessage(

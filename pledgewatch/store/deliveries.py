@@ -88,7 +88,11 @@ def alert_candidates(session: Session) -> list[PledgeMention]:
             _not_delivered(ALERT, ITEM_MENTION, PledgeMention.id),
         )
         .options(
-            selectinload(PledgeMention.pledge),
+            # The alert lists the pledge's other reports too (outlet, date, link).
+            selectinload(PledgeMention.pledge)
+            .selectinload(Pledge.mentions)
+            .selectinload(PledgeMention.article)
+            .selectinload(Article.source),
             selectinload(PledgeMention.article).selectinload(Article.source),
         )
         .order_by(PledgeMention.id)
@@ -179,7 +183,11 @@ def mentions_by_ids(session: Session, ids: Iterable[int]) -> list[PledgeMention]
         select(PledgeMention)
         .where(PledgeMention.id.in_(wanted))
         .options(
-            selectinload(PledgeMention.pledge),
+            # The alert lists the pledge's other reports too (outlet, date, link).
+            selectinload(PledgeMention.pledge)
+            .selectinload(Pledge.mentions)
+            .selectinload(PledgeMention.article)
+            .selectinload(Article.source),
             selectinload(PledgeMention.article).selectinload(Article.source),
         )
         .order_by(PledgeMention.id)

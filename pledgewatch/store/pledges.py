@@ -548,6 +548,23 @@ def first_report(pledge: Pledge, *, archived: bool = False) -> PledgeMention | N
     return min(standing, key=report_order, default=None)
 
 
+def other_reports(pledge: Pledge, report: PledgeMention) -> list[PledgeMention]:
+    """The pledge's other current reports a reader can open, earliest first, one per article.
+
+    An alert names one report (``report``); an analyst also wants to see at a glance how widely
+    the pledge is reported. Withdrawn mentions (an edit took them back) and mentions without an
+    archived article are left out, and so is a second sentence of the named report's own article.
+    """
+    seen = {report.article_id}
+    others = []
+    for mention in sorted(pledge.mentions, key=report_order):
+        if mention.withdrawn_at is not None or mention.article_id is None or mention.article_id in seen:
+            continue
+        seen.add(mention.article_id)
+        others.append(mention)
+    return others
+
+
 def pledge_to_dict(pledge: Pledge) -> dict[str, object]:
     """The JSON shape of a pledge in every listing and export: its fields, first report and mentions.
 
