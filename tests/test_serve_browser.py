@@ -184,3 +184,23 @@ def test_serve_without_datasette_says_how_to_install(tmp_path):
     assert result.returncode == 1
     assert "pip install 'pledgewatch[web]'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_on_a_host_it_cannot_resolve_says_so_in_one_line(tmp_path):
+    archive = tmp_path / "a.db"
+    result = run_cli("--db", str(archive), "serve", "--host", "not-a-host", timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "--host not-a-host: not an address this machine can listen on" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not archive.exists()  # checked before the archive is created
+
+
+def test_serve_on_a_port_in_use_names_the_port_in_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("--db", str(tmp_path / "a.db"), "serve", "--port", str(port), timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import importlib.util
 import json
 import os
 import re
+import socket
 import sys
 import tempfile
 from datetime import UTC, date, datetime, timedelta
@@ -215,6 +217,45 @@ def datasette_metadata(database_name: str) -> dict[str, object]:
     return metadata
 
 
+def check_listen_address(host: str, port: int) -> None:
+    """Fail with one line if the web server could not listen on ``host``:``port``.
+
+    Datasette's own failure is a multi-line traceback from its server and exit code 3; a mistyped
+    host or a port already taken is the user's to fix, so it is checked here first, the way the
+    server binds (every address the name resolves to, SO_REUSEADDR as asyncio sets it). A bad host
+    is bad input (exit 2); a port in use or a privileged port is a runtime failure (exit 1).
+    """
+    try:
+        addresses = socket.getaddrinfo(
+            host, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"--host {host}: not an address this machine can listen on ({reason})") from None
+    for family, kind, proto, _name, address in dict.fromkeys(
+        (f, k, p, "", a) for f, k, p, _n, a in addresses
+    ):
+        try:
+            with socket.socket(family, kind, proto) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PledgewatchError(
+                    f"port {port} on {host} is already in use; choose another with --port (0: any free port)"
+                ) from None
+            if exc.errno == errno.EACCES:
+                raise PledgewatchError(
+                    f"port {port} on {host}: permission denied (ports below 1024 need privileges); "
+                    "choose another with --port"
+                ) from None
+            raise UsageError(
+                f"--host {host}: not an address this machine can listen on ({exc.strerror or exc})"
+            ) from None
+
+
 @app.command("serve")
 def serve(
     ctx: typer.Context,
@@ -235,6 +276,8 @@ def serve(
         )
     if importlib.util.find_spec("datasette") is None:
         raise PledgewatchError("the web view needs Datasette: pip install 'pledgewatch[web]'")
+    # Before the archive is created: a typo in --host leaves no new file behind.
+    check_listen_address(host, port)
     app_ctx.engine()  # a brand-new archive is created at head; an outdated one is refused
     database = Path(engine.url.database or "")
     if not database.name or str(database) == ":memory:":
