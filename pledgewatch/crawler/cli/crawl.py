@@ -58,13 +58,13 @@ def print_summary(summary: CrawlSummary, title: str = "crawl") -> None:
     for label, value in rows:
         out.print(f"  {label:<21} {value}")
     for name, result in summary.sources.items():
-        out.print(f"  source {name:<14} {result.describe()}", soft_wrap=True)
+        out.print(f"  source {name:<14} {result.describe()}", soft_wrap=True, markup=False)
     for message in summary.error_log[:10]:
-        out.print(f"  error: {message}")
+        out.print(f"  error: {message}", markup=False)
     if len(summary.error_log) > 10:
         out.print(f"  ... and {len(summary.error_log) - 10} more errors (see `pledgewatch status`)")
     for url in (summary.missing or [])[:10]:
-        out.print(f"  missing: {url}")
+        out.print(f"  missing: {url}", markup=False)
 
 
 def _live_progress() -> Progress:
@@ -238,10 +238,10 @@ def demo(
     snapshots = [SAMPLE_WEB] + ([SAMPLE_WEB_LATER] if later else [])
     summaries: list[dict[str, object]] = []
     for snapshot in snapshots:
-        err.print(f"crawling the sample web ({snapshot.name}) by replay ...", soft_wrap=True)
+        err.print(f"crawling the sample web ({snapshot.name}) by replay ...", soft_wrap=True, markup=False)
         summary = _demo_crawl(app_ctx.config, db_url, snapshot)
         summaries.append(summary.to_json())
-        err.print(f"  {_describe(summary)}", soft_wrap=True)
+        err.print(f"  {_describe(summary)}", soft_wrap=True, markup=False)
     engine = make_engine(db_url)
     try:
         factory = session_factory(engine)
@@ -274,12 +274,13 @@ def demo(
     out.print(
         f"demo: {len(articles)} articles, {len(pledges)} pledges, {len(alerts)} alerts in {elapsed:.1f} s"
     )
-    out.print(f"database: {db_url}")
+    out.print(f"database: {db_url}", markup=False)
     for name in files:
-        out.print(f"wrote {out_dir / name}")
+        out.print(f"wrote {out_dir / name}", markup=False)
     if not later:
         out.print(
             "next: see an edit arrive with "
             f"`pledgewatch --db {db_url} crawl --replay {SAMPLE_WEB_LATER} --since 2016-01-01`"
-            " (or `pledgewatch demo --later`)"
+            " (or `pledgewatch demo --later`)",
+            markup=False,
         )

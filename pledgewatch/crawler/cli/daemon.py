@@ -49,7 +49,8 @@ def run(
     crawled = [c for c in report.crawls if c.result is not None]
     err.print(
         f"run --once: {len(crawled)} crawl(s), deliveries {report.deliveries.summary()}, "
-        f"digest {'due' if report.digest_due else 'not due'}"
+        f"digest {'due' if report.digest_due else 'not due'}",
+        soft_wrap=True,
     )
     failed = [c for c in crawled if c.result is not None and c.result.status != "ok"]
     if failed or report.deliveries.failed or report.deliveries.deferred:
@@ -82,10 +83,14 @@ def digest(
         output_dir(out_dir)
         (out_dir / "digest.html").write_text(composed.html, encoding="utf-8")
         (out_dir / "digest.txt").write_text(composed.text, encoding="utf-8")
-        err.print(f"{composed.subject}: wrote digest.html and digest.txt in {out_dir} (not sent)")
+        err.print(
+            f"{composed.subject}: wrote digest.html and digest.txt in {out_dir} (not sent)",
+            soft_wrap=True,
+            markup=False,
+        )
         return
     report = dispatcher.send_digest()
-    err.print(f"digest: {report.summary()}")
+    err.print(f"digest: {report.summary()}", soft_wrap=True, markup=False)
     if report.failed or report.deferred:
         raise typer.Exit(1)
 
@@ -110,10 +115,10 @@ def alerts(
         for composed in due:
             out.print(composed.subject, markup=False)
         if not pending and not due:
-            err.print("no alerts due: every new pledge of the watch list has been alerted")
+            err.print("no alerts due: every new pledge of the watch list has been alerted", soft_wrap=True)
         return
     report = dispatcher.send_alerts()
-    err.print(f"alerts: {report.summary()}")
+    err.print(f"alerts: {report.summary()}", soft_wrap=True, markup=False)
     if report.failed or report.deferred:
         raise typer.Exit(1)
 
@@ -151,4 +156,4 @@ def pledges_feed(
         out_file.write_text(xml, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {out_file}: {exc.strerror}") from None
-    err.print(f"wrote {out_file}")
+    err.print(f"wrote {out_file}", soft_wrap=True, markup=False)

@@ -179,7 +179,8 @@ def search(
         if result.windowed:
             err.print(
                 f"note: {filters.rank_window:,} or more articles match; ranked the "
-                f"{filters.rank_window:,} most recently archived. Add words or --since/--until to narrow it."
+                f"{filters.rank_window:,} most recently archived. Add words or --since/--until to narrow it.",
+                soft_wrap=True,
             )
         if output_format is OutputFormat.json:
             print(json.dumps([hit_to_dict(hit) for hit in hits], ensure_ascii=False, indent=2))
@@ -188,7 +189,7 @@ def search(
             _write_csv([hit_to_dict(hit) for hit in hits], CSV_FIELDS)
             return
         if not hits:
-            err.print(f"no articles match: {parsed.describe()}")
+            err.print(f"no articles match: {parsed.describe()}", soft_wrap=True, markup=False)
             return
         noun = "article" if len(hits) == 1 else "articles"
         table = Table(title=f"{len(hits)} {noun} matching {parsed.describe()}", show_lines=True)
@@ -308,7 +309,9 @@ def serve(
     ]
     if open_browser:
         command.append("--open")
-    err.print(f"serving {database} read-only at http://{host}:{port}/ (Ctrl-C stops)")
+    err.print(
+        f"serving {database} read-only at http://{host}:{port}/ (Ctrl-C stops)", soft_wrap=True, markup=False
+    )
     sys.stderr.flush()
     sys.stdout.flush()
     # Replace this process: a signal to `pledgewatch serve` reaches the server itself.
