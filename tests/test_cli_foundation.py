@@ -51,7 +51,11 @@ def test_older_schema_is_refused_with_upgrade_hint(tmp_path: Path):
 
 def test_new_sqlite_database_is_created_at_head(tmp_path: Path):
     target = tmp_path / "sub" / "fresh.db"
-    result = run_cli("--db", str(target), "status")
+    result = run_cli("--db", str(target), "alerts", "--send")  # writes: creates the archive first
+    assert "created a new, empty archive" in result.stderr
+    report = tmp_path / "report.txt"
+    report.write_text("JD will invest RMB 6 billion in Hubei.\n")
+    result = run_cli("--db", str(target), "pledges", "extract", str(report))
     assert result.returncode == 0, result.stderr
     assert target.exists()
     engine = db.make_engine(f"sqlite:///{target}")
@@ -130,19 +134,30 @@ def test_downgrade_asks_for_confirmation(tmp_path: Path):
 
 
 def test_a_new_archive_is_announced(tmp_path: Path):
-    """A mistyped --db path creates an archive (issue 2), but never silently."""
-    target = tmp_path / "typo" / "x.db"
-    first = run_cli("--db", str(target), "status")
-    assert first.returncode == 0
-    assert f"created a new, empty archive at {target}" in first.stderr
-    again = run_cli("--db", str(target), "status")
-    assert "created a new" not in again.stderr
+    """A command that stores something creates a new archive at a mistyped path, but never
+    silently: `pledges extract --db NEW` and `import` created one without a word."""
+    from pledgewatch.crawler.cli.crawl import SAMPLE_WEB
+
+    report = tmp_path / "report.txt"
+    report.write_text("JD will invest RMB 6 billion in Hubei.\n")
+    for args in (["pledges", "extract", str(report)], ["import", str(SAMPLE_WEB), "--json"]):
+        target = tmp_path / "typo" / f"{args[0]}.db"
+        first = run_cli("--db", str(target), *args)
+        assert first.returncode == 0, first.stderr
+        assert f"created a new, empty archive at {target}" in first.stderr, args
+        again = run_cli("--db", str(target), *args)
+        assert "created a new" not in again.stderr, args
+    # Given after `extract` too.
+    target = tmp_path / "typo" / "after.db"
+    result = run_cli("pledges", "extract", str(report), "--db", str(target))
+    assert f"created a new, empty archive at {target}" in result.stderr
 
 
 def test_output_folder_that_is_a_file(tmp_path: Path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert run_cli("--db", url, "db", "upgrade").returncode == 0  # digest --dry-run only reads
     for command in (["digest", "--dry-run", "--out", str(blocker)], ["demo", "--out", str(blocker)]):
         result = run_cli("--db", url, *command)
         assert result.returncode == 2, (command, result.stderr)
@@ -151,8 +166,8 @@ def test_output_folder_that_is_a_file(tmp_path: Path):
 
 def test_a_failed_command_leaves_no_empty_archive(tmp_path: Path):
     target = tmp_path / "typo.db"
-    # search learns that the source is unknown from the archive, so the archive exists by then.
-    result = run_cli("--db", str(target), "search", "Hubei", "--source", "nosuchsource")
+    # alerts --send learns that nobody is configured to receive them after opening the archive.
+    result = run_cli("--db", str(target), "alerts", "--send")
     assert result.returncode == 2
     # The creation is announced when it happens; its removal is said too.
     lines = result.stderr.strip().splitlines()
@@ -160,7 +175,7 @@ def test_a_failed_command_leaves_no_empty_archive(tmp_path: Path):
         f"note: created a new, empty archive at {target}",
         f"note: removed the new archive at {target} again (still empty)",
     ]
-    assert lines[2].startswith("error: unknown source 'nosuchsource'")
+    assert lines[2].startswith("error: email.recipients is empty")
     assert len(lines) == 3
     assert not target.exists()
 

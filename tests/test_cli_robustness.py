@@ -73,8 +73,50 @@ def test_writing_to_a_read_only_database_is_one_line(tmp_path: Path):
 def test_database_folder_that_cannot_be_created_is_one_line(tmp_path: Path):
     blocker = tmp_path / "afile"
     blocker.write_text("")
-    line = _one_line(run_cli("--db", str(blocker / "sub" / "x.db"), "status"), 2)
+    line = _one_line(run_cli("--db", str(blocker / "sub" / "x.db"), "db", "upgrade"), 2)
     assert "cannot create folder" in line
+
+
+def test_commands_that_only_read_refuse_a_missing_archive_and_create_nothing(tmp_path: Path):
+    """`--db /tmp/typo/x.db status` created the folder and an empty archive, and left them."""
+    target = tmp_path / "typo" / "x.db"
+    reading = [
+        ["status"],
+        ["search", "Hubei"],
+        ["pledges", "list"],
+        ["pledges", "feed"],
+        ["digest", "--dry-run", "--out", str(tmp_path / "digest")],
+        ["alerts", "--dry-run"],
+        ["db", "current"],
+        ["db", "downgrade", "-1", "--yes"],
+        ["serve", "--port", "0"],
+    ]
+    for args in reading:
+        line = _one_line(run_cli("--db", str(target), *args), 2)
+        assert f"no archive at {target}" in line, args
+        assert "pledgewatch crawl" in line and "pledgewatch db upgrade" in line, args
+        assert list(tmp_path.iterdir()) == [], args
+
+
+def test_a_foreign_sqlite_file_is_refused_unchanged(tmp_path: Path):
+    """Another program's database was switched to WAL mode (its header rewritten) before the
+    refusal: the connect pragmas ran before the check."""
+    path = tmp_path / "places.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
+        connection.execute("INSERT INTO moz_places (url) VALUES ('https://example.org/')")
+    connection.close()
+    before = _digest(path)
+    text = tmp_path / "report.txt"
+    text.write_text(PLEDGE_TEXT)
+    for args in (["status"], ["search", "Hubei"], ["db", "upgrade"], ["pledges", "extract", str(text)]):
+        line = _one_line(run_cli("--db", str(path), *args), 1)
+        assert "no pledgewatch schema revision" in line, args
+        assert _digest(path) == before, args
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    connection.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["places.db", "report.txt"]
 
 
 def test_db_upgrade_leaves_another_programs_database_alone(tmp_path: Path):
@@ -186,7 +228,7 @@ def test_a_truncated_warc_is_not_taken_for_a_complete_one(tmp_path: Path):
     cut_gz = _cut(tmp_path, "cut.warc.gz", whole[: len(whole) * 2 // 3])
     cut_plain = _cut(tmp_path, "cut.warc", plain[: len(plain) // 2])
     for archive in (cut_gz, cut_plain):
-        url = f"sqlite:///{tmp_path / (archive.name + '.db')}"
+        url = _archive(tmp_path / (archive.name + ".db"))  # an existing archive: no creation note
         result = run_cli("--db", url, "import", str(archive), "--json")
         line = _one_line(result, 1)
         assert "cut short" in line, archive
@@ -195,7 +237,8 @@ def test_a_truncated_warc_is_not_taken_for_a_complete_one(tmp_path: Path):
     # The whole archive, compressed or not, is still fine.
     whole_plain = _cut(tmp_path, "whole.warc", plain)
     result = run_cli("--db", str(tmp_path / "ok.db"), "import", str(whole_plain), "--json")
-    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"note: created a new, empty archive at {tmp_path / 'ok.db'}\n"
 
 
 def test_importing_an_empty_file_is_bad_input(tmp_path: Path):
@@ -331,16 +374,32 @@ def _in_read_only_folder(folder: Path, *args: str):  # type: ignore[no-untyped-d
     return result
 
 
-def test_an_archive_in_a_read_only_folder_says_why_it_cannot_be_opened(tmp_path: Path):
-    """SQLite in WAL mode creates -shm beside the file even to read; "unable to open" said not why."""
+def test_an_archive_in_a_read_only_folder_can_be_read(tmp_path: Path):
+    """SQLite in WAL mode creates -shm beside the file even to read: a shared archive in a folder
+    the user cannot write could not be read at all. Reading works now; writing says why not."""
+    import json
+
     folder = tmp_path / "shared"
     folder.mkdir()
     path = folder / "archive.db"
     _archive(path)
+    text = tmp_path / "report.txt"
+    text.write_text(PLEDGE_TEXT)
+    assert run_cli("--db", str(path), "pledges", "extract", str(text)).returncode == 0
     for suffix in ("-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    line = _one_line(_in_read_only_folder(folder, "--db", str(path), "status"), 2)
+        assert not Path(f"{path}{suffix}").exists()  # closed cleanly: the file is the whole archive
+    before = _digest(path)
+    status = _in_read_only_folder(folder, "--db", str(path), "status")
+    assert status.returncode == 0, status.stderr
+    assert "pledges:            1 (1 mentions)" in status.stdout
+    listed = _in_read_only_folder(folder, "--db", str(path), "pledges", "list", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert [pledge["actor"] for pledge in json.loads(listed.stdout)] == ["JD.com"]
+    # Writing cannot work there: one line that says why.
+    line = _one_line(_in_read_only_folder(folder, "--db", str(path), "pledges", "extract", str(text)), 2)
     assert "read-only" in line and str(folder) in line
+    assert _digest(path) == before
+    assert sorted(p.name for p in folder.iterdir()) == ["archive.db"]
 
 
 def test_a_site_that_cannot_be_reached_is_one_line_per_error_not_a_traceback(tmp_path: Path):

@@ -49,6 +49,17 @@ def parse_page(url: str, body: bytes, content_type: str | None) -> ArticleRecord
     )
 
 
+def check_warc(path: str | Path) -> Path:
+    """The WARC to import, or the one-line reason it cannot be one (checked before the archive is
+    opened, so a typo creates no archive)."""
+    archive = Path(path)
+    if not archive.is_file():
+        raise UsageError(f"archive not found: {path}")
+    if archive.stat().st_size == 0:
+        raise UsageError(f"{archive}: an empty file, not a WARC")
+    return archive
+
+
 def import_warc(
     path: str | Path,
     config: Config,
@@ -60,12 +71,8 @@ def import_warc(
     from pledgewatch.store import crawlruns
     from pledgewatch.store.db import ensure_schema, make_engine, session_factory
 
-    archive = Path(path)
-    if not archive.is_file():
-        raise UsageError(f"archive not found: {path}")
+    archive = check_warc(path)
     total = archive.stat().st_size
-    if total == 0:
-        raise UsageError(f"{archive}: an empty file, not a WARC")
     watchlist = Watchlist(config.watchlist)
     summary = CrawlSummary()
     engine = make_engine(db_url)

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,20 +65,92 @@ def normalise_db_url(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    if _wants_wal(cursor):
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with the pragmas the archive relies on; creates a SQLite file's folder."""
-    url = normalise_db_url(url)
+def _wants_wal(cursor: Any) -> bool:
+    """Whether to switch this connection's database to WAL: only a new (empty) database or a
+    pledgewatch archive, never another program's file.
+
+    Switching the journal mode rewrites the file's header and changes how that program's own
+    readers and writers must open it: pointing --db at the wrong file must leave it as it was
+    (ensure_schema then refuses it). An archive already in WAL mode is left alone too.
+    """
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() in ("wal", "memory"):
+        return False
+    tables = {row[0] for row in cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return not (tables - {"alembic_version"}) or {"alembic_version", "articles"} <= tables
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL (or bare path) names; None for other backends, in-memory databases
+    and ``file:`` URIs (SQLite itself decides what those open and create)."""
     try:
-        parsed = make_url(url)
+        parsed = make_url(normalise_db_url(url))
     except ArgumentError:
-        raise ConfigError(f"not a database URL: {url!r}") from None
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def missing_archive_error(path: Path) -> UsageError:
+    """What a command that only reads says about a path with no archive: it creates nothing.
+
+    Creating an empty archive there (and its folder) hid a mistyped --db path behind "0 articles"
+    and left junk behind; only the commands that store something create a new archive.
+    """
+    return UsageError(
+        f"no archive at {path} (nothing created): check the path, or create one with "
+        "`pledgewatch crawl`, `pledgewatch demo` or `pledgewatch db upgrade`"
+    )
+
+
+def read_only_url(url: str) -> URL | None:
+    """A URL that reads the archive at ``url`` without writing beside it, when it must.
+
+    SQLite in WAL mode creates ``-shm`` (and ``-wal``) beside the file even to read, so an
+    archive in a folder the user cannot write (a shared, read-only copy) could not be read at all.
+    When that folder is not writable and no ``-wal`` file exists (no writer has the archive open,
+    and nothing is waiting in a WAL to be read), the file alone is the whole archive: it is opened
+    ``mode=ro&immutable=1``, which needs no lock files. With a ``-wal`` present SQLite reads it
+    through the existing ``-shm`` itself (None: open as usual). None too when the folder is
+    writable or ``url`` names no SQLite file.
+    """
+    path = sqlite_path(url)
+    if path is None or not path.is_file() or os.access(path.parent, os.W_OK):
+        return None
+    if Path(f"{path}-wal").exists():
+        return None
+    from urllib.parse import quote
+
+    parsed = make_url(normalise_db_url(url))
+    # SQLAlchemy hands the database part to SQLite verbatim: the path is quoted for the URI here.
+    return parsed.set(
+        database=f"file:{quote(str(path.resolve()))}",
+        query={**parsed.query, "mode": "ro", "immutable": "1", "uri": "true"},
+    )
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the pragmas the archive relies on; creates a SQLite file's folder."""
+    if isinstance(url, URL):
+        parsed = url
+        url = parsed.render_as_string(hide_password=False)
+    else:
+        url = normalise_db_url(url)
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ConfigError(f"not a database URL: {url!r}") from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):

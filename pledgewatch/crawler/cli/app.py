@@ -38,7 +38,7 @@ app.add_typer(pledges_app, name="pledges")
 CREATED_ARCHIVES: list[Path] = []
 
 # Messages for people go to stderr; stdout is for data (JSON, CSV, tables) that users pipe.
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
@@ -54,30 +54,33 @@ class AppContext:
     def db_url(self) -> str:
         return db.normalise_db_url(self.db_option or self.config.database.url or db.default_db_url())
 
-    def engine(self, ensure_schema: bool = True) -> Engine:
-        """The archive's engine; a brand-new database is created at head on first use.
-
-        Creating one is said on stderr: a mistyped --db path must not look like an empty archive.
+    def engine(self, ensure_schema: bool = True, create: bool = False) -> Engine:
+        """The archive's engine. A command that stores something passes ``create=True``: a
+        brand-new SQLite archive is then created at head on first use, and said on stderr (a
+        mistyped --db path must not look like an empty archive). A command that only reads
+        refuses a missing archive instead and creates nothing, not even its folder; it opens an
+        archive in a folder it cannot write read-only (db.read_only_url).
         """
         if self._engine is None:
-            engine = db.make_engine(self.db_url)
-            path = db.sqlite_file(engine)
+            path = db.sqlite_path(self.db_url)
             is_new = path is not None and not path.exists()
+            if is_new and not create:
+                assert path is not None
+                raise db.missing_archive_error(path)
+            read_only = None if create else db.read_only_url(self.db_url)
+            engine = db.make_engine(read_only or self.db_url)
             self._engine = engine
             if is_new and ensure_schema:
                 db.ensure_schema(engine)
                 assert path is not None
-                CREATED_ARCHIVES.append(path)
-                # Said now, not at exit: `run` may never exit, and a long crawl into a mistyped
-                # path should be noticed before it is done. Plain print: a console would wrap it.
-                print(f"note: created a new, empty archive at {path}", file=sys.stderr, flush=True)
+                announce_new_archive(path)
         if ensure_schema:
             db.ensure_schema(self._engine)
         return self._engine
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        factory = db.session_factory(self.engine())
+    def session(self, create: bool = False) -> Iterator[Session]:
+        factory = db.session_factory(self.engine(create=create))
         with factory() as session:
             yield session
 
@@ -85,6 +88,17 @@ class AppContext:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def announce_new_archive(path: Path) -> None:
+    """Say on stderr that this invocation created an archive at ``path``, and remember it so that
+    main() removes it again if the command fails while it is still empty.
+
+    Said now, not at exit: `run` may never exit, and a long crawl into a mistyped path should be
+    noticed before it is done. Plain print: a console would wrap it.
+    """
+    CREATED_ARCHIVES.append(path)
+    print(f"note: created a new, empty archive at {path}", file=sys.stderr, flush=True)
 
 
 def output_dir(path: Path) -> Path:

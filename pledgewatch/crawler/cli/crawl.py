@@ -99,7 +99,7 @@ def crawl(
     since_value = parse_since(since)
     # Bad arguments first, before the archive is opened (or created at a new path) ...
     crawl_inputs(app_ctx.config, sources or None, replay, record)
-    app_ctx.engine()  # ... then an unusable database, before anything starts
+    app_ctx.engine(create=True)  # ... then an unusable database, before anything starts
     app_ctx.close()
     show_progress = not as_json and not verbose and err.is_terminal
     progress_bar = _live_progress() if show_progress else None
@@ -145,9 +145,13 @@ def import_archive(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary object.")] = False,
 ) -> None:
     """Archive every article page found in a WARC (backfill from your recordings, IA, Common Crawl)."""
-    from pledgewatch.crawler.importer import import_warc
+    from pledgewatch.crawler.importer import check_warc, import_warc
 
     app_ctx = get_context(ctx)
+    # A bad WARC first, then the archive: created (and announced) here when it is new.
+    check_warc(archive)
+    app_ctx.engine(create=True)
+    app_ctx.close()
     show_progress = not as_json and err.is_terminal
     progress_bar = (
         Progress(

@@ -11,12 +11,14 @@ from pledgewatch.crawler.cli.app import app, err, get_context, out, output_dir, 
 from pledgewatch.errors import UsageError
 
 
-def _dispatcher(ctx: typer.Context):  # type: ignore[no-untyped-def]
+def _dispatcher(ctx: typer.Context, send: bool):  # type: ignore[no-untyped-def]
+    """The deliveries' dispatcher; only ``send`` (which records deliveries) creates a new archive,
+    a --dry-run at a missing path is refused like every other command that only reads."""
     from pledgewatch.crawler.dispatch import Dispatcher
     from pledgewatch.store import db
 
     app_ctx = get_context(ctx)
-    return Dispatcher(app_ctx.config, db.session_factory(app_ctx.engine()))
+    return Dispatcher(app_ctx.config, db.session_factory(app_ctx.engine(create=send)))
 
 
 @app.command("run")
@@ -41,7 +43,7 @@ def run(
 
     app_ctx = get_context(ctx)
     configure_logging(verbose)
-    daemon = Daemon(app_ctx.config, app_ctx.db_url, app_ctx.engine(), stop_grace=stop_grace)
+    daemon = Daemon(app_ctx.config, app_ctx.db_url, app_ctx.engine(create=True), stop_grace=stop_grace)
     with daemon.stopping_on_signals():
         if not once:
             raise typer.Exit(daemon.run_forever())
@@ -76,7 +78,7 @@ def digest(
     if send and out_dir is not None:
         # It was ignored: someone expecting a copy of what was sent got none, without a word.
         raise UsageError("--out goes with --dry-run; --send mails the digest and writes no files")
-    dispatcher = _dispatcher(ctx)
+    dispatcher = _dispatcher(ctx, send)
     if dry_run:
         assert out_dir is not None
         composed = dispatcher.preview_digest()
@@ -104,7 +106,7 @@ def alerts(
     """Send (--send) or list (--dry-run) new-pledge alerts not yet delivered."""
     if dry_run == send:
         raise UsageError("say either --dry-run (list the alerts due) or --send (send them now)")
-    dispatcher = _dispatcher(ctx)
+    dispatcher = _dispatcher(ctx, send)
     if dry_run:
         pending = dispatcher.pending_alerts()
         for delivery, composed in pending:

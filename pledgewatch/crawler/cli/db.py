@@ -22,7 +22,7 @@ def db_upgrade(
 ) -> None:
     """Migrate the database to the latest schema (or REVISION). Safe to run repeatedly."""
     app_ctx = get_context(ctx)
-    engine = app_ctx.engine(ensure_schema=False)
+    engine = app_ctx.engine(ensure_schema=False, create=True)
     before = db.current_revision(engine)
     db.upgrade(engine, revision)
     after = db.current_revision(engine)

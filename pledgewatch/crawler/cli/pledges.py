@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.cli.app import get_context, out, pledges_app
+from pledgewatch.crawler.cli.app import announce_new_archive, get_context, out, pledges_app
 from pledgewatch.crawler.pledges import KINDS, ActorResolver
 from pledgewatch.crawler.regions import find_regions
 from pledgewatch.errors import UsageError
@@ -78,11 +78,19 @@ def _parse_amount(value: str, what: str) -> float:
 
 @contextmanager
 def _store(db_url: str | None) -> Iterator[Session]:
-    """The archive at ``db_url``, or a throw-away SQLite store that lives as long as the command."""
+    """The archive at ``db_url``, or a throw-away SQLite store that lives as long as the command.
+
+    A new archive at ``db_url`` is announced as every other command that creates one does.
+    """
     with tempfile.TemporaryDirectory(prefix="pledgewatch-extract-") as tmp:
+        path = db.sqlite_path(db_url) if db_url else None
+        is_new = path is not None and not path.exists()
         engine = db.make_engine(db_url or f"sqlite:///{Path(tmp) / 'pledges.db'}")
         try:
             db.ensure_schema(engine)
+            if is_new:
+                assert path is not None
+                announce_new_archive(path)
             with db.session_factory(engine)() as session:
                 yield session
         finally:

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from pledgewatch.crawler.cli.app import app, err, get_context, out
 from pledgewatch.errors import PledgewatchError, UsageError
+from pledgewatch.store import db
 from pledgewatch.store import search as archive_search
 from pledgewatch.store.queries import article_to_dict
 from pledgewatch.store.search import SearchFilters, SearchHit, highlighted_parts, parse_query
@@ -269,6 +270,8 @@ def serve(
 ) -> None:
     """Browse the archive read-only in Datasette: tables, views, facets, canned queries (SQLite only)."""
     app_ctx = get_context(ctx)
+    # Before the archive is opened: a typo in --host is reported as such.
+    check_listen_address(host, port)
     engine = app_ctx.engine(ensure_schema=False)
     if engine.dialect.name != "sqlite":
         raise UsageError(
@@ -277,10 +280,11 @@ def serve(
         )
     if importlib.util.find_spec("datasette") is None:
         raise PledgewatchError("the web view needs Datasette: pip install 'pledgewatch[web]'")
-    # Before the archive is created: a typo in --host leaves no new file behind.
-    check_listen_address(host, port)
-    app_ctx.engine()  # a brand-new archive is created at head; an outdated one is refused
-    database = Path(engine.url.database or "")
+    app_ctx.engine()  # a missing archive was refused above; an outdated one is refused here
+    # In a folder it cannot write, the engine reads a file: URL (db.read_only_url); Datasette gets
+    # the file itself, as --immutable, for the same reason (no -shm can be created there).
+    immutable = db.read_only_url(app_ctx.db_url) is not None
+    database = db.sqlite_path(app_ctx.db_url) or Path(engine.url.database or "")
     if not database.name or str(database) == ":memory:":
         raise UsageError("the web view needs an archive file, not an in-memory database")
     app_ctx.close()
@@ -292,6 +296,7 @@ def serve(
         "-m",
         "datasette",
         "serve",
+        *(["--immutable"] if immutable else []),
         str(database),
         "--host",
         host,
