@@ -19,6 +19,7 @@ def long_dir(tmp_path):
 
 def test_digest_dry_run_says_where_it_wrote_in_one_line(tmp_path):
     out = long_dir(tmp_path)
+    assert run_cli("--db", str(tmp_path / "a.db"), "db", "upgrade").returncode == 0
     result = run_cli("--db", str(tmp_path / "a.db"), "digest", "--dry-run", "--out", str(out), env=NARROW)
     assert result.returncode == 0, result.stderr
     assert (out / "digest.txt").exists()
@@ -28,6 +29,7 @@ def test_digest_dry_run_says_where_it_wrote_in_one_line(tmp_path):
 
 def test_pledges_feed_says_where_it_wrote_in_one_line(tmp_path):
     feed = long_dir(tmp_path) / "pledges.xml"
+    assert run_cli("--db", str(tmp_path / "a.db"), "db", "upgrade").returncode == 0
     result = run_cli("--db", str(tmp_path / "a.db"), "pledges", "feed", "--out", str(feed), env=NARROW)
     assert result.returncode == 0, result.stderr
     assert feed.exists()

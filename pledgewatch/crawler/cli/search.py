@@ -270,7 +270,9 @@ def serve(
 ) -> None:
     """Browse the archive read-only in Datasette: tables, views, facets, canned queries (SQLite only)."""
     app_ctx = get_context(ctx)
-    # Before the archive is opened: a typo in --host is reported as such.
+    # Before the archive is opened: a missing extra or a typo in --host is reported as such.
+    if importlib.util.find_spec("datasette") is None:
+        raise PledgewatchError("the web view needs Datasette: pip install 'pledgewatch[web]'")
     check_listen_address(host, port)
     engine = app_ctx.engine(ensure_schema=False)
     if engine.dialect.name != "sqlite":
@@ -278,8 +280,6 @@ def serve(
             "the web view needs a SQLite archive; on PostgreSQL use `pledgewatch search` or query the "
             "views pledges_overview and articles_overview (docs/schema.md)"
         )
-    if importlib.util.find_spec("datasette") is None:
-        raise PledgewatchError("the web view needs Datasette: pip install 'pledgewatch[web]'")
     app_ctx.engine()  # a missing archive was refused above; an outdated one is refused here
     # In a folder it cannot write, the engine reads a file: URL (db.read_only_url); Datasette gets
     # the file itself, as --immutable, for the same reason (no -shm can be created there).
