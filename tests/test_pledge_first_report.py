@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import feedparser
 import pytest
 from helpers_daemon import SmtpSink, subjects, text_part
+from helpers_pledges import sample_record
 from sqlalchemy import select
 
 from pledgewatch.crawler.config import Config, EmailConfig
@@ -21,7 +22,6 @@ from pledgewatch.crawler.digest import build_digest
 from pledgewatch.crawler.dispatch import Dispatcher
 from pledgewatch.crawler.feed import render_pledges_feed
 from pledgewatch.crawler.ingest import ingest
-from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.sampleweb import load_manifest
 from pledgewatch.store.models import Article, Pledge
@@ -47,18 +47,7 @@ def dispatcher(sessions, port: int) -> Dispatcher:
 def ingest_url(sessions, url: str, snapshot: str = "first") -> None:
     """One sample-web article (as of ``snapshot``) through the crawl pipeline's ingest step."""
     (article,) = [a for a in load_manifest()["articles"] if a["url"] == url]
-    version = article.get("later", article) if snapshot == "later" else article
-    modified = version.get("modified")
-    record = ArticleRecord(
-        url=article["url"],
-        source=article["source"],
-        title=version.get("title") or article["title"],
-        text=version["text"],
-        authors=article["authors"],
-        published=datetime.fromisoformat(article["published"]),
-        modified=datetime.fromisoformat(modified) if modified else None,
-        outlet=article.get("outlet"),
-    )
+    record = sample_record(article, snapshot)
     with sessions() as session:
         ingest(session, record, Watchlist(Config().watchlist))
 

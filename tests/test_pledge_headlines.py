@@ -8,18 +8,12 @@ pledge, first and later snapshot, is checked through the crawl pipeline on SQLit
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
+from helpers_pledges import ingest_snapshot
 from sqlalchemy import select
 
 from pledgewatch.crawler.alerts import pledge_fields
-from pledgewatch.crawler.config import Config
-from pledgewatch.crawler.ingest import ingest
-from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.crawler.templating import pledge_headline
-from pledgewatch.crawler.watchlist import Watchlist
-from pledgewatch.sampleweb import load_manifest
 from pledgewatch.store.models import Pledge, PledgeMention
 
 
@@ -116,27 +110,8 @@ SAMPLE_HEADLINES = {
 
 
 def test_every_sample_web_headline_reads_as_the_text_says(sessions):
-    watchlist = Watchlist(Config().watchlist)
-    articles = sorted(load_manifest()["articles"], key=lambda a: a["published"])
     with sessions() as session:
         for snapshot in ("first", "later"):
-            for article in articles:
-                version = article.get("later", article) if snapshot == "later" else article
-                if snapshot not in article["snapshots"] or not version.get("text"):
-                    continue
-                if snapshot == "later" and "later" not in article and "first" in article["snapshots"]:
-                    continue  # unchanged in the later snapshot
-                modified = version.get("modified")
-                record = ArticleRecord(
-                    url=article["url"],
-                    source=article["source"],
-                    title=version.get("title") or article["title"],
-                    text=version["text"],
-                    authors=article["authors"],
-                    published=datetime.fromisoformat(article["published"]),
-                    modified=datetime.fromisoformat(modified) if modified else None,
-                    outlet=article.get("outlet"),
-                )
-                ingest(session, record, watchlist)
+            ingest_snapshot(session, snapshot)
         headlines = {pledge_headline(p) for p in session.scalars(select(Pledge))}
     assert headlines == SAMPLE_HEADLINES, sorted(headlines ^ SAMPLE_HEADLINES)

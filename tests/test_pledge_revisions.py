@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import feedparser
+import helpers_pledges
 import pytest
 from helpers_daemon import SmtpSink, free_port, html_part, seed_archive, subjects, text_part
 from sqlalchemy import func, select
@@ -22,7 +23,6 @@ from pledgewatch.crawler.feed import render_pledges_feed
 from pledgewatch.crawler.ingest import ingest
 from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.crawler.watchlist import Watchlist
-from pledgewatch.sampleweb import load_manifest
 from pledgewatch.store import db
 from pledgewatch.store import deliveries as store
 from pledgewatch.store.models import Article, Pledge, PledgeMention
@@ -49,27 +49,8 @@ def config(port: int, **email) -> Config:
 
 def ingest_snapshot(sessions, snapshot: str) -> None:
     """The sample web's articles of one snapshot through the crawl pipeline's ingest step."""
-    watchlist = Watchlist(Config().watchlist)
-    articles = sorted(load_manifest()["articles"], key=lambda a: a["published"])
     with sessions() as session:
-        for article in articles:
-            if snapshot not in article["snapshots"] or not article.get("text"):
-                continue
-            version = article.get("later") or article if snapshot == "later" else article
-            if snapshot == "later" and "later" not in article and "first" in article["snapshots"]:
-                continue  # unchanged in the later snapshot
-            modified = version.get("modified")
-            record = ArticleRecord(
-                url=article["url"],
-                source=article["source"],
-                title=version.get("title") or article["title"],
-                text=version["text"],
-                authors=article["authors"],
-                published=datetime.fromisoformat(article["published"]),
-                modified=datetime.fromisoformat(modified) if modified else None,
-                outlet=article.get("outlet"),
-            )
-            ingest(session, record, watchlist)
+        helpers_pledges.ingest_snapshot(session, snapshot)
 
 
 def test_a_corrected_amount_alerts_once_as_a_revision_and_the_note_is_no_pledge(sessions, smtp):
