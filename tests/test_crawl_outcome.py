@@ -20,12 +20,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import run_cli
+from conftest import http_server, run_cli
 from helpers_crawl import article_html, db_rows, listing_html, tiny_config, warc_urls
 
 SITE = "http://jdcorporateblog.com"
@@ -78,15 +78,8 @@ class Site(BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def serve(down: bool = False) -> Iterator[tuple[str, type[Site]]]:
     handler = type("Handler", (Site,), {"down": down, "requests": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(handler) as url:
+        yield url, handler
 
 
 def closed_port_url() -> str:

@@ -15,15 +15,14 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import run_cli
+from conftest import http_server, run_cli
 from helpers_crawl import article_html, db_rows, listing_html, tiny_config
 
 SITE = "http://jdcorporateblog.com"
@@ -90,15 +89,8 @@ class PublisherProxy(BaseHTTPRequestHandler):
 @pytest.fixture
 def publisher_proxy() -> Iterator[tuple[str, type[PublisherProxy]]]:
     handler = type("Handler", (PublisherProxy,), {"log": [], "counts": {}})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(handler) as url:
+        yield url, handler
 
 
 def test_polite_crawl_handles_every_failure_without_crashing(
