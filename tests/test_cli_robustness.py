@@ -392,6 +392,8 @@ def test_an_archive_in_a_read_only_folder_can_be_read(tmp_path: Path):
     status = _in_read_only_folder(folder, "--db", str(path), "status")
     assert status.returncode == 0, status.stderr
     assert "pledges:            1 (1 mentions)" in status.stdout
+    # The archive as the user named it, not the internal read-only URI it was opened through.
+    assert f"database:           sqlite:///{path} (read-only)" in status.stdout, status.stdout
     listed = _in_read_only_folder(folder, "--db", str(path), "pledges", "list", "--format", "json")
     assert listed.returncode == 0, listed.stderr
     assert [pledge["actor"] for pledge in json.loads(listed.stdout)] == ["JD.com"]

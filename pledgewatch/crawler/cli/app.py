@@ -78,6 +78,14 @@ class AppContext:
             db.ensure_schema(self._engine)
         return self._engine
 
+    def describe_database(self) -> str:
+        """The archive as the user named it (password hidden), not the engine's internal URL: a
+        shared archive in a read-only folder is opened through a ``file:...?immutable=1`` URI."""
+        from sqlalchemy.engine import make_url
+
+        described = make_url(self.db_url).render_as_string()
+        return f"{described} (read-only)" if db.read_only_url(self.db_url) is not None else described
+
     @contextmanager
     def session(self, create: bool = False) -> Iterator[Session]:
         factory = db.session_factory(self.engine(create=create))

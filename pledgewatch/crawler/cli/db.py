@@ -59,7 +59,8 @@ def db_downgrade(
 def db_current(ctx: typer.Context) -> None:
     """Show the database URL, its schema revision, the revision this version expects and, on
     SQLite, which function ranks search results."""
-    engine = get_context(ctx).engine(ensure_schema=False)
+    app_ctx = get_context(ctx)
+    engine = app_ctx.engine(ensure_schema=False)
     current = db.current_revision(engine)
     head = db.head_revision()
     state = (
@@ -67,7 +68,7 @@ def db_current(ctx: typer.Context) -> None:
         if current == head
         else ("empty" if current is None else "needs `pledgewatch db upgrade`")
     )
-    out.print(f"database: {engine.url.render_as_string()}")
+    out.print(f"database: {app_ctx.describe_database()}")
     out.print(f"revision: {current or '(none)'}")
     out.print(f"head:     {head} ({state})")
     if engine.dialect.name == "sqlite":
@@ -122,7 +123,7 @@ def status(ctx: typer.Context) -> None:
     app_ctx = get_context(ctx)
     with app_ctx.session() as session:
         state = archive_status(session)
-    out.print(f"database:           {app_ctx.engine().url.render_as_string()}")
+    out.print(f"database:           {app_ctx.describe_database()}")
     out.print(f"articles:           {state.articles} ({state.relevant_articles} relevant)")
     out.print(f"pledges:            {state.pledges} ({state.pledge_mentions} mentions)")
     last = "never"
