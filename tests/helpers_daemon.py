@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -157,6 +158,35 @@ class SilentServer:
         for conn in self._held:
             conn.close()
         self._sock.close()
+
+
+def mail_config(
+    path: Path,
+    port: int,
+    *,
+    schedule: str = "",
+    email: str = "",
+    timeout: float = 5.0,
+    sources_off: bool = False,
+    extra: str = "",
+) -> Path:
+    """A configuration file that mails one analyst through the test SMTP server on ``port``.
+
+    ``schedule``: lines of [schedule]; ``email``: more lines of [email]; ``sources_off``: no
+    source enabled (nothing to crawl); ``extra``: more tables at the end.
+    """
+    sections = [f"[schedule]\n{schedule}" if schedule else ""]
+    sections.append(
+        f'[email]\nhost = "127.0.0.1"\nport = {port}\nrecipients = ["analyst@example.org"]\n'
+        f"timeout = {timeout}\nalert_max_age_days = 0\n{email}"
+    )
+    if sources_off:
+        sections.append(
+            "".join(f"[sources.{name}]\nenabled = false\n" for name in ("jd", "chinadaily", "people"))
+        )
+    sections.append(extra)
+    path.write_text("\n".join(section for section in sections if section) + "\n", encoding="utf-8")
+    return path
 
 
 def subjects(messages: list[EmailMessage]) -> list[str]:

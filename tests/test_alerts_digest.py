@@ -18,6 +18,7 @@ from helpers_daemon import (
     add_mention,
     free_port,
     html_part,
+    mail_config,
     seed_archive,
     subjects,
     text_part,
@@ -327,19 +328,7 @@ def test_no_recipients_is_a_clear_error():
 
 
 def _write_config(path: Path, port: int, extra: str = "") -> Path:
-    path.write_text(
-        f"""
-[email]
-host = "127.0.0.1"
-port = {port}
-recipients = ["analyst@example.org"]
-timeout = 5.0
-alert_max_age_days = 0
-{extra}
-""",
-        encoding="utf-8",
-    )
-    return path
+    return mail_config(path, port, email=extra)
 
 
 def test_cli_digest_dry_run_writes_files_and_marks_nothing(sqlite_url, tmp_path, smtp):

@@ -16,7 +16,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from conftest import run_cli
-from helpers_daemon import SmtpSink, free_port, seed_archive, subjects
+from helpers_daemon import SmtpSink, free_port, mail_config, seed_archive, subjects
 from sqlalchemy import select, text
 
 from pledgewatch.crawler.alerts import is_alertable
@@ -43,30 +43,8 @@ def write_config(path: Path, body: str) -> Path:
 def daemon_config(
     path: Path, port: int, *, crawl: str = "every 2s", digest: str = "every 2s", extra: str = ""
 ):
-    return write_config(
-        path,
-        f"""
-[schedule]
-crawl = "{crawl}"
-digest = "{digest}"
-timezone = "Asia/Shanghai"
-
-[email]
-host = "127.0.0.1"
-port = {port}
-recipients = ["analyst@example.org"]
-timeout = 5.0
-alert_max_age_days = 0
-
-[sources.jd]
-enabled = false
-[sources.chinadaily]
-enabled = false
-[sources.people]
-enabled = false
-{extra}
-""",
-    )
+    schedule = f'crawl = "{crawl}"\ndigest = "{digest}"\ntimezone = "Asia/Shanghai"\n'
+    return mail_config(path, port, schedule=schedule, sources_off=True, extra=extra)
 
 
 # -- schedule syntax ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers_daemon import SilentServer, SmtpSink, seed_archive, subjects
+from helpers_daemon import SilentServer, SmtpSink, mail_config, seed_archive, subjects
 
 from pledgewatch.crawler.config import load_config
 from pledgewatch.crawler.dispatch import Dispatcher
@@ -19,30 +19,8 @@ from pledgewatch.store import deliveries as store
 
 
 def write_config(path: Path, port: int, timeout: float = 5.0) -> Path:
-    path.write_text(
-        f"""
-[schedule]
-crawl = "every 1h"
-digest = "every 1h"
-timezone = "Asia/Shanghai"
-
-[email]
-host = "127.0.0.1"
-port = {port}
-recipients = ["analyst@example.org"]
-timeout = {timeout}
-alert_max_age_days = 0
-
-[sources.jd]
-enabled = false
-[sources.chinadaily]
-enabled = false
-[sources.people]
-enabled = false
-""",
-        encoding="utf-8",
-    )
-    return path
+    schedule = 'crawl = "every 1h"\ndigest = "every 1h"\ntimezone = "Asia/Shanghai"\n'
+    return mail_config(path, port, schedule=schedule, timeout=timeout, sources_off=True)
 
 
 @pytest.fixture

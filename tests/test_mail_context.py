@@ -11,7 +11,7 @@ import email.policy
 from email.headerregistry import Address
 from pathlib import Path
 
-from helpers_daemon import SmtpSink, html_part, seed_archive, text_part
+from helpers_daemon import SmtpSink, html_part, mail_config, seed_archive, text_part
 
 from pledgewatch.crawler.config import load_config
 from pledgewatch.crawler.dispatch import Dispatcher
@@ -19,24 +19,8 @@ from pledgewatch.store import db
 
 
 def write_config(path: Path, port: int, extra: str = "") -> Path:
-    path.write_text(
-        f"""
-[schedule]
-digest = "0 8 * * *"
-timezone = "Asia/Shanghai"
-
-[email]
-host = "127.0.0.1"
-port = {port}
-sender = "alerts@example.org"
-recipients = ["analyst@example.org"]
-timeout = 5.0
-alert_max_age_days = 0
-{extra}
-""",
-        encoding="utf-8",
-    )
-    return path
+    schedule = 'digest = "0 8 * * *"\ntimezone = "Asia/Shanghai"\n'
+    return mail_config(path, port, schedule=schedule, email=f'sender = "alerts@example.org"\n{extra}')
 
 
 def _send_all(tmp_path, sqlite_url, extra: str = ""):
