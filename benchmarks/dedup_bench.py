@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import delete, insert, select, text
 
-from pledgewatch.crawler.items import ArticleRecord
+from pledgewatch.records import ArticleRecord
 from pledgewatch.store import db, dedup
 from pledgewatch.store.archive import content_hash, get_or_create_source, save_article
 from pledgewatch.store.models import Article, ArticleUrl, Base, DedupBucket, Story

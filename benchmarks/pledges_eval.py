@@ -112,9 +112,9 @@ class Result:
 
 def evaluate(items: list[dict[str, Any]], db_url: str | None = None) -> Result:
     """Run ``items`` in order through a fresh store and score them against their gold labels."""
-    from pledgewatch.crawler.pledges import split_sentences
+    from pledgewatch.ingest import record_report
+    from pledgewatch.pledges import split_sentences
     from pledgewatch.store import db
-    from pledgewatch.store.pledges import record_report
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = db.make_engine(db_url or f"sqlite:///{Path(tmp) / 'eval.db'}")
@@ -231,10 +231,10 @@ def evaluate_sampleweb() -> dict[str, Any]:
     """
     from datetime import datetime
 
-    from pledgewatch.crawler.pledges import _UNITS, PERSON_UNITS
+    from pledgewatch.ingest import record_report
+    from pledgewatch.pledges.extract import _UNITS, PERSON_UNITS
     from pledgewatch.sampleweb import load_manifest
     from pledgewatch.store import db
-    from pledgewatch.store.pledges import record_report
 
     articles = sorted((a for a in load_manifest()["articles"] if a.get("text")), key=lambda a: a["published"])
     engine = db.make_engine("sqlite://")

@@ -1,3 +1,3 @@
-from pledgewatch.crawler.cli import main
+from pledgewatch.cli import main
 
 main()

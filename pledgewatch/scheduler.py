@@ -34,10 +34,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from pledgewatch.crawler.config import Config
+from pledgewatch.config import Config
 from pledgewatch.crawler.crawl_child import CrawlOutcome, supervised_crawl
-from pledgewatch.crawler.dispatch import Dispatcher, DispatchReport
 from pledgewatch.errors import ConfigError
+from pledgewatch.notify.dispatch import Dispatcher, DispatchReport
 from pledgewatch.store import db
 from pledgewatch.store import deliveries as delivery_store
 from pledgewatch.store.models import utcnow

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pledgewatch.crawler.items import ArticleRecord
+from pledgewatch.records import ArticleRecord
 from pledgewatch.store import db
 
 PAIRS_DIR = Path(__file__).resolve().parent / "data" / "dedup_pairs"

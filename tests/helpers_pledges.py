@@ -14,10 +14,10 @@ from functools import cache
 from conftest import DATA_DIR
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.config import Config
-from pledgewatch.crawler.ingest import ingest
-from pledgewatch.crawler.items import ArticleRecord
-from pledgewatch.crawler.watchlist import Watchlist
+from pledgewatch.config import Config
+from pledgewatch.ingest import ingest
+from pledgewatch.pledges.watchlist import Watchlist
+from pledgewatch.records import ArticleRecord
 from pledgewatch.sampleweb import load_manifest
 
 EVAL_PATH = DATA_DIR / "pledges_eval.jsonl"

@@ -16,7 +16,7 @@ from conftest import SEEDS_DIR
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.items import ArticleRecord
+from pledgewatch.records import ArticleRecord
 from pledgewatch.store import db
 from pledgewatch.store.archive import get_or_create_source, save_article
 from pledgewatch.store.models import Article, Pledge, PledgeMention

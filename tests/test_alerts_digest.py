@@ -25,10 +25,10 @@ from helpers_daemon import (
 )
 from sqlalchemy import update
 
-from pledgewatch.crawler.config import Config, EmailConfig
-from pledgewatch.crawler.dispatch import Dispatcher
-from pledgewatch.crawler.mailer import Mailer
+from pledgewatch.config import Config, EmailConfig
 from pledgewatch.errors import ConfigError
+from pledgewatch.notify.dispatch import Dispatcher
+from pledgewatch.notify.mailer import Mailer
 from pledgewatch.store import db
 from pledgewatch.store import deliveries as store
 from pledgewatch.store.models import Delivery, utcnow

@@ -14,10 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from helpers_daemon import seed_archive
 
-from pledgewatch.crawler.config import Config, EmailConfig
-from pledgewatch.crawler.dispatch import Dispatcher
-from pledgewatch.crawler.mailer import Mailer
+from pledgewatch.config import Config, EmailConfig
 from pledgewatch.errors import ConfigError
+from pledgewatch.notify.dispatch import Dispatcher
+from pledgewatch.notify.mailer import Mailer
 from pledgewatch.store import deliveries as store
 
 pytest.importorskip("apprise", reason="Apprise is the [apprise] extra; tests install it with [test]")

@@ -136,7 +136,7 @@ def test_downgrade_asks_for_confirmation(tmp_path: Path):
 def test_a_new_archive_is_announced(tmp_path: Path):
     """A command that stores something creates a new archive at a mistyped path, but never
     silently: `pledges extract --db NEW` and `import` created one without a word."""
-    from pledgewatch.crawler.cli.crawl import SAMPLE_WEB
+    from pledgewatch.cli.crawl import SAMPLE_WEB
 
     report = tmp_path / "report.txt"
     report.write_text("JD will invest RMB 6 billion in Hubei.\n")

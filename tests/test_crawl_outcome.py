@@ -163,7 +163,7 @@ def test_the_daemon_records_a_source_that_answers_only_5xx_as_failed(
 ) -> None:
     from sqlalchemy import select
 
-    from pledgewatch.crawler.config import load_config
+    from pledgewatch.config import load_config
     from pledgewatch.crawler.crawl_child import supervised_crawl
     from pledgewatch.store import db
     from pledgewatch.store.models import CrawlRun

@@ -18,7 +18,7 @@ from conftest import run_cli
 from helpers_crawl import ARTICLES, SITE, db_rows, tiny_config, tiny_site, warc_urls, write_warc
 from sqlalchemy import create_engine, text
 
-from pledgewatch.crawler.cli import main
+from pledgewatch.cli import main
 from pledgewatch.store import crawlruns
 from pledgewatch.store.db import ensure_schema, make_engine, session_factory
 
@@ -285,7 +285,7 @@ def test_run_crawl_reports_progress_and_returns_the_summary(tmp_path: Path) -> N
     config = tiny_config(tmp_path / "pledgewatch.toml")
     script = f"""
 import json
-from pledgewatch.crawler.config import load_config
+from pledgewatch.config import load_config
 from pledgewatch.crawler.crawl import run_crawl
 seen = []
 summary = run_crawl(load_config({str(config)!r}), {f"sqlite:///{tmp_path / 'a.db'}"!r},

@@ -19,11 +19,11 @@ from conftest import run_cli
 from helpers_daemon import SmtpSink, free_port, mail_config, seed_archive, subjects
 from sqlalchemy import select, text
 
-from pledgewatch.crawler.alerts import is_alertable
-from pledgewatch.crawler.config import load_config
+from pledgewatch.config import load_config
 from pledgewatch.crawler.crawl_child import parse_summary, run_child, supervised_crawl
-from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.errors import ConfigError
+from pledgewatch.notify.alerts import is_alertable
+from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.scheduler import crawl_groups, digest_due, parse_schedule
 from pledgewatch.store import crawlruns, db
 from pledgewatch.store import deliveries as store

@@ -6,7 +6,7 @@ import logging
 import re
 from pathlib import Path
 
-from pledgewatch.crawler.config import load_config
+from pledgewatch.config import load_config
 from pledgewatch.crawler.crawl_child import ChildResult, CrawlOutcome
 from pledgewatch.scheduler import Daemon, log_outcome
 from pledgewatch.store import db

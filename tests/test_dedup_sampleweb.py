@@ -14,9 +14,9 @@ from helpers_dedup import FETCHED, open_session
 from sqlalchemy import func, select
 from warcio.archiveiterator import ArchiveIterator
 
-from pledgewatch.crawler.items import ArticleRecord
-from pledgewatch.crawler.urls import canonicalize
+from pledgewatch.records import ArticleRecord
 from pledgewatch.sampleweb import FIRST_WARC, load_manifest
+from pledgewatch.spiders.urls import canonicalize
 from pledgewatch.store.archive import find_known_article, save_article
 from pledgewatch.store.models import Article, ArticleVersion
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers_dedup import open_session, record, text
 
-from pledgewatch.crawler.urls import canonical_url, canonicalize, same_article
+from pledgewatch.spiders.urls import canonical_url, canonicalize, same_article
 from pledgewatch.store.archive import find_known_article, save_article
 from pledgewatch.store.queries import article_to_dict
 

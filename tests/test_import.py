@@ -10,7 +10,7 @@ from conftest import run_cli
 from helpers_crawl import Page, db_rows, write_warc
 from sqlalchemy import create_engine, text
 
-from pledgewatch.crawler.config import Config
+from pledgewatch.config import Config
 from pledgewatch.crawler.importer import import_warc
 from pledgewatch.crawler.replay import load_index
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from helpers_daemon import SilentServer, SmtpSink, mail_config, seed_archive, subjects
 
-from pledgewatch.crawler.config import load_config
-from pledgewatch.crawler.dispatch import Dispatcher
+from pledgewatch.config import load_config
+from pledgewatch.notify.dispatch import Dispatcher
 from pledgewatch.scheduler import Daemon
 from pledgewatch.store import db
 from pledgewatch.store import deliveries as store

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from helpers_daemon import SmtpSink, html_part, mail_config, seed_archive, text_part
 
-from pledgewatch.crawler.config import load_config
-from pledgewatch.crawler.dispatch import Dispatcher
+from pledgewatch.config import load_config
+from pledgewatch.notify.dispatch import Dispatcher
 from pledgewatch.store import db
 
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 
-from pledgewatch.crawler.config import Config
-from pledgewatch.crawler.ingest import ingest
-from pledgewatch.crawler.items import ArticleRecord
+from pledgewatch.config import Config
 from pledgewatch.crawler.pipelines import StorePipeline
-from pledgewatch.crawler.watchlist import Watchlist
+from pledgewatch.ingest import ingest
+from pledgewatch.pledges.watchlist import Watchlist
+from pledgewatch.records import ArticleRecord
 from pledgewatch.store.db import ensure_schema, make_engine, session_factory
 from pledgewatch.store.models import Article
 

@@ -17,12 +17,12 @@ from helpers_daemon import SmtpSink, subjects, text_part
 from helpers_pledges import sample_record
 from sqlalchemy import select
 
-from pledgewatch.crawler.config import Config, EmailConfig
-from pledgewatch.crawler.digest import build_digest
-from pledgewatch.crawler.dispatch import Dispatcher
-from pledgewatch.crawler.feed import render_pledges_feed
-from pledgewatch.crawler.ingest import ingest
-from pledgewatch.crawler.watchlist import Watchlist
+from pledgewatch.config import Config, EmailConfig
+from pledgewatch.ingest import ingest
+from pledgewatch.notify.digest import build_digest
+from pledgewatch.notify.dispatch import Dispatcher
+from pledgewatch.notify.feed import render_pledges_feed
+from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.sampleweb import load_manifest
 from pledgewatch.store.models import Article, Pledge
 from pledgewatch.store.pledges import list_pledges, pledge_to_dict

@@ -12,8 +12,8 @@ import pytest
 from helpers_pledges import ingest_snapshot
 from sqlalchemy import select
 
-from pledgewatch.crawler.alerts import pledge_fields
-from pledgewatch.crawler.templating import pledge_headline
+from pledgewatch.notify.alerts import pledge_fields
+from pledgewatch.notify.rendering import pledge_headline
 from pledgewatch.store.models import Pledge, PledgeMention
 
 

@@ -16,13 +16,13 @@ import pytest
 from helpers_daemon import SmtpSink, free_port, html_part, seed_archive, subjects, text_part
 from sqlalchemy import func, select
 
-from pledgewatch.crawler.config import Config, EmailConfig
-from pledgewatch.crawler.digest import build_digest
-from pledgewatch.crawler.dispatch import Dispatcher
-from pledgewatch.crawler.feed import render_pledges_feed
-from pledgewatch.crawler.ingest import ingest
-from pledgewatch.crawler.items import ArticleRecord
-from pledgewatch.crawler.watchlist import Watchlist
+from pledgewatch.config import Config, EmailConfig
+from pledgewatch.ingest import ingest
+from pledgewatch.notify.digest import build_digest
+from pledgewatch.notify.dispatch import Dispatcher
+from pledgewatch.notify.feed import render_pledges_feed
+from pledgewatch.pledges.watchlist import Watchlist
+from pledgewatch.records import ArticleRecord
 from pledgewatch.store import db
 from pledgewatch.store import deliveries as store
 from pledgewatch.store.models import Article, Pledge, PledgeMention
@@ -215,7 +215,7 @@ def test_no_age_limit_alerts_old_pledges(sessions, smtp):
     ],
 )
 def test_editors_notes_and_corrections_are_not_pledges(note):
-    from pledgewatch.crawler.pledges import extract_pledges
+    from pledgewatch.pledges import extract_pledges
 
     assert extract_pledges(note, datetime(2021, 6, 10, tzinfo=UTC)) == []
     # The same pledge stated as such is one.

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from helpers_pledges import seed_body
 
-from pledgewatch.crawler.config import WatchEntity
-from pledgewatch.crawler.pledges import ActorResolver, extract_pledges, find_quantities, split_sentences
-from pledgewatch.crawler.regions import normalise_region
+from pledgewatch.config import WatchEntity
+from pledgewatch.pledges import ActorResolver, extract_pledges, find_quantities, split_sentences
+from pledgewatch.pledges.regions import normalise_region
 
 
 def _one(text: str, published: date | None = None, **kwargs):

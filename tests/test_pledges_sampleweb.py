@@ -10,9 +10,9 @@ from datetime import datetime
 
 import pytest
 
+from pledgewatch.ingest import record_report
 from pledgewatch.sampleweb import load_manifest
 from pledgewatch.store import db
-from pledgewatch.store.pledges import record_report
 
 
 @pytest.fixture(scope="module")

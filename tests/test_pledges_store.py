@@ -8,11 +8,12 @@ import pytest
 from helpers_pledges import seed_body
 from sqlalchemy import event, func, select, text
 
-from pledgewatch.crawler.items import ArticleRecord
+from pledgewatch.ingest import record_article_pledges, record_report
+from pledgewatch.records import ArticleRecord
 from pledgewatch.store import db
 from pledgewatch.store.archive import save_article
 from pledgewatch.store.models import Pledge, PledgeMention
-from pledgewatch.store.pledges import PledgeFilter, list_pledges, record_article_pledges, record_report
+from pledgewatch.store.pledges import PledgeFilter, list_pledges
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from conftest import http_server, run_cli
 from helpers_crawl import article_html, db_rows, listing_html, tiny_config
 
 SITE = "http://jdcorporateblog.com"
-# Articles are archived under their canonical URL (https, see pledgewatch.crawler.urls).
+# Articles are archived under their canonical URL (https, see pledgewatch.spiders.urls).
 CANONICAL_SITE = "https://jdcorporateblog.com"
 USER_AGENT = "pledgewatch-test/1.0 (+mailto:ops@example.org)"
 RETRY_AFTER = 2

@@ -14,8 +14,8 @@ from conftest import run_cli
 from helpers_search import add_hubei_pledge, fill_window_archive, open_archive, seed_archive
 from sqlalchemy import func, inspect, select, text
 
-from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.errors import UsageError
+from pledgewatch.records import ArticleRecord
 from pledgewatch.store import db
 from pledgewatch.store import search as search_module
 from pledgewatch.store.archive import save_article
@@ -514,7 +514,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(sqlite_url, args, message):
 
 
 def test_cli_dates_whole_days_relative_and_refused():
-    from pledgewatch.crawler.cli.search import parse_day
+    from pledgewatch.cli.search import parse_day
 
     assert parse_day("2020-04-30", "--since") == datetime(2020, 4, 30, tzinfo=UTC)
     # --until a day includes that whole day.

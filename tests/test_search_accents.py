@@ -17,7 +17,7 @@ from helpers_search import open_archive
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from pledgewatch.crawler.items import ArticleRecord
+from pledgewatch.records import ArticleRecord
 from pledgewatch.store import db
 from pledgewatch.store.archive import save_article
 from pledgewatch.store.search import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pledgewatch.crawler.config import WatchEntity
-from pledgewatch.crawler.pledges import extract_pledges
-from pledgewatch.crawler.watchlist import Watchlist
+from pledgewatch.config import WatchEntity
+from pledgewatch.pledges import extract_pledges
+from pledgewatch.pledges.watchlist import Watchlist
 
 JD = WatchEntity(name="JD.com", aliases=["JD", "Jingdong", "京东"])
 ALIBABA = WatchEntity(name="Alibaba", aliases=["Alibaba Group", "Taobao"])

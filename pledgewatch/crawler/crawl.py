@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pledgewatch.crawler.config import Config
+from pledgewatch.config import Config
 from pledgewatch.crawler.settings import build_settings
 from pledgewatch.crawler.summary import CrawlSummary, merge, summary_from_stats
 from pledgewatch.errors import ConfigError, PledgewatchError, UsageError
@@ -155,7 +155,7 @@ def run_crawl(
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    from pledgewatch.spiders.base import PublisherSpider
+    from pledgewatch.crawler.spider import PublisherSpider
     from pledgewatch.store import crawlruns
     from pledgewatch.store.db import ensure_schema, make_engine, session_factory
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from pledgewatch.crawler.config import Config
+from pledgewatch.config import Config
 from pledgewatch.store import crawlruns
 from pledgewatch.store.models import utcnow
 

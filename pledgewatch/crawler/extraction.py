@@ -22,8 +22,8 @@ from urllib.parse import urljoin
 from parsel import Selector
 from w3lib.encoding import html_to_unicode, http_content_type_encoding
 
-from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.errors import PledgewatchError
+from pledgewatch.records import ArticleRecord
 
 if TYPE_CHECKING:
     from pledgewatch.spiders.publisher import Publisher

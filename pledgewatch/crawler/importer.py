@@ -1,7 +1,7 @@
 """Backfill from any WARC: ``pledgewatch import ARCHIVE.warc.gz``.
 
 Every HTML response record whose URL is an article of a known publisher goes through the same
-parser and :func:`~pledgewatch.crawler.ingest.ingest` as a crawl: recordings made with
+parser and :func:`~pledgewatch.ingest.ingest` as a crawl: recordings made with
 ``--record``, Internet Archive downloads and Common Crawl segments alike. No network, no Scrapy
 reactor: a plain loop over the archive, so it can run any number of times in one process.
 """
@@ -16,14 +16,14 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from pledgewatch.crawler.config import Config
+from pledgewatch.config import Config
 from pledgewatch.crawler.extraction import ExtractionError, extract_article
-from pledgewatch.crawler.ingest import ingest
-from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.crawler.summary import CrawlSummary
 from pledgewatch.crawler.warcfile import truncation
-from pledgewatch.crawler.watchlist import Watchlist
 from pledgewatch.errors import UsageError
+from pledgewatch.ingest import ingest
+from pledgewatch.pledges.watchlist import Watchlist
+from pledgewatch.records import ArticleRecord
 from pledgewatch.spiders.publisher import publisher_for_url
 
 logger = logging.getLogger(__name__)

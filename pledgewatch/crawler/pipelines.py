@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from pledgewatch.crawler.ingest import ingest
-from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.crawler.summary import STAT_PREFIX, record_error
-from pledgewatch.crawler.watchlist import Watchlist
+from pledgewatch.ingest import ingest
+from pledgewatch.pledges.watchlist import Watchlist
+from pledgewatch.records import ArticleRecord
 from pledgewatch.store.db import make_engine, session_factory
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pledgewatch.crawler.config import Config
+from pledgewatch.config import Config
 
 # Component paths, kept in one place so tests and docs can refer to them.
 REPLAY_HANDLER = "pledgewatch.crawler.replay.ReplayDownloadHandler"

@@ -37,7 +37,7 @@ HOSTS = {"jd": "jdcorporateblog.com", "chinadaily": "www.chinadaily.com.cn", "pe
 DEFAULT_OUTLET = {"jd": "JD Corporate Blog", "chinadaily": "China Daily", "people": "People's Daily Online"}
 
 # The watch-list aliases of JD.com in pledgewatch.example.toml, matched the way
-# pledgewatch.crawler.watchlist does (no word character on either side), so "JDK" is not "JD".
+# pledgewatch.pledges.watchlist does (no word character on either side), so "JDK" is not "JD".
 JD_ALIASES = ("JD", "JD.com", "Jingdong", "Jingxi", "京东")
 _JD_RE = re.compile(
     "|".join(rf"(?<![\w]){re.escape(a)}(?![\w])" for a in JD_ALIASES if a != "京东") + "|京东"

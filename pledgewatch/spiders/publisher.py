@@ -36,7 +36,7 @@ class Publisher:
     # The outlet name as printed when the publisher's own articles carry no other.
     outlet: str = ""
     # (regex, replacement) pairs applied to an article URL's path to reach its canonical form:
-    # page 2 of a China Daily article, trailing slashes... (pledgewatch.crawler.urls)
+    # page 2 of a China Daily article, trailing slashes... (pledgewatch.spiders.urls)
     url_rewrites: tuple[tuple[str, str], ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
     # Fundus-style field parser for article pages (None: generic extraction).

@@ -3,7 +3,7 @@
 ``save_article`` is the single entry point the crawl pipeline and imports use. It deduplicates at
 four levels, each persisted so that a restart forgets nothing and none of them scans the archive:
 
-1. URL variants: the URL is canonicalised (:mod:`pledgewatch.crawler.urls`) and looked up among
+1. URL variants: the URL is canonicalised (:mod:`pledgewatch.spiders.urls`) and looked up among
    the aliases (``article_urls``) and publisher article ids (``articles.article_key``).
 2. Exact copies: the same normalised text (``content_hash``) under another URL of the same
    source is the same article; the URL becomes an alias.
@@ -27,8 +27,8 @@ from typing import Literal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.items import ArticleRecord
-from pledgewatch.crawler.urls import CanonicalUrl, canonicalize
+from pledgewatch.records import ArticleRecord
+from pledgewatch.spiders.urls import CanonicalUrl, canonicalize
 from pledgewatch.store import dedup
 from pledgewatch.store.models import Article, ArticleUrl, ArticleVersion, Source, Story
 

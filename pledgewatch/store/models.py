@@ -110,7 +110,7 @@ class Article(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
     canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
-    # "publisher:article id" (pledgewatch.crawler.urls): the same article on any host or URL variant.
+    # "publisher:article id" (pledgewatch.spiders.urls): the same article on any host or URL variant.
     article_key: Mapped[str | None] = mapped_column(String(255), index=True)
     title: Mapped[str] = mapped_column(Text, default="")
     authors: Mapped[list[str]] = mapped_column(default=list)

@@ -1,8 +1,9 @@
 """Pledges in the archive: linking each detected mention to a known pledge or a new one.
 
-Interface used by the crawl pipeline: ``record_article_pledges`` runs pledge detection on one
-archived article and stores pledges and mentions, returning what it found; ``record_report`` does
-the same for a text that is not an archived article (``pledgewatch pledges extract``).
+The store never runs pledge detection: :mod:`pledgewatch.ingest` does, and hands the candidates to
+``link_article_candidates`` (an archived article) or ``link_report_candidates`` (a text that is not
+an archived article, ``pledgewatch pledges extract``), which store pledges and mentions and return
+what they found.
 
 Identity. A mention belongs to a known pledge when the actor and kind agree (an indexed lookup:
 only that actor's pledges of that kind are read, never the whole table), the amounts agree within
@@ -27,8 +28,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from pledgewatch.crawler.pledges import ActorResolver, PledgeCandidate, extract_pledges, purpose_words
-from pledgewatch.crawler.regions import split_regions
+from pledgewatch.pledges import PledgeCandidate, purpose_words
+from pledgewatch.pledges.regions import split_regions
 from pledgewatch.store.models import Article, Pledge, PledgeMention, utcnow
 
 
@@ -257,7 +258,7 @@ def _find_pledge(
     return pledge, False
 
 
-def _as_datetime(value: date | datetime | None) -> datetime | None:
+def as_datetime(value: date | datetime | None) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -405,12 +406,11 @@ def _complete(pledge: Pledge, candidate: PledgeCandidate, published: datetime | 
     return after != before or pledge.first_published_at is not before_published
 
 
-def record_article_pledges(
-    session: Session, article: Article, resolver: ActorResolver | None = None
+def link_article_candidates(
+    session: Session, article: Article, candidates: Sequence[PledgeCandidate]
 ) -> list[MentionOutcome]:
-    """Detect and store the pledges of ``article``; processing it again updates, never duplicates."""
+    """Store the detected pledges of ``article``; processing it again updates, never duplicates."""
     published = article.published_at or article.fetched_at
-    candidates = extract_pledges(article.text or "", published, resolver=resolver)
     existing = list(
         session.scalars(
             select(PledgeMention)
@@ -423,17 +423,15 @@ def record_article_pledges(
     return _store_candidates(session, candidates, existing, published, source_name, article, None)
 
 
-def record_report(
+def link_report_candidates(
     session: Session,
     report_ref: str,
-    text: str,
+    candidates: Sequence[PledgeCandidate],
     published: date | datetime | None,
     source: str | None,
-    resolver: ActorResolver | None = None,
 ) -> list[MentionOutcome]:
-    """Detect and store the pledges of a text that is not an archived article, known by ``report_ref``."""
-    when = _as_datetime(published)
-    candidates = extract_pledges(text, when, resolver=resolver)
+    """Store the detected pledges of a text that is not an archived article, known by ``report_ref``."""
+    when = as_datetime(published)
     existing = list(
         session.scalars(
             select(PledgeMention)

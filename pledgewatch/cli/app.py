@@ -14,7 +14,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.config import Config, load_config
+from pledgewatch.config import Config, load_config
 from pledgewatch.errors import UsageError
 from pledgewatch.store import db
 

@@ -15,9 +15,9 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.alerts import Footer, outlet_name, previous_amount
-from pledgewatch.crawler.templating import ComposedMessage, format_date, format_time, pledge_headline, render
-from pledgewatch.crawler.watchlist import Watchlist
+from pledgewatch.notify.alerts import Footer, outlet_name, previous_amount
+from pledgewatch.notify.rendering import ComposedMessage, format_date, format_time, pledge_headline, render
+from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.store import deliveries as store
 from pledgewatch.store.models import Article, PledgeMention, utcnow
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from pledgewatch.crawler.cli.app import app
+from pledgewatch.cli.app import app
 from pledgewatch.errors import UsageError
 
 # Saved pages are small; anything far bigger is not an article page and would only eat memory.

@@ -22,9 +22,9 @@ from email.utils import format_datetime, formataddr
 from types import TracebackType
 from typing import Any
 
-from pledgewatch.crawler.config import EmailConfig
-from pledgewatch.crawler.templating import ComposedMessage
+from pledgewatch.config import EmailConfig
 from pledgewatch.errors import ConfigError, PledgewatchError
+from pledgewatch.notify.rendering import ComposedMessage
 
 
 class SendError(PledgewatchError):

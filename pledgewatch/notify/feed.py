@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from pledgewatch.crawler.alerts import outlet_name, pledge_fields
-from pledgewatch.crawler.templating import format_date, pledge_headline, render
+from pledgewatch.notify.alerts import outlet_name, pledge_fields
+from pledgewatch.notify.rendering import format_date, pledge_headline, render
 from pledgewatch.store.models import Pledge, utcnow
 from pledgewatch.store.pledges import report_order
 

@@ -27,7 +27,6 @@ from pledgewatch.crawler import discovery
 from pledgewatch.crawler.completeness import CompletenessTracker
 from pledgewatch.crawler.discovery import ListingLink
 from pledgewatch.crawler.extraction import ExtractionError, extract_article
-from pledgewatch.crawler.items import ArticleRecord
 from pledgewatch.crawler.middlewares import (
     KIND,
     LINK,
@@ -38,6 +37,7 @@ from pledgewatch.crawler.middlewares import (
     SeenArticleMiddleware,
 )
 from pledgewatch.crawler.summary import STAT_PREFIX, record_answered, record_error, record_request_failed
+from pledgewatch.records import ArticleRecord
 from pledgewatch.spiders.publisher import Publisher, get_publisher
 
 if TYPE_CHECKING:

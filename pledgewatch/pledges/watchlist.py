@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from pledgewatch.crawler.config import WatchEntity
+from pledgewatch.config import WatchEntity
 
 if TYPE_CHECKING:
-    from pledgewatch.crawler.pledges import ActorResolver
+    from pledgewatch.pledges.extract import ActorResolver
 
 
 def _is_cjk(name: str) -> bool:
@@ -48,6 +48,6 @@ class Watchlist:
     @cached_property
     def actor_resolver(self) -> ActorResolver:
         """Pledge actors normalised to the same watch list (built once, it compiles a large regex)."""
-        from pledgewatch.crawler.pledges import ActorResolver
+        from pledgewatch.pledges.extract import ActorResolver
 
         return ActorResolver.from_entities(self._entities)

@@ -21,7 +21,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pledgewatch.crawler.cli.app import app, err, get_context, out
+from pledgewatch.cli.app import app, err, get_context, out
 from pledgewatch.errors import PledgewatchError, UsageError
 from pledgewatch.store import db
 from pledgewatch.store import search as archive_search

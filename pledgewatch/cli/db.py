@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from pledgewatch.crawler.cli.app import app, config_app, db_app, get_context, out
-from pledgewatch.crawler.config import Config
+from pledgewatch.cli.app import app, config_app, db_app, get_context, out
+from pledgewatch.config import Config
 from pledgewatch.errors import UsageError
 from pledgewatch.store import db
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from pledgewatch.crawler.pledges import NUMBER_WORDS
+from pledgewatch.pledges import NUMBER_WORDS
 from pledgewatch.store.models import Pledge
 from pledgewatch.store.pledges import first_report
 

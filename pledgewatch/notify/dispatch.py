@@ -28,12 +28,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.alerts import Footer, alert_report, compose_alert, is_alertable
-from pledgewatch.crawler.config import Config
-from pledgewatch.crawler.digest import Digest, build_digest, render_digest
-from pledgewatch.crawler.mailer import MailBatch, Mailer, SendError, build_message
-from pledgewatch.crawler.templating import ComposedMessage
-from pledgewatch.crawler.watchlist import Watchlist
+from pledgewatch.config import Config
+from pledgewatch.notify.alerts import Footer, alert_report, compose_alert, is_alertable
+from pledgewatch.notify.digest import Digest, build_digest, render_digest
+from pledgewatch.notify.mailer import MailBatch, Mailer, SendError, build_message
+from pledgewatch.notify.rendering import ComposedMessage
+from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.store import deliveries as store
 from pledgewatch.store.models import Delivery, PledgeMention, utcnow
 

@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from pledgewatch.crawler.cli.app import app, err, get_context, out, output_dir
-from pledgewatch.crawler.config import Config
+from pledgewatch.cli.app import app, err, get_context, out, output_dir
+from pledgewatch.config import Config
 from pledgewatch.crawler.summary import CrawlSummary
 from pledgewatch.errors import PledgewatchError, UsageError
 
@@ -219,7 +219,7 @@ def demo(
     articles.json, pledges.json and summary.json, plus the digest (digest.html, digest.txt) and the
     new-pledge alerts (alerts.txt) exactly as the daemon would mail them.
     """
-    from pledgewatch.crawler.dispatch import Dispatcher
+    from pledgewatch.notify.dispatch import Dispatcher
     from pledgewatch.store.db import make_engine, normalise_db_url, session_factory
     from pledgewatch.store.exports import all_articles, all_pledges
 

@@ -19,10 +19,10 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from pledgewatch.crawler.cli.app import announce_new_archive, get_context, out, pledges_app
-from pledgewatch.crawler.pledges import KINDS, ActorResolver
-from pledgewatch.crawler.regions import find_regions
+from pledgewatch.cli.app import announce_new_archive, get_context, out, pledges_app
 from pledgewatch.errors import UsageError
+from pledgewatch.pledges import KINDS, ActorResolver
+from pledgewatch.pledges.regions import find_regions
 from pledgewatch.store import db
 
 
@@ -211,7 +211,7 @@ def extract(
             raise UsageError(f"{file}: cannot read: {exc}") from None
         when = _parse_date(published, "--published") if published else None
         reports = [{"id": file, "text": text, "published": when, "source": source}]
-    from pledgewatch.store.pledges import record_report
+    from pledgewatch.ingest import record_report
 
     resolver = ActorResolver.from_entities(app_ctx.config.watchlist)
     target = db.normalise_db_url(db_url or app_ctx.db_option) if (db_url or app_ctx.db_option) else None

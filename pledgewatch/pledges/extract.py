@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 
-from pledgewatch.crawler.config import default_watchlist
-from pledgewatch.crawler.regions import find_regions, join_regions
+from pledgewatch.config import default_watchlist
+from pledgewatch.pledges.regions import find_regions, join_regions
 
 KINDS = ("invest", "jobs", "train", "poverty", "donate", "build", "other")
 

@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from pledgewatch.crawler.cli.app import app, err, get_context, out, output_dir, pledges_app
+from pledgewatch.cli.app import app, err, get_context, out, output_dir, pledges_app
 from pledgewatch.errors import UsageError
 
 
 def _dispatcher(ctx: typer.Context, send: bool):  # type: ignore[no-untyped-def]
     """The deliveries' dispatcher; only ``send`` (which records deliveries) creates a new archive,
     a --dry-run at a missing path is refused like every other command that only reads."""
-    from pledgewatch.crawler.dispatch import Dispatcher
+    from pledgewatch.notify.dispatch import Dispatcher
     from pledgewatch.store import db
 
     app_ctx = get_context(ctx)
@@ -142,7 +142,7 @@ def pledges_feed(
     """Write an Atom feed of pledges (newest first), for feed readers."""
     from zoneinfo import ZoneInfo
 
-    from pledgewatch.crawler.feed import render_pledges_feed
+    from pledgewatch.notify.feed import render_pledges_feed
     from pledgewatch.store.deliveries import pledges_for_feed
 
     app_ctx = get_context(ctx)

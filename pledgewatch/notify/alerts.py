@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from pledgewatch.crawler.templating import (
+from pledgewatch.notify.rendering import (
     ComposedMessage,
     format_amount,
     format_date,
@@ -27,7 +27,7 @@ from pledgewatch.crawler.templating import (
     pledge_headline,
     render,
 )
-from pledgewatch.crawler.watchlist import Watchlist
+from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.store.models import Article, PledgeMention
 from pledgewatch.store.pledges import first_report, other_reports
 
