@@ -232,7 +232,8 @@ def evaluate_sampleweb() -> dict[str, Any]:
     from datetime import datetime
 
     from pledgewatch.ingest import record_report
-    from pledgewatch.pledges.extract import _UNITS, PERSON_UNITS
+    from pledgewatch.pledges import PERSON_UNITS
+    from pledgewatch.pledges import UNITS as _UNITS
     from pledgewatch.sampleweb import load_manifest
     from pledgewatch.store import db
 

@@ -1,0 +1,246 @@
+"""Quantities: money amounts and counts of things ("RMB 6 billion", "10,000 jobs", "200 counties").
+
+The vocabularies (number words, scales, currencies, qualifiers, units) live in
+``data/quantities.json``; this module holds the rules that read them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pledgewatch.pledges._data import load
+
+_TABLES = load("quantities")
+_WORD_NUMBERS: dict[str, float] = _TABLES["word_numbers"]
+_SCALES: dict[str, float] = _TABLES["scales"]
+_DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_WORDS = (
+    r"half\s+a|a\s+hundred|one\s+hundred|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+    r"twelve|thirteen|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred"
+)
+_SCALE_WORDS = r"trillion|billion|million|thousand|hundred"
+_SCALE_SHORT = r"tn|bn|mn|mln|m|k|b"
+# A number: digits with an optional scale ("6 billion", "3.12bn", "849m"), or words that need a
+# scale or a unit after them ("one million", "a billion", "two").
+_NUMBER = (
+    rf"(?:(?P<digits>{_DIGITS})(?:[\s-]*(?P<scale>(?:{_SCALE_WORDS})(?:[\s-]+(?:{_SCALE_WORDS}))?)\b"
+    rf"|(?P<short>{_SCALE_SHORT})\b)?"
+    rf"|(?P<words>\b(?:{_WORDS})\b|\ban?\b(?=[\s-]+(?:{_SCALE_WORDS})))"
+    rf"(?:[\s-]+(?P<wscale>(?:{_SCALE_WORDS})(?:[\s-]+(?:{_SCALE_WORDS}))?)\b)?)"
+)
+
+
+_CURRENCY_BEFORE: dict[str, str] = _TABLES["currency_before"]
+_CURRENCY_AFTER: dict[str, str] = _TABLES["currency_after"]
+_QUALIFIERS: dict[str, str] = _TABLES["qualifiers"]
+_QUALIFIER_RE = re.compile(
+    r"(?:^|\s)(" + "|".join(sorted((re.escape(q) for q in _QUALIFIERS), key=len, reverse=True)) + r")\s*$",
+    re.IGNORECASE,
+)
+
+_MONEY_RE = re.compile(
+    r"(?P<pre>RMB|CNY|US\$|USD|HK\$|HKD|EUR|\$|¥|€)?\s?"
+    + _NUMBER
+    + r"(?:[\s-]*(?P<post>yuan|RMB|renminbi|CNY|"
+    r"U\.?S\.?\s+dollars|Hong\s+Kong\s+dollars|dollars|USD|euros)\b)?",
+    re.IGNORECASE,
+)
+
+# Countable things a pledge promises, normalised to one unit name.
+UNITS: dict[str, str] = {form.lower(): unit for unit, forms in _TABLES["units"].items() for form in forms}
+_UNITS = UNITS
+# Whoever a pledge counts (farmers, teachers, entrepreneurs ...) is reported as people.
+PERSON_UNITS: frozenset[str] = frozenset(_TABLES["person_units"])
+# Counts of persons that two reports of one pledge may use interchangeably ("10,000 positions" /
+# "10,000 veterans"): the person units and jobs. The store compares units with this set.
+COMPARABLE_PERSON_UNITS: frozenset[str] = PERSON_UNITS | {"jobs"}
+
+_NUMBER_RE = re.compile(_NUMBER + r"(?!\s*%|\s*per\s*cent|\s*percent|[\w$])", re.IGNORECASE)
+# Words that end the noun phrase after a number ("200 counties with ...", "1,000 tons of ...").
+_PHRASE_STOP = frozenset(_TABLES["phrase_stop"])
+_MAX_UNIT_WORDS = 5
+
+
+def _unit_after(sentence: str, position: int, number_start: int | None = None) -> tuple[str, int] | None:
+    """The counted thing after a number: the last unit noun of the phrase that follows it.
+
+    "5,000 village doctors in ..." counts doctors, "300 county-level delivery stations" stations.
+    """
+    tail = re.sub(r"[\"“”‘]", " ", sentence[position:])
+    # "Asia No. 1 warehouses": a brand name inside the phrase, not its end.
+    tail = re.sub(r"\bNo\.\s?(?=\d)", lambda m: "No-".ljust(len(m.group(0)), "-"), tail)
+    # "small and medium-sized enterprises" is one modifier, not two phrases.
+    tail = re.sub(r"\bsmall\s+and\s+medium(?=[\s-])", lambda m: re.sub(r"\s", "-", m.group(0)), tail)
+    # "12 of its logistics parks" counts parks.
+    tail = re.sub(r"^\s+of\s+(?:its|their|our)\s+", lambda m: " " * len(m.group(0)), tail)
+    tokens = list(re.finditer(r"[A-Za-z][\w'’-]*|[^\sA-Za-z]", tail))
+    head_text = sentence[: number_start if number_start is not None else position]
+    # What a company builds is a facility, whoever it hires or trains is people.
+    after_build_verb = bool(_BUILD_VERB_BEFORE.search(head_text))
+    after_person_verb = bool(_PERSON_VERB_BEFORE.search(head_text))
+    best: tuple[str, int] | None = None
+    words = 0
+    for index, token in enumerate(tokens):
+        word = token.group(0)
+        low = word.lower()
+        if not word[0].isalpha() or low in _PHRASE_STOP:
+            if low == "more" and index == 0:
+                continue
+            break
+        words += 1
+        if words > _MAX_UNIT_WORDS:
+            break
+        two = None
+        if index + 1 < len(tokens):
+            two = f"{low} {tokens[index + 1].group(0).lower()}"
+        # "farmer-merchants" counts merchants: the head of a compound is its last part.
+        head = low.rsplit("-", 1)[-1]
+        if two in _UNITS:
+            best = (_UNITS[two], position + tokens[index + 1].end())
+        elif low in _UNITS:
+            best = (_UNITS[low], position + token.end())
+        elif head in _UNITS and head != low:
+            best = (_UNITS[head], position + token.end())
+        elif (
+            best is None
+            and after_build_verb
+            and re.fullmatch(r"[a-z]+s", low)
+            and low not in _NOT_FACILITIES
+            and (
+                index + 1 >= len(tokens)
+                or not tokens[index + 1].group(0)[0].isalpha()
+                or tokens[index + 1].group(0).lower() in _PHRASE_STOP
+            )
+        ):
+            # "open 1,000 pharmacies", "build 50 libraries": what a company builds is a facility.
+            best = ("facilities", position + token.end())
+        elif (
+            best is None
+            and after_person_verb
+            and re.fullmatch(r"[a-z]+s", low)
+            and (
+                index + 1 >= len(tokens)
+                or not tokens[index + 1].group(0)[0].isalpha()
+                or tokens[index + 1].group(0).lower() in _PHRASE_STOP
+            )
+        ):
+            # "recruit 10,000 veterans": whatever a company hires or trains is people.
+            best = ("people", position + token.end())
+    return best
+
+
+_BUILD_VERB_BEFORE = re.compile(
+    r"\b(?:build|building|construct|constructing|open|opening|set\s+up|setting\s+up|establish|establishing)\s+"
+    r"(?:about\s+|over\s+|more\s+than\s+|up\s+to\s+|another\s+|some\s+|nearly\s+|at\s+least\s+)?$",
+    re.IGNORECASE,
+)
+_NOT_FACILITIES = frozenset(_TABLES["not_facilities"])
+_PERSON_VERB_BEFORE = re.compile(
+    r"\b(?:hire|hiring|recruit|recruiting|employ|employing|train|training|cultivate|cultivating|educate|"
+    r"offer\s+jobs\s+to|help)\s+(?:about\s+|over\s+|more\s+than\s+|up\s+to\s+|as\s+many\s+as\s+|another\s+|"
+    r"some\s+|nearly\s+|at\s+least\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _number_value(match: re.Match[str]) -> float | None:
+    digits = match.group("digits")
+    if digits:
+        value = float(digits.replace(",", ""))
+        scale = match.group("scale")
+        short = match.group("short")
+        if scale:
+            for word in re.split(r"[\s-]+", scale.lower()):
+                value *= _SCALES[word]
+        elif short:
+            value *= _SCALES[short.lower()]
+        return value
+    words = match.group("words")
+    if words:
+        base = _WORD_NUMBERS.get(re.sub(r"\s+", " ", words.lower()))
+        if base is None:
+            return None
+        wscale = match.group("wscale")
+        if wscale:
+            for word in re.split(r"[\s-]+", wscale.lower()):
+                base *= _SCALES[word]
+        elif words.lower() in ("a", "an", "half a"):
+            return None
+        return float(base)
+    return None
+
+
+@dataclass
+class Quantity:
+    start: int
+    end: int
+    value: float
+    currency: str | None
+    unit: str | None
+    qualifier: str | None
+    # Inside brackets right after another amount, or "or $X": a conversion, not a new amount.
+    is_conversion: bool = False
+
+
+_YEAR_LIKE = re.compile(r"^(?:19|20)\d\d$")
+
+
+def find_quantities(sentence: str) -> list[Quantity]:
+    """Money amounts and counts of things in ``sentence``, in order, without overlaps."""
+    found: list[Quantity] = []
+    for match in _MONEY_RE.finditer(sentence):
+        pre, post = match.group("pre"), match.group("post")
+        if not (pre or post):
+            continue
+        if not (match.group("digits") or match.group("wscale")):
+            continue
+        value = _number_value(match)
+        if value is None:
+            continue
+        if pre and pre.lower() == "$" and match.start() > 0 and sentence[match.start() - 1].isalpha():
+            # "HK$" and "US$" are matched whole; a bare "S$"/"NT$" is not ours.
+            continue
+        currency = _CURRENCY_BEFORE.get(pre.lower()) if pre else None
+        if currency is None and post:
+            currency = _CURRENCY_AFTER.get(re.sub(r"\s+", " ", post.lower()))
+        start = match.start() if pre else match.start("digits") if match.group("digits") else match.start()
+        found.append(Quantity(start, match.end(), value, currency, None, None))
+    for match in _NUMBER_RE.finditer(sentence):
+        if any(q.start <= match.start() < q.end or match.start() <= q.start < match.end() for q in found):
+            continue
+        digits = match.group("digits")
+        if not (digits or match.group("words")):
+            continue
+        if digits and _YEAR_LIKE.match(digits) and not match.group("scale"):
+            continue
+        if match.start() > 0 and (
+            sentence[match.start() - 1] in "$¥€.-/:" or sentence[match.start() - 1].isalpha()
+        ):
+            continue
+        if re.search(r"\bNo\.?\s*$", sentence[: match.start()]):
+            continue
+        value = _number_value(match)
+        if value is None:
+            continue
+        unit = _unit_after(sentence, match.end(), match.start())
+        if unit is None:
+            continue
+        start = match.start("digits") if digits else match.start("words")
+        quantity = Quantity(start, unit[1], value, None, unit[0], None)
+        if re.match(r"\s+more\b", sentence[match.end() :]):
+            quantity.qualifier = "additional"
+        found.append(quantity)
+    found.sort(key=lambda q: q.start)
+    for index, quantity in enumerate(found):
+        before = sentence[: quantity.start]
+        qualifier = _QUALIFIER_RE.search(before)
+        if qualifier and quantity.qualifier is None:
+            quantity.qualifier = _QUALIFIERS[re.sub(r"\s+", " ", qualifier.group(1).lower())]
+        if index and found[index - 1].currency and quantity.currency:
+            gap = sentence[found[index - 1].end : quantity.start]
+            if re.fullmatch(
+                r"\s*(?:\(\s*(?:about|around|approximately|roughly|some)?\s*|,?\s*or\s+(?:about\s+)?)", gap
+            ):
+                quantity.is_conversion = True
+    return found
