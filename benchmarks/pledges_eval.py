@@ -338,12 +338,12 @@ def _actor_right(gold: str | None, pred: str | None) -> bool:
     and a label's parenthesis ("Dada Now (Dada Group)") names the same company either way."""
     if not gold or not pred:
         return False
-    g, p = gold.lower(), pred.lower()
-    names = {g, *re.findall(r"\(([^)]+)\)", g), re.sub(r"\s*\([^)]*\)", "", g)}
-    if p in names:
-        return True
-    parent = {"jd.com": ("jd ", "jingdong")}
-    return any(g.startswith(prefix) for prefix in parent.get(p, ()))
+    from pledgewatch.pledges.actors import default_resolver
+
+    resolver = default_resolver()
+    names = {gold, *re.findall(r"\(([^)]+)\)", gold), re.sub(r"\s*\([^)]*\)", "", gold)}
+    canonical = {resolver.normalise(n).lower() for n in names} | {n.lower() for n in names}
+    return resolver.normalise(pred).lower() in canonical
 
 
 def evaluate_real(rows: list[dict[str, Any]], db_url: str | None = None) -> dict[str, Any]:

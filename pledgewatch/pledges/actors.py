@@ -39,6 +39,30 @@ _PRONOUN_RE = re.compile(
     r"deal|investment|fund|center|centre|facility|park|base|hub|campaign|scheme|venture)\b",
     re.IGNORECASE,
 )
+# Pronouns and descriptors that stand for a company when nothing resolves them.
+_DESCRIPTOR_RE = re.compile(
+    r"\b(?:it|we|the\s+(?:[\w-]+\s+){0,2}?(?:company|firm|group|giant|retailer|e-tailer|platform|"
+    r"conglomerate|tech\s+firm|operator))\b",
+    re.IGNORECASE,
+)
+
+
+def _first_of_conjunction(sentence: str, mentions: list[tuple[int, int, str]]) -> str:
+    """The subject among the companies before a verb: the last one, or the first of a joint
+    subject ("Baidu and Geely will jointly invest" -> Baidu)."""
+    index = len(mentions) - 1
+    joint = re.compile(r"\s*(?:,|and|&|together\s+with|along\s+with)\s*")
+    while index > 0 and joint.fullmatch(sentence[mentions[index - 1][1] : mentions[index][0]]):
+        index -= 1
+    return mentions[index][2]
+
+
+def _as_written(surface: str) -> str:
+    """A descriptor as an actor name: "The e-commerce giant" -> "the e-commerce giant"."""
+    words = surface.split()
+    return " ".join([words[0].lower(), *words[1:]]) if words else surface
+
+
 _GOVERNMENT_RE = re.compile(
     r"\b(?:government|governments|ministry|council|office|commission|bureau|authorities|administration|"
     r"department|officials?|state|country|nation|province|provinces|city|municipality|county|prefecture|"
@@ -65,7 +89,9 @@ _STAT_RE = re.compile(
 _STAT_BEFORE_RE = re.compile(
     _STAT_RE.pattern
     + r"\s+(?:(?:of|to|at|will|would|reach\w*|top\w*|exceed\w*|hit\w*|surpass\w*|grow\w*|ris\w*|increas\w*|"
-    r"be|by)\s+){1,3}(?:more\s+than\s+|about\s+|over\s+|some\s+)?$|" + _STAT_RE.pattern + r"\s*$",
+    r"be|by)\s+){1,3}(?:more\s+than\s+|about\s+|over\s+|some\s+|up\s+to\s+|nearly\s+|around\s+|almost\s+)?$|"
+    + _STAT_RE.pattern
+    + r"\s*$",
     re.IGNORECASE,
 )
 
@@ -254,8 +280,10 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     for _, end, _ in in_span:
         nearest.append((end, "company"))
     for match in _STAT_RE.finditer(span):
-        # "JD's revenue will reach": a statistic is the subject, not a commitment.
-        nearest.append((clause_start + match.end(), "stat"))
+        # "JD's revenue will reach": a statistic is the subject, not a commitment; one after a
+        # preposition ("the upgrade of its lower-tier markets program to provide") is not.
+        if not _after_preposition(span, match.start()):
+            nearest.append((clause_start + match.end(), "stat"))
     for match in _PRONOUN_RE.finditer(span):
         nearest.append((clause_start + match.end(), "pronoun"))
     # A place or an authority after a preposition ("confident in Northeast China", "met with the
@@ -278,7 +306,7 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     if last in ("stat", "analyst", "non-actor"):
         return None, last
     if in_span and last in ("company", None):
-        return in_span[-1][2], "named"
+        return _first_of_conjunction(sentence, in_span), "named"
     if last == "government" and not in_span:
         # "JD and the provincial government will ..." keeps JD; a government alone is no company.
         return None, "government"
@@ -307,6 +335,12 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
         return name, "previous sentence"
     if ctx.subject:
         return ctx.subject, "article subject"
+    descriptors = [m.group(0) for m in _DESCRIPTOR_RE.finditer(span)]
+    if descriptors and last == "pronoun":
+        # "the company will invest ...", alone: still a pledge, its actor as written; "The
+        # company announced that it will": the descriptor says more than the pronoun.
+        named = [d for d in _DESCRIPTOR_RE.findall(sentence[:cue_start]) if d.lower() not in ("it", "we")]
+        return _as_written(named[-1] if named else descriptors[-1]), "unresolved"
     return None, "no actor"
 
 
@@ -360,3 +394,18 @@ def _first_non_possessive(sentence: str, companies: list[tuple[int, int, str]]) 
         if not re.match(r"['’]s\s+(?:rival|competitor|peer|partner)", sentence[end:]):
             return name
     return companies[0][2]
+
+
+def _subject_text(sentence: str, cue_start: int, ctx: _Context) -> str:
+    """The subject of the cue as written: the last company name or pronoun/descriptor before it in
+    its clause ("JD Logistics", "the company", "it"), or "" when the clause has none."""
+    start = _clause_start(sentence, cue_start)
+    span = _mask_parentheticals(sentence[start:cue_start])
+    best: tuple[int, str] | None = None
+    for s, e, _ in ctx.resolver.companies(sentence[:cue_start]):
+        if s >= start and span[s - start : e - start].strip():
+            best = (e, sentence[s:e])
+    for match in _PRONOUN_RE.finditer(span):
+        if best is None or start + match.end() > best[0]:
+            best = (start + match.end(), match.group(0))
+    return best[1] if best else ""

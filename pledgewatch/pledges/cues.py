@@ -35,6 +35,7 @@ _FUTURE_CUES = [
     r"(?:is|are)\s+committed\s+to",
     r"(?:has\s+|have\s+)?committed(?:\s+to)?",
     r"commits\s+to",
+    r"(?:commits|committed|pledges|pledged|promises|promised|vows|vowed|undertakes|undertook)\s+that",
     r"intends?\s+to",
     r"expects?\s+to",
     r"(?:is|are|was|were)\s+expected\s+to",
@@ -47,6 +48,15 @@ _FUTURE_CUES = [
     r"(?:has\s+|have\s+)?set\s+(?:a|an|the|itself\s+a)\s+(?:[\w-]+\s+)?(?:target|goal)\s+(?:of|to)",
     r"(?:target|goal)\s+(?:of|is\s+to)",
     r"hopes?\s+to",
+    # "which it hopes will benefit 30,000 residents"
+    r"hopes?\s+(?:will|would)",
+    # expected outcomes: "the effort should create around 2,000 new jobs"
+    r"should\s+(?:create|generate|bring|benefit|help|provide|add|lift|train|cover|reach|attract)",
+    r"(?:is|are)\s+(?:looking|seeking|aiming|working|striving)\s+to",
+    r"(?:with|has|have|had)\s+plans?\s+(?:in\s+place\s+)?to",
+    # progressive and present commitments: "Alibaba is pouring 100 billion yuan into"
+    r"(?:is|are)\s+(?:now\s+|also\s+)?(?:pouring|investing|injecting|spending|allocating|earmarking|committing|"
+    r"donating|channel+ing|ploughing|plowing|putting)",
     r"(?:has\s+|have\s+)?earmarked",
     r"earmarks?",
     r"(?:has\s+|have\s+)?set\s+aside",
@@ -194,6 +204,12 @@ _COMMITMENT_NOUN_AFTER = re.compile(
 )
 
 
+_NAMED_COMMITMENT_AFTER = re.compile(
+    r"^\s*(?:[\w-]+\s+){0,2}?(?P<noun>commitment|pledge)s?\b(?!\s+(?:was|were|had|has)\b)"
+    r"|^\s*(?:[\w-]+\s+){0,3}?(?:fund|package|budget|plan|program|programme|initiative)\s+"
+    r"(?:earmarked|dedicated|designated|set\s+aside|reserved|to\s+be\s+(?:spent|used|invested|allocated))\b",
+    re.IGNORECASE,
+)
 _PASSIVE_FUTURE_AFTER = re.compile(
     r"^[^.;,]{0,40}?\b(?:will|would|shall|is\s+to|are\s+to|is\s+set\s+to|are\s+set\s+to|is\s+expected\s+to|"
     r"are\s+expected\s+to)\s+be\s+(?:\w+ly\s+)?\w+(?:ed|en|lt|wn|ne|ut)\b",
@@ -209,7 +225,8 @@ _FUND_OF_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _PARTICIPLE_BEFORE = re.compile(
-    r"\b(?P<verb>investing|spending|injecting|pouring|allocating|earmarking|contributing)\s+(?:a\s+total\s+of\s+)?"
+    r"\b(?P<verb>investing|spending|injecting|pouring|allocating|earmarking|contributing|committing|pledging)\s+"
+    r"(?:a\s+total\s+of\s+)?"
     r"(?:about\s+|around\s+|over\s+|more\s+than\s+|up\s+to\s+)?$",
     re.IGNORECASE,
 )
@@ -251,6 +268,11 @@ def _nominal_commitment(sentence: str, quantity: Quantity) -> re.Match[str] | No
     3-billion-yuan commitment to Sichuan will focus on"), or of a future passive ("About 3,000
     stores will be opened by JD"), if any."""
     after = sentence[quantity.end :]
+    named = _NAMED_COMMITMENT_AFTER.match(after)
+    if named is not None:
+        # "the total 10 billion yuan commitment", "a 20-billion yuan fund earmarked for": the noun
+        # itself is the commitment, whatever the tense around it.
+        return named
     if not (_COMMITMENT_NOUN_AFTER.match(after) or _PASSIVE_FUTURE_AFTER.match(after)):
         return None
     for match in _CUE_RE.finditer(sentence, quantity.end):

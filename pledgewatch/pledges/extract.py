@@ -26,11 +26,14 @@ from datetime import date, datetime
 
 from pledgewatch.pledges._data import load
 from pledgewatch.pledges.actors import (
+    _ANALYST_RE,
     _STAT_BEFORE_RE,
     ActorResolver,
     _Context,
+    _first_non_possessive,
     _resolve_actor,
     _sentence_subject,
+    _subject_text,
     default_resolver,
     subject_company,
 )
@@ -91,9 +94,38 @@ class PledgeCandidate:
     horizon_relative: bool = False
     # Content words of the pledge's purpose, to tell apart two pledges of the same actor and amount.
     purpose: list[str] = field(default_factory=list)
+    # Evidence, so an analyst sees why this is a pledge: the cue that made the quantity a
+    # commitment ("will invest", "is expected to create"), the quantity as printed, the subject as
+    # written ("the company", "JD Logistics") and how the actor was found ("named", "previous
+    # sentence", "article subject", "unresolved" ...).
+    cue: str = ""
+    quantity_text: str = ""
+    subject: str = ""
+    actor_source: str = "named"
+    # False when the actor is only a pronoun or descriptor that nothing in the text resolves:
+    # ``actor`` is then the subject as written ("the company").
+    actor_resolved: bool = True
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @property
+    def evidence(self) -> dict[str, str]:
+        """The cue, quantity and subject that made this a pledge, and how the actor was found."""
+        return {
+            "cue": self.cue,
+            "quantity": self.quantity_text,
+            "subject": self.subject,
+            "actor_source": self.actor_source,
+        }
+
+    def explain(self) -> str:
+        """One line for an alert or ``pledges list``: why this sentence is a pledge."""
+        actor = self.actor if self.actor_resolved else f"{self.actor} (unresolved)"
+        subject = (
+            f' [subject "{self.subject}", {self.actor_source}]' if self.subject else f" [{self.actor_source}]"
+        )
+        return f'{actor}: cue "{self.cue}" + quantity "{self.quantity_text}"{subject} -> {self.kind}'
 
 
 # Words left out of a pledge's purpose: function words and words every report of this beat uses.
@@ -122,20 +154,41 @@ def purpose_words(text: str, names: Iterable[str]) -> list[str]:
     return words
 
 
-def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]:
-    """The pledges one sentence states (usually none or one; one per kind of quantity)."""
-    text = sentence.text
-    quantities = find_quantities(text)
+# Sentences are read up to this many characters: a pledge states its cue, quantity and subject
+# well within it, and an 8 KB "sentence" (a table of amounts by province flattened into one line)
+# would otherwise cost time for nothing. Quantities past it are not pledges.
+MAX_SENTENCE_CHARS = 1500
+
+
+def extract_sentence(
+    sentence: Sentence, ctx: _Context, trace: list[str] | None = None
+) -> list[PledgeCandidate]:
+    """The pledges one sentence states (usually none or one; one per kind of quantity).
+
+    ``trace``, when given, receives one line per quantity that was rejected and why, so a missed
+    pledge can be explained as well as a found one.
+    """
+    text = sentence.text[:MAX_SENTENCE_CHARS]
+    quantities = find_quantities(text, percents=True)
     if not quantities or _CORRECTION_RE.search(text):
+        if trace is not None:
+            trace.append("no quantity" if not quantities else "editor's correction")
         return []
+
+    def reject(quantity: Quantity, why: str) -> None:
+        if trace is not None:
+            trace.append(f"{text[quantity.start : quantity.end]!r}: {why}")
+
     candidates: list[PledgeCandidate] = []
     seen_kinds: set[str] = set()
     for index, quantity in enumerate(quantities):
         if quantity.is_conversion:
+            reject(quantity, "conversion")
             continue
         # The amount a pledge is raised *from* is the old figure, not the pledge.
         lead = text[max(0, quantity.start - 12) : quantity.start].lower()
         if re.search(r"\bfrom\s*(?:rmb|\$|us\$|¥)?\s*$", lead) or re.search(r"\bup\s+from\s*$", lead):
+            reject(quantity, "amount raised from")
             continue
         revision = _REVISION_RE.search(text[: quantity.start])
         cue = _governing_cue(text, quantity.start)
@@ -149,8 +202,13 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
         elif cue is None or not _is_future(cue):
             # "JD's 3-billion-yuan commitment to Sichuan will focus on ...": the amount names a
             # commitment that the clause's future verb then talks about.
+            governing = cue
             cue = _nominal_commitment(text, quantity)
+            if cue is not None and governing is not None and re.match(r"to\s", cue.group(0), re.IGNORECASE):
+                # "was infused with $2.5 billion in investment ... to help": a purpose of past money.
+                cue = None
             if cue is None:
+                reject(quantity, "no future cue")
                 continue
             actor_position = quantity.start
             revision = None
@@ -159,26 +217,43 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
         if _PAST_AFTER_RE.match(text[quantity.end :]) and not cue.group(0).lower().startswith(
             ("will", "plan")
         ):
+            reject(quantity, "past after the quantity")
             continue
         between = text[cue.end() : quantity.start]
         if _STAT_BEFORE_RE.search(between) and not re.search(
             r"\b(?:invest|donat|spend|inject|pour|allocat|earmark|fund)\w*", between, re.IGNORECASE
         ):
             # "is expected to post revenue of", "sales to reach": a statistic, not a commitment.
+            reject(quantity, "a statistic")
+            continue
+        if _ANALYST_RE.search(between):
+            # "... are expected to keep expanding, where analysts forecast growth of 15 percent"
+            reject(quantity, "a forecast")
             continue
         if _CONDITIONAL_RE.search(text[: quantity.start]) or _CONDITIONAL_RE.search(between):
+            reject(quantity, "conditional")
             continue
         if _DENIAL_RE.search(text[: quantity.start]):
+            reject(quantity, "denial")
             continue
         if _is_finance(text, cue.start(), quantity):
+            reject(quantity, "finance")
             continue
         if actor_position is None and re.match(r"to\s", cue.group(0), re.IGNORECASE):
             # "X will work with JD to train 10,000 workers": the subject is the main verb's, X.
             main = _main_future_cue(text, cue.start())
             if main is not None:
                 actor_position = main
-        actor, _why = _resolve_actor(text, actor_position if actor_position is not None else cue.start(), ctx)
+        actor_at = actor_position if actor_position is not None else cue.start()
+        actor, why = _resolve_actor(text, actor_at, ctx)
+        if actor is None and why == "no actor" and actor_position == quantity.start:
+            # "Under the initiative, 100 colleges will be established by ...": a passive future of
+            # a project; its company is whichever the sentence names.
+            named = ctx.resolver.companies(text)
+            if named:
+                actor, why = _first_non_possessive(text, named), "in sentence"
         if actor is None:
+            reject(quantity, f"not a company ({why})")
             continue
         # The quantity's own clause: from the verb cue (or the previous quantity) to the next one.
         clause_start = max(cue.start(), quantities[index - 1].end if index else 0)
@@ -189,6 +264,7 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
         after = text[quantity.end : min(clause_end, quantity.end + 80)]
         kind = _kind(quantity, clause, window, after, donor)
         if kind in seen_kinds:
+            reject(quantity, "kind already reported")
             continue
         seen_kinds.add(kind)
         alt_value = alt_currency = None
@@ -220,6 +296,11 @@ def extract_sentence(sentence: Sentence, ctx: _Context) -> list[PledgeCandidate]
                 is_revision=revision is not None,
                 horizon_relative=bool(horizon and horizon.relative),
                 purpose=purpose_words(text[cue.end() : scope_end], [actor]),
+                cue=cue.group(0),
+                quantity_text=text[quantity.start : quantity.end],
+                subject=_subject_text(text, actor_at, ctx),
+                actor_source=why,
+                actor_resolved=why != "unresolved",
             )
         )
     return candidates

@@ -69,7 +69,7 @@ def _unit_after(sentence: str, position: int, number_start: int | None = None) -
     """
     tail = re.sub(r"[\"“”‘]", " ", sentence[position:])
     # "Asia No. 1 warehouses": a brand name inside the phrase, not its end.
-    tail = re.sub(r"\bNo\.\s?(?=\d)", lambda m: "No-".ljust(len(m.group(0)), "-"), tail)
+    tail = re.sub(r"\bNo\.\s?\d+", lambda m: "No" + "-" * (len(m.group(0)) - 2), tail)
     # "small and medium-sized enterprises" is one modifier, not two phrases.
     tail = re.sub(r"\bsmall\s+and\s+medium(?=[\s-])", lambda m: re.sub(r"\s", "-", m.group(0)), tail)
     # "12 of its logistics parks" counts parks.
@@ -88,7 +88,9 @@ def _unit_after(sentence: str, position: int, number_start: int | None = None) -
             if low == "more" and index == 0:
                 continue
             break
-        words += 1
+        if not low.endswith("ly"):
+            # Adverbs ("highly automated") do not lengthen the noun phrase.
+            words += 1
         if words > _MAX_UNIT_WORDS:
             break
         two = None
@@ -183,11 +185,19 @@ class Quantity:
     is_conversion: bool = False
 
 
+# Percentage targets ("reduce its total carbon emissions by 50%", "100% renewable electricity").
+_PERCENT_RE = re.compile(
+    r"(?<![\w.,])(?P<num>\d{1,3}(?:\.\d+)?)\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE
+)
 _YEAR_LIKE = re.compile(r"^(?:19|20)\d\d$")
 
 
-def find_quantities(sentence: str) -> list[Quantity]:
-    """Money amounts and counts of things in ``sentence``, in order, without overlaps."""
+def find_quantities(sentence: str, percents: bool = False) -> list[Quantity]:
+    """Money amounts and counts of things in ``sentence``, in order, without overlaps.
+
+    ``percents`` adds percentages (unit "percent"): pledge detection wants percentage targets
+    ("cut emissions by 50%"), other callers count things only.
+    """
     found: list[Quantity] = []
     for match in _MONEY_RE.finditer(sentence):
         pre, post = match.group("pre"), match.group("post")
@@ -231,6 +241,13 @@ def find_quantities(sentence: str) -> list[Quantity]:
         if re.match(r"\s+more\b", sentence[match.end() :]):
             quantity.qualifier = "additional"
         found.append(quantity)
+    for match in _PERCENT_RE.finditer(sentence) if percents else ():
+        if any(q.start <= match.start() < q.end for q in found):
+            continue
+        if re.match(r"\s*of\s+(?:which|them|these|those)\b", sentence[match.end() :]):
+            # "67% of which are for logistics": a share of the amount before, not a target.
+            continue
+        found.append(Quantity(match.start(), match.end(), float(match.group("num")), None, "percent", None))
     found.sort(key=lambda q: q.start)
     for index, quantity in enumerate(found):
         before = sentence[: quantity.start]
