@@ -19,6 +19,7 @@ from pledgewatch.pledges._data import load
 from pledgewatch.pledges.regions import find_regions
 from pledgewatch.pledges.sentences import SENTENCE_OPENERS as _SENTENCE_OPENERS
 from pledgewatch.pledges.sentences import clause_start as _clause_start
+from pledgewatch.pledges.trie import trie_pattern
 
 # Companies outside the watch list that the outlets report pledges of: canonical name -> aliases.
 KNOWN_COMPANIES: dict[str, tuple[str, ...]] = {
@@ -108,29 +109,6 @@ def _is_cjk(name: str) -> bool:
     return any("\u3400" <= ch <= "\u9fff" for ch in name)
 
 
-def _trie_pattern(names: Iterable[str]) -> str:
-    """One regex alternation of ``names`` factored by common prefix (a trie), so the engine tries
-    one branch per next character instead of every name at every position."""
-    trie: dict[str, dict] = {}
-    for name in names:
-        node = trie
-        for char in name:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def build(node: dict[str, dict]) -> str:
-        ends = "" in node
-        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if ends:
-            return f"(?:{body})?"
-        return body
-
-    return build(trie)
-
-
 class AliasMatcher:
     """Company aliases found in text on word boundaries, with one compiled trie regex.
 
@@ -148,9 +126,9 @@ class AliasMatcher:
         cjk = [a for a in table if a.strip() and _is_cjk(a)]
         parts = []
         if latin:
-            parts.append(rf"(?<!\w)(?:{_trie_pattern(latin)})(?!\w)")
+            parts.append(rf"(?<!\w)(?:{trie_pattern(latin)})(?!\w)")
         if cjk:
-            parts.append(_trie_pattern(cjk))
+            parts.append(trie_pattern(cjk))
         flags = re.IGNORECASE if ignore_case else 0
         self._pattern = re.compile("|".join(parts) or r"(?!x)x", flags)
 

@@ -8,6 +8,8 @@ financing deal does not.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from functools import lru_cache
 
 from pledgewatch.pledges.quantities import Quantity
 from pledgewatch.pledges.sentences import clause_start as _clause_start
@@ -88,15 +90,16 @@ _PAST_CUES = [
     r"since\s+(?:19|20)\d\d",
     r"from\s+\w+\s+(?:19|20)\d\d\s+to",
 ]
+# Every alternative starts at a word boundary (or at the apostrophe of "'ll"); testing that once
+# up front, instead of in each of the ~70 alternatives at every character, makes the scan ~5x faster.
 _CUE_RE = re.compile(
-    "|".join(
-        [rf"(?P<rev>\b{_REVISION_CUE}\b)"]
-        + [
-            rf"(?P<fut{i}>\b{c}\b)" if c[0] != "[" else rf"(?P<fut{i}>{c}\b)"
-            for i, c in enumerate(_FUTURE_CUES)
-        ]
-        + [rf"(?P<past{i}>\b{c}\b)" for i, c in enumerate(_PAST_CUES)]
-    ),
+    r"(?:\b|(?=['’]))(?:"
+    + "|".join(
+        [rf"(?P<rev>{_REVISION_CUE}\b)"]
+        + [rf"(?P<fut{i}>{c}\b)" for i, c in enumerate(_FUTURE_CUES)]
+        + [rf"(?P<past{i}>{c}\b)" for i, c in enumerate(_PAST_CUES)]
+    )
+    + ")",
     re.IGNORECASE,
 )
 _DENIAL_RE = re.compile(
@@ -122,7 +125,9 @@ _FINANCE_RE = re.compile(
 def _is_finance(sentence: str, cue_start: int, quantity: Quantity) -> bool:
     """Capital raising or a deal around the amount, unless the amount's own verb is "invest"
     ("would raise its stake in Cainiao ... by investing 5.3 billion yuan" is a pledge)."""
-    finance = list(_FINANCE_RE.finditer(sentence, cue_start, min(len(sentence), quantity.end + 60)))
+    finance = list(
+        _FINANCE_RE.finditer(sentence, max(cue_start, quantity.start - CUE_WINDOW), quantity.end + 60)
+    )
     if not finance:
         return False
     last_before = max((m.end() for m in finance if m.start() < quantity.start), default=cue_start)
@@ -135,7 +140,7 @@ _CONDITIONAL_RE = re.compile(
 )
 # Words after the quantity that put it in the past despite a future cue further left.
 _PAST_AFTER_RE = re.compile(
-    r"^[^.;]{0,60}?\b(?:last\s+year|so\s+far|to\s+date|in\s+the\s+past|over\s+the\s+past|ago|previously|"
+    r"[^.;]{0,60}?\b(?:last\s+year|so\s+far|to\s+date|in\s+the\s+past|over\s+the\s+past|ago|previously|"
     r"already|as\s+of)\b",
     re.IGNORECASE,
 )
@@ -146,22 +151,44 @@ _MODAL_BEFORE = re.compile(
 _REVISION_RE = re.compile(rf"\b{_REVISION_CUE}\b", re.IGNORECASE)
 
 
+# How far left of a quantity its verb cue is looked for (characters). A cue further away governs
+# a quantity only in run-on lists, which are capped anyway; the bound keeps the work per quantity
+# constant, so long number-heavy sentences cost linear time.
+CUE_WINDOW = 400
+
+
 def _governing_cue(sentence: str, position: int) -> re.Match[str] | None:
     """The nearest verb cue left of ``position`` (the quantity), past or future.
 
     A past form that follows a modal ("will put", "to set up") is a base form, not the past.
     """
-    best: re.Match[str] | None = None
-    for match in _CUE_RE.finditer(sentence[:position]):
-        if (match.lastgroup or "").startswith("past") and _MODAL_BEFORE.search(sentence[: match.start()]):
-            continue
-        best = match
-    return best
+    matches, ends = _cue_matches(sentence)
+    index = bisect_right(ends, position) - 1
+    if index < 0 or matches[index].start() < position - CUE_WINDOW:
+        return None
+    return matches[index]
+
+
+@lru_cache(maxsize=256)
+def _cue_matches(sentence: str) -> tuple[list[re.Match[str]], list[int]]:
+    """Every verb cue of ``sentence`` (past forms after a modal left out) and their ends, from one
+    scan: each quantity then finds its governing cue by bisection instead of a new scan."""
+    matches = [
+        m
+        for m in _CUE_RE.finditer(sentence)
+        if not ((m.lastgroup or "").startswith("past") and _modal_before(sentence, m.start()))
+    ]
+    return matches, [m.end() for m in matches]
+
+
+def _modal_before(sentence: str, position: int) -> bool:
+    """A modal or "to" right before ``position`` ("will put", "to set up")."""
+    return _MODAL_BEFORE.search(sentence, max(0, position - 40), position) is not None
 
 
 def _main_future_cue(sentence: str, before: int) -> int | None:
     """Start of the nearest future cue before ``before`` in the same clause, if any."""
-    clause_start = _clause_start(sentence, before)
+    clause_start = max(_clause_start(sentence, before), before - CUE_WINDOW)
     found = None
     for match in _CUE_RE.finditer(sentence, clause_start, before):
         if _is_future(match) and not re.match(r"to\s", match.group(0), re.IGNORECASE):
@@ -183,7 +210,7 @@ _ATTRIBUTION_RE = re.compile(
 
 
 def _attribution_start(sentence: str, after: int) -> int:
-    match = _ATTRIBUTION_RE.search(sentence, after)
+    match = _ATTRIBUTION_RE.search(sentence, after, after + 300)
     return match.start() if match else len(sentence)
 
 
@@ -205,8 +232,8 @@ _COMMITMENT_NOUN_AFTER = re.compile(
 
 
 _NAMED_COMMITMENT_AFTER = re.compile(
-    r"^\s*(?:[\w-]+\s+){0,2}?(?P<noun>commitment|pledge)s?\b(?!\s+(?:was|were|had|has)\b)"
-    r"|^\s*(?:[\w-]+\s+){0,3}?(?:fund|package|budget|plan|program|programme|initiative)\s+"
+    r"\s*(?:[\w-]+\s+){0,2}?(?P<noun>commitment|pledge)s?\b(?!\s+(?:was|were|had|has)\b)"
+    r"|\s*(?:[\w-]+\s+){0,3}?(?:fund|package|budget|plan|program|programme|initiative)\s+"
     r"(?:earmarked|dedicated|designated|set\s+aside|reserved|to\s+be\s+(?:spent|used|invested|allocated))\b",
     re.IGNORECASE,
 )
@@ -249,15 +276,16 @@ def _announced_package(sentence: str, quantity: Quantity) -> re.Match[str] | Non
     poverty relief fund of 10 billion yuan", "announced a fund, investing 10 billion RMB in five
     years". A fund set up to be spent is a commitment, whatever the tense of its announcement.
     """
-    head, tail = sentence[: quantity.start], sentence[quantity.end :]
+    start = max(0, quantity.start - 200)
+    tail = sentence[quantity.end : quantity.end + 200]
     tail = re.sub(r"^\s*\([^)]{0,40}\)", "", tail)
-    match = _ANNOUNCE_BEFORE.search(head)
+    match = _ANNOUNCE_BEFORE.search(sentence, start, quantity.start)
     if match is not None and _PACKAGE_AFTER.match(tail):
         return match
-    match = _FUND_OF_BEFORE.search(head)
+    match = _FUND_OF_BEFORE.search(sentence, start, quantity.start)
     if match is not None:
         return match
-    match = _PARTICIPLE_BEFORE.search(head)
+    match = _PARTICIPLE_BEFORE.search(sentence, start, quantity.start)
     if match is not None and _FORWARD_HORIZON_AFTER.match(tail):
         return match
     return None
@@ -267,16 +295,16 @@ def _nominal_commitment(sentence: str, quantity: Quantity) -> re.Match[str] | No
     """The future verb of a clause whose subject is an amount-named commitment ("Jingdong's
     3-billion-yuan commitment to Sichuan will focus on"), or of a future passive ("About 3,000
     stores will be opened by JD"), if any."""
-    after = sentence[quantity.end :]
-    named = _NAMED_COMMITMENT_AFTER.match(after)
+    after = sentence[quantity.end : quantity.end + 200]
+    named = _NAMED_COMMITMENT_AFTER.match(sentence, quantity.end)
     if named is not None:
         # "the total 10 billion yuan commitment", "a 20-billion yuan fund earmarked for": the noun
         # itself is the commitment, whatever the tense around it.
         return named
     if not (_COMMITMENT_NOUN_AFTER.match(after) or _PASSIVE_FUTURE_AFTER.match(after)):
         return None
-    for match in _CUE_RE.finditer(sentence, quantity.end):
-        if (match.lastgroup or "").startswith("past") and _MODAL_BEFORE.search(sentence[: match.start()]):
+    for match in _CUE_RE.finditer(sentence, quantity.end, quantity.end + CUE_WINDOW):
+        if (match.lastgroup or "").startswith("past") and _modal_before(sentence, match.start()):
             continue
         return match if _is_future(match) else None
     return None

@@ -43,6 +43,7 @@ from pledgewatch.pledges.cues import (
     _DENIAL_RE,
     _PAST_AFTER_RE,
     _REVISION_RE,
+    CUE_WINDOW,
     _announced_package,
     _attribution_start,
     _governing_cue,
@@ -61,7 +62,7 @@ from pledgewatch.pledges.quantities import (
     Quantity,
     find_quantities,
 )
-from pledgewatch.pledges.regions import find_regions, join_regions
+from pledgewatch.pledges.regions import find_places, find_regions, join_regions
 from pledgewatch.pledges.sentences import Sentence, split_sentences
 from pledgewatch.pledges.sentences import clause_start as _clause_start
 
@@ -154,6 +155,7 @@ def purpose_words(text: str, names: Iterable[str]) -> list[str]:
     return words
 
 
+_DONOR_RE = re.compile(r"\bfoundation\b|\bcharity\b", re.IGNORECASE)
 # Sentences are read up to this many characters: a pledge states its cue, quantity and subject
 # well within it, and an 8 KB "sentence" (a table of amounts by province flattened into one line)
 # would otherwise cost time for nothing. Quantities past it are not pledges.
@@ -181,6 +183,10 @@ def extract_sentence(
 
     candidates: list[PledgeCandidate] = []
     seen_kinds: set[str] = set()
+    # Conditions and denials anywhere before a quantity rule it out: found once per sentence (the
+    # earliest end of any match), not searched again for every quantity.
+    conditional_end = min((m.end() for m in _CONDITIONAL_RE.finditer(text)), default=len(text) + 1)
+    denial_end = min((m.end() for m in _DENIAL_RE.finditer(text)), default=len(text) + 1)
     for index, quantity in enumerate(quantities):
         if quantity.is_conversion:
             reject(quantity, "conversion")
@@ -190,7 +196,7 @@ def extract_sentence(
         if re.search(r"\bfrom\s*(?:rmb|\$|us\$|¥)?\s*$", lead) or re.search(r"\bup\s+from\s*$", lead):
             reject(quantity, "amount raised from")
             continue
-        revision = _REVISION_RE.search(text[: quantity.start])
+        revision = _REVISION_RE.search(text, max(0, quantity.start - CUE_WINDOW), quantity.start)
         cue = _governing_cue(text, quantity.start)
         actor_position: int | None = None
         if revision is not None and (cue is None or cue.start() <= revision.end() + 40):
@@ -214,9 +220,7 @@ def extract_sentence(
             revision = None
         else:
             revision = None
-        if _PAST_AFTER_RE.match(text[quantity.end :]) and not cue.group(0).lower().startswith(
-            ("will", "plan")
-        ):
+        if _PAST_AFTER_RE.match(text, quantity.end) and not cue.group(0).lower().startswith(("will", "plan")):
             reject(quantity, "past after the quantity")
             continue
         between = text[cue.end() : quantity.start]
@@ -230,10 +234,10 @@ def extract_sentence(
             # "... are expected to keep expanding, where analysts forecast growth of 15 percent"
             reject(quantity, "a forecast")
             continue
-        if _CONDITIONAL_RE.search(text[: quantity.start]) or _CONDITIONAL_RE.search(between):
+        if conditional_end <= quantity.start or _CONDITIONAL_RE.search(between):
             reject(quantity, "conditional")
             continue
-        if _DENIAL_RE.search(text[: quantity.start]):
+        if denial_end <= quantity.start:
             reject(quantity, "denial")
             continue
         if _is_finance(text, cue.start(), quantity):
@@ -259,7 +263,7 @@ def extract_sentence(
         clause_start = max(cue.start(), quantities[index - 1].end if index else 0)
         clause_end = quantities[index + 1].start if index + 1 < len(quantities) else len(text)
         clause = text[clause_start:clause_end]
-        donor = bool(re.search(r"\bfoundation\b|\bcharity\b", text[: cue.start()], re.IGNORECASE))
+        donor = bool(_DONOR_RE.search(text, max(0, cue.start() - CUE_WINDOW), cue.start()))
         window = text[cue.start() : quantity.start]
         after = text[quantity.end : min(clause_end, quantity.end + 80)]
         kind = _kind(quantity, clause, window, after, donor)
@@ -332,7 +336,7 @@ def _region(
     """Provinces of the pledge: named after the verb cue (not in the attribution), else anywhere
     before it; "the province", or a subject such as "the project", refers back to the last place
     the text named."""
-    regions = [r for r in find_regions(sentence) if r[0] < scope_end]
+    regions = [r for r in find_places(sentence) if r[0] < scope_end]
     after = [names for start, _, names in regions if start >= cue_start]
     chosen = after or [names for _, _, names in regions]
     if not chosen:
@@ -373,7 +377,7 @@ def extract_pledges(
         own = _sentence_subject(resolver, sentence.text)
         if own:
             ctx.previous_subjects = [*ctx.previous_subjects[-2:], own]
-        places = find_regions(sentence.text)
+        places = find_places(sentence.text)
         if places:
             ctx.previous_regions = [*ctx.previous_regions[-2:], (sentence.index, join_regions(places[-1][2]))]
     return candidates

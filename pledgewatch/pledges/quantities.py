@@ -7,6 +7,7 @@ The vocabularies (number words, scales, currencies, qualifiers, units) live in
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from pledgewatch.pledges._data import load
@@ -39,8 +40,10 @@ _QUALIFIER_RE = re.compile(
     re.IGNORECASE,
 )
 
+# The leading lookaheads let the engine skip, in one test, every position where no amount can
+# start (inside words, punctuation), instead of trying each alternative there.
 _MONEY_RE = re.compile(
-    r"(?P<pre>RMB|CNY|US\$|USD|HK\$|HKD|EUR|\$|¥|€)?\s?"
+    rf"(?=[\d$¥€]|(?:rmb|cny|us\$|usd|hk\$|hkd|eur)|\b(?:{_WORDS}|an?)[\s-]+(?:{_SCALE_WORDS}))(?P<pre>RMB|CNY|US\$|USD|HK\$|HKD|EUR|\$|¥|€)?\s?"
     + _NUMBER
     + r"(?:[\s-]*(?P<post>yuan|RMB|renminbi|CNY|"
     r"U\.?S\.?\s+dollars|Hong\s+Kong\s+dollars|dollars|USD|euros)\b)?",
@@ -56,10 +59,17 @@ PERSON_UNITS: frozenset[str] = frozenset(_TABLES["person_units"])
 # "10,000 veterans"): the person units and jobs. The store compares units with this set.
 COMPARABLE_PERSON_UNITS: frozenset[str] = PERSON_UNITS | {"jobs"}
 
-_NUMBER_RE = re.compile(_NUMBER + r"(?!\s*%|\s*per\s*cent|\s*percent|[\w$])", re.IGNORECASE)
+_NUMBER_RE = re.compile(
+    # Number words start with one of these letters: other words are skipped in one test.
+    r"(?=\d|\b[aAoOtTfFsSeEnNhH])" + _NUMBER + r"(?!\s*%|\s*per\s*cent|\s*percent|[\w$])", re.IGNORECASE
+)
 # Words that end the noun phrase after a number ("200 counties with ...", "1,000 tons of ...").
 _PHRASE_STOP = frozenset(_TABLES["phrase_stop"])
 _MAX_UNIT_WORDS = 5
+# How far around a number its unit and verb are looked for (characters). Both bound the work per
+# number, so detection stays linear in the sentence's length.
+_UNIT_WINDOW = 200
+_VERB_WINDOW = 80
 
 
 def _unit_after(sentence: str, position: int, number_start: int | None = None) -> tuple[str, int] | None:
@@ -67,7 +77,8 @@ def _unit_after(sentence: str, position: int, number_start: int | None = None) -
 
     "5,000 village doctors in ..." counts doctors, "300 county-level delivery stations" stations.
     """
-    tail = re.sub(r"[\"“”‘]", " ", sentence[position:])
+    # A unit phrase is at most a few words: looking further would make long sentences quadratic.
+    tail = re.sub(r"[\"“”‘]", " ", sentence[position : position + _UNIT_WINDOW])
     # "Asia No. 1 warehouses": a brand name inside the phrase, not its end.
     tail = re.sub(r"\bNo\.\s?\d+", lambda m: "No" + "-" * (len(m.group(0)) - 2), tail)
     # "small and medium-sized enterprises" is one modifier, not two phrases.
@@ -75,7 +86,8 @@ def _unit_after(sentence: str, position: int, number_start: int | None = None) -
     # "12 of its logistics parks" counts parks.
     tail = re.sub(r"^\s+of\s+(?:its|their|our)\s+", lambda m: " " * len(m.group(0)), tail)
     tokens = list(re.finditer(r"[A-Za-z][\w'’-]*|[^\sA-Za-z]", tail))
-    head_text = sentence[: number_start if number_start is not None else position]
+    head_end = number_start if number_start is not None else position
+    head_text = sentence[max(0, head_end - _VERB_WINDOW) : head_end]
     # What a company builds is a facility, whoever it hires or trains is people.
     after_build_verb = bool(_BUILD_VERB_BEFORE.search(head_text))
     after_person_verb = bool(_PERSON_VERB_BEFORE.search(head_text))
@@ -189,6 +201,9 @@ class Quantity:
 _PERCENT_RE = re.compile(
     r"(?<![\w.,])(?P<num>\d{1,3}(?:\.\d+)?)\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE
 )
+_NO_BEFORE = re.compile(r"\bNo\.?\s*$")
+_MORE_AFTER = re.compile(r"\s+more\b")
+_SHARE_OF_AFTER = re.compile(r"\s*of\s+(?:which|them|these|those)\b")
 _YEAR_LIKE = re.compile(r"^(?:19|20)\d\d$")
 
 
@@ -216,8 +231,13 @@ def find_quantities(sentence: str, percents: bool = False) -> list[Quantity]:
             currency = _CURRENCY_AFTER.get(re.sub(r"\s+", " ", post.lower()))
         start = match.start() if pre else match.start("digits") if match.group("digits") else match.start()
         found.append(Quantity(start, match.end(), value, currency, None, None))
+    # Money amounts are sorted and do not overlap: one pointer finds the one a number may be in.
+    money = list(found)
+    money_index = 0
     for match in _NUMBER_RE.finditer(sentence):
-        if any(q.start <= match.start() < q.end or match.start() <= q.start < match.end() for q in found):
+        while money_index < len(money) and money[money_index].end <= match.start():
+            money_index += 1
+        if money_index < len(money) and money[money_index].start < match.end():
             continue
         digits = match.group("digits")
         if not (digits or match.group("words")):
@@ -228,7 +248,7 @@ def find_quantities(sentence: str, percents: bool = False) -> list[Quantity]:
             sentence[match.start() - 1] in "$¥€.-/:" or sentence[match.start() - 1].isalpha()
         ):
             continue
-        if re.search(r"\bNo\.?\s*$", sentence[: match.start()]):
+        if _NO_BEFORE.search(sentence, max(0, match.start() - 8), match.start()):
             continue
         value = _number_value(match)
         if value is None:
@@ -238,20 +258,22 @@ def find_quantities(sentence: str, percents: bool = False) -> list[Quantity]:
             continue
         start = match.start("digits") if digits else match.start("words")
         quantity = Quantity(start, unit[1], value, None, unit[0], None)
-        if re.match(r"\s+more\b", sentence[match.end() :]):
+        if _MORE_AFTER.match(sentence, match.end()):
             quantity.qualifier = "additional"
         found.append(quantity)
+    found.sort(key=lambda q: q.start)
+    starts = [q.start for q in found]
     for match in _PERCENT_RE.finditer(sentence) if percents else ():
-        if any(q.start <= match.start() < q.end for q in found):
+        inside = bisect_right(starts, match.start()) - 1
+        if inside >= 0 and found[inside].end > match.start():
             continue
-        if re.match(r"\s*of\s+(?:which|them|these|those)\b", sentence[match.end() :]):
+        if _SHARE_OF_AFTER.match(sentence, match.end()):
             # "67% of which are for logistics": a share of the amount before, not a target.
             continue
         found.append(Quantity(match.start(), match.end(), float(match.group("num")), None, "percent", None))
     found.sort(key=lambda q: q.start)
     for index, quantity in enumerate(found):
-        before = sentence[: quantity.start]
-        qualifier = _QUALIFIER_RE.search(before)
+        qualifier = _QUALIFIER_RE.search(sentence, max(0, quantity.start - 40), quantity.start)
         if qualifier and quantity.qualifier is None:
             quantity.qualifier = _QUALIFIERS[re.sub(r"\s+", " ", qualifier.group(1).lower())]
         if index and found[index - 1].currency and quantity.currency:

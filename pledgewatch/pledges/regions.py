@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 
 from pledgewatch.pledges._data import load
+from pledgewatch.pledges.trie import trie_pattern
 
 _TABLES = load("regions")
 # Provincial-level divisions, with the spellings English-language outlets use.
@@ -40,14 +41,23 @@ def _pattern() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
         table[country.lower()] = (country.removeprefix("the "),)
     for adjective, country in DEMONYMS.items():
         table[adjective.lower()] = (country,)
-    names = sorted(table, key=len, reverse=True)
-    alternatives = "|".join(re.escape(n).replace(r"\ ", r"\s+").replace("'", "['’]") for n in names)
+
+    def char(c: str) -> str:
+        return r"\s+" if c == " " else "['’]" if c == "'" else re.escape(c)
+
+    alternatives = trie_pattern(table, char)
     # Case-sensitive on the first letter (proper nouns), so "us" the pronoun is not the US.
     return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.IGNORECASE), table
 
 
 def find_regions(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
     """Every region name in ``text``: (start, end, provinces) in order of appearance."""
+    return list(_find_regions(text))
+
+
+@lru_cache(maxsize=1024)
+def _find_regions(text: str) -> tuple[tuple[int, int, tuple[str, ...]], ...]:
+    # Cached: a sentence and its spans are asked about several times while it is read.
     pattern, table = _pattern()
     found: list[tuple[int, int, tuple[str, ...]]] = []
     for match in pattern.finditer(text):
@@ -60,7 +70,7 @@ def find_regions(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
         provinces = table.get(key)
         if provinces:
             found.append((match.start(), match.end(), provinces))
-    return found
+    return tuple(found)
 
 
 def normalise_region(text: str | None) -> str | None:
@@ -81,3 +91,26 @@ def join_regions(provinces: set[str] | list[str] | tuple[str, ...]) -> str:
 
 def split_regions(value: str | None) -> set[str]:
     return {part.strip() for part in (value or "").split(",") if part.strip()}
+
+
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+# "Beijing, Sep 4 -", "BEIJING, Sept. 4 (Xinhua) --", "SHANGHAI (Reuters) -", "Beijing -": where the
+# story was filed, not where the pledge is.
+_DATELINE = re.compile(
+    rf"^\s*[A-Z][A-Za-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+)?\s*"
+    rf"(?:,\s*(?:{_MONTH}\s+\d{{1,2}}|\d{{1,2}}\s+{_MONTH})(?:,?\s+\d{{4}})?\s*)?"
+    r"(?:\((?:Xinhua|Reuters|AP|AFP|Bloomberg|China\s+Daily|CGTN|ECNS|Chinanews)\)\s*)?"
+    r"(?:-{1,2}|–|—)\s"
+)
+
+
+def dateline_end(text: str) -> int:
+    """End of a dateline at the start of ``text`` ("Beijing, Sep 4 -"), or 0 when there is none."""
+    match = _DATELINE.match(text[:120])
+    return match.end() if match else 0
+
+
+def find_places(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
+    """:func:`find_regions` without the dateline: the places a sentence is about."""
+    skip = dateline_end(text)
+    return [r for r in find_regions(text) if r[0] >= skip]

@@ -72,15 +72,19 @@ def _append(sentences: list[Sentence], text: str, start: int, end: int) -> None:
     sentences.append(Sentence(text[start:end], len(sentences), start, end))
 
 
+_CLAUSE_BOUNDARY = re.compile(r"[;:“”\"]|\b(?:that|which|while|whereas|but|after|before)\b")
+
+
 def clause_start(sentence: str, position: int) -> int:
     """Where the clause around ``position`` begins: after "that", a semicolon or an opening quote."""
-    head = sentence[:position]
-    best = 0
-    for match in re.finditer(r"[;:“”\"]|\b(?:that|which|while|whereas|but|after|before)\b", head):
+    # Looked for within the 400 characters before ``position``: a longer clause starts there.
+    window = max(0, position - 400)
+    best = window
+    for match in _CLAUSE_BOUNDARY.finditer(sentence, window, position):
         if match.group(0).lower() == "which":
             # A relative clause already closed by a comma ("X, which opened ..., plans to") is
             # parenthetical: the clause goes on from before it.
-            if "," in head[match.end() :]:
+            if "," in sentence[match.end() : position]:
                 continue
             best = match.start()
         else:
