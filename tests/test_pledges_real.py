@@ -95,6 +95,18 @@ def test_unresolved_descriptor_is_reported_as_written():
     assert "unresolved" in pledge.explain()
 
 
+def test_title_names_the_actor_of_a_descriptor():
+    text = "The company will invest 12 billion yuan in smart logistics over five years."
+    pledge = _only_with_title(text, "Suning unveils logistics plan")
+    assert (pledge.actor, pledge.actor_resolved, pledge.actor_source) == ("Suning", True, "article subject")
+
+
+def _only_with_title(text: str, title: str) -> PledgeCandidate:
+    found = extract_pledges(text, title=title)
+    assert len(found) == 1
+    return found[0]
+
+
 def test_every_company_not_only_watched_ones():
     pledge = _only("Geely will invest 10 billion yuan in a battery plant in Zhejiang.")
     assert (pledge.actor, pledge.region) == ("Geely", "Zhejiang")

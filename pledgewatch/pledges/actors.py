@@ -374,7 +374,7 @@ def _first_non_possessive(sentence: str, companies: list[tuple[int, int, str]]) 
     return companies[0][2]
 
 
-def _subject_text(sentence: str, cue_start: int, ctx: _Context) -> str:
+def _subject_text(sentence: str, cue_start: int, ctx: _Context, why: str = "") -> str:
     """The subject of the cue as written: the last company name or pronoun/descriptor before it in
     its clause ("JD Logistics", "the company", "it"), or "" when the clause has none."""
     start = _clause_start(sentence, cue_start)
@@ -383,6 +383,9 @@ def _subject_text(sentence: str, cue_start: int, ctx: _Context) -> str:
     for s, e, _ in ctx.resolver.companies(sentence[:cue_start]):
         if s >= start and span[s - start : e - start].strip():
             best = (e, sentence[s:e])
+    if best is not None and why == "named":
+        # The actor was named: its name is the subject, not a later "the project".
+        return best[1]
     for match in _PRONOUN_RE.finditer(span):
         if best is None or start + match.end() > best[0]:
             best = (start + match.end(), match.group(0))

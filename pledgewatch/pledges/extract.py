@@ -302,7 +302,7 @@ def extract_sentence(
                 purpose=purpose_words(text[cue.end() : scope_end], [actor]),
                 cue=cue.group(0),
                 quantity_text=text[quantity.start : quantity.end],
-                subject=_subject_text(text, actor_at, ctx),
+                subject=_subject_text(text, actor_at, ctx, why),
                 actor_source=why,
                 actor_resolved=why != "unresolved",
             )
@@ -360,16 +360,21 @@ def extract_pledges(
     published: date | datetime | None = None,
     resolver: ActorResolver | None = None,
     subject: str | None = None,
+    title: str | None = None,
 ) -> list[PledgeCandidate]:
     """Every pledge stated in ``text`` (an article body or a short report), in text order.
 
     ``published`` turns relative horizons ("over the next three years") into years; ``subject``
-    is the company the text is about when the caller knows it (otherwise the most mentioned one).
+    is the company the text is about when the caller knows it (otherwise the one the ``title``
+    names, else the most mentioned one), so "the company will ..." resolves to it.
     """
     resolver = resolver or default_resolver()
     if isinstance(published, datetime):
         published = published.date()
-    ctx = _Context(resolver, published, subject or subject_company(resolver, text), [])
+    subject = (
+        subject or (subject_company(resolver, title) if title else None) or subject_company(resolver, text)
+    )
+    ctx = _Context(resolver, published, subject, [])
     candidates: list[PledgeCandidate] = []
     for sentence in split_sentences(text):
         ctx.sentence_index = sentence.index

@@ -61,7 +61,8 @@ COMPARABLE_PERSON_UNITS: frozenset[str] = PERSON_UNITS | {"jobs"}
 
 _NUMBER_RE = re.compile(
     # Number words start with one of these letters: other words are skipped in one test.
-    r"(?=\d|\b[aAoOtTfFsSeEnNhH])" + _NUMBER + r"(?!\s*%|\s*per\s*cent|\s*percent|[\w$])", re.IGNORECASE
+    r"(?=\d|\b[aAoOtTfFsSeEnNhH])" + _NUMBER + r"(?!\s*%|\s*per\s*cent|\s*percent|[\w$])",
+    re.IGNORECASE,
 )
 # Words that end the noun phrase after a number ("200 counties with ...", "1,000 tons of ...").
 _PHRASE_STOP = frozenset(_TABLES["phrase_stop"])
@@ -201,6 +202,11 @@ class Quantity:
 _PERCENT_RE = re.compile(
     r"(?<![\w.,])(?P<num>\d{1,3}(?:\.\d+)?)\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE
 )
+_WORKFORCE_BY = re.compile(
+    r"\b(?:workforce|headcount|staff|employees|payroll)\s+by\s+(?:about\s+|around\s+|over\s+|more\s+than\s+|"
+    r"another\s+|nearly\s+|at\s+least\s+)?$",
+    re.IGNORECASE,
+)
 _NO_BEFORE = re.compile(r"\bNo\.?\s*$")
 _MORE_AFTER = re.compile(r"\s+more\b")
 _SHARE_OF_AFTER = re.compile(r"\s*of\s+(?:which|them|these|those)\b")
@@ -254,6 +260,9 @@ def find_quantities(sentence: str, percents: bool = False) -> list[Quantity]:
         if value is None:
             continue
         unit = _unit_after(sentence, match.end(), match.start())
+        if unit is None and _WORKFORCE_BY.search(sentence, max(0, match.start() - 60), match.start()):
+            # "increase its workforce by 15,000": the number counts jobs.
+            unit = ("jobs", match.end())
         if unit is None:
             continue
         start = match.start("digits") if digits else match.start("words")
