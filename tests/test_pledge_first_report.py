@@ -24,8 +24,8 @@ from pledgewatch.notify.dispatch import Dispatcher
 from pledgewatch.notify.feed import render_pledges_feed
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.sampleweb import load_manifest
+from pledgewatch.store.listing import list_pledges, pledge_to_dict
 from pledgewatch.store.models import Article, Pledge
-from pledgewatch.store.pledges import list_pledges, pledge_to_dict
 
 ORIGINAL = "https://www.chinadaily.com.cn/a/202010/20/WS5f8e27542b2cf1577abe2fb6.html"
 COPY = "https://en.people.cn/n3/2020/1021/c90778-9771296.html"

@@ -25,8 +25,8 @@ from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.records import ArticleRecord
 from pledgewatch.store import db
 from pledgewatch.store import deliveries as store
+from pledgewatch.store.listing import list_pledges, pledge_to_dict
 from pledgewatch.store.models import Article, Pledge, PledgeMention
-from pledgewatch.store.pledges import list_pledges, pledge_to_dict
 from pledgewatch.store.queries import archive_status
 
 SHAANXI_URL = (

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from pledgewatch.pledges import NUMBER_WORDS
 from pledgewatch.store.models import Pledge
-from pledgewatch.store.pledges import first_report
+from pledgewatch.store.reports import first_report
 
 _CURRENCY_PREFIX = {"CNY": "RMB ", "USD": "$", "HKD": "HK$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 _VERBS = {
