@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from pledgewatch.notify.rendering import (
+    AlsoReported,
     ComposedMessage,
     format_amount,
     format_date,
@@ -33,15 +34,6 @@ from pledgewatch.store.reports import first_report, other_reports
 
 # How many other reports an alert lists by name; the rest are counted ("and 3 more").
 ALSO_REPORTED_LIMIT = 5
-
-
-@dataclass(frozen=True)
-class AlsoReported:
-    """One other report of the alerted pledge: who printed it, when, and where to read it."""
-
-    outlet: str
-    date: str
-    url: str
 
 
 @dataclass(frozen=True)

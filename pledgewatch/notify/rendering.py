@@ -31,6 +31,18 @@ _AREA_UNITS = {"counties", "villages", "cities", "provinces", "towns", "regions"
 
 
 @dataclass(frozen=True)
+class AlsoReported:
+    """One other report of a pledge or story: who printed it, when, and where to read it.
+
+    The alert's "Also reported by" and the digest's both show these, so they read the same.
+    """
+
+    outlet: str
+    date: str
+    url: str
+
+
+@dataclass(frozen=True)
 class ComposedMessage:
     """A message ready for any channel: subject, plain text and HTML."""
 
