@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from pledgewatch.pledges import ActorResolver, extract_pledges
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.records import ArticleRecord
+from pledgewatch.spiders.publisher import all_publishers
+from pledgewatch.spiders.urls import identify
 from pledgewatch.store import archive, pledges
 from pledgewatch.store.models import Article
 from pledgewatch.store.pledges import MentionOutcome
@@ -59,6 +61,11 @@ def ingest(session: Session, record: ArticleRecord, watchlist: Watchlist) -> Ing
     On failure the session is rolled back, so one bad article never leaves half an article behind.
     """
     try:
+        if record.canonical is None:
+            record = identify(record)
+        publisher = all_publishers().get(record.source)
+        if publisher is not None:
+            archive.get_or_create_source(session, publisher.name, publisher.title, publisher.domain)
         entities = watchlist.match(record.title, record.text)
         result = archive.save_article(session, record, entities)
         pledges_new = 0

@@ -12,7 +12,7 @@ from conftest import run_cli
 from helpers_parsers import NOISE_MARKERS, PUBLISHERS_DIR, seed_path
 
 from pledgewatch.crawler.discovery import parse_feed, parse_listing, parse_sitemap
-from pledgewatch.crawler.extraction import (
+from pledgewatch.spiders.parsing import (
     ArticleParser,
     ExtractionError,
     decode_html,

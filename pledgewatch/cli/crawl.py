@@ -17,7 +17,7 @@ from pledgewatch.config import Config
 from pledgewatch.crawler.summary import CrawlSummary
 from pledgewatch.errors import PledgewatchError, UsageError
 
-DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 SAMPLE_WEB = DATA_DIR / "sampleweb.warc.gz"
 SAMPLE_WEB_LATER = DATA_DIR / "sampleweb-later.warc.gz"
 

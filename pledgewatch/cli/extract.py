@@ -51,7 +51,7 @@ def extract(
 ) -> None:
     """Print the fields extracted from a saved article page as one JSON object."""
     # Imported here: every other command would pay for lxml/parsel at start-up otherwise.
-    from pledgewatch.crawler.extraction import ExtractionError, parser_for
+    from pledgewatch.spiders.parsing import ExtractionError, parser_for
     from pledgewatch.spiders.publisher import get_publisher, publisher_for_url
 
     try:

@@ -23,12 +23,13 @@ from rich.text import Text
 
 from pledgewatch.cli.app import app, err, get_context, out
 from pledgewatch.errors import PledgewatchError, UsageError
+from pledgewatch.spiders.publisher import all_publishers
 from pledgewatch.store import db
 from pledgewatch.store import search as archive_search
 from pledgewatch.store.queries import article_to_dict
 from pledgewatch.store.search import SearchFilters, SearchHit, highlighted_parts, parse_query
 
-DATASETTE_METADATA = Path(__file__).resolve().parent.parent.parent / "data" / "datasette-metadata.json"
+DATASETTE_METADATA = Path(__file__).resolve().parents[1] / "data" / "datasette-metadata.json"
 # The metadata file names the archive "pledgewatch"; the real name is the database file's stem.
 METADATA_DATABASE_KEY = "pledgewatch"
 
@@ -172,6 +173,7 @@ def search(
         relevant=relevant,
         with_pledges=with_pledges,
         limit=limit,
+        known=tuple(all_publishers()),
     )
     archive_search.check_filters(filters)
     with get_context(ctx).session() as session:

@@ -26,6 +26,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from pledgewatch.crawler.summary import STAT_PREFIX, record_error
+from pledgewatch.spiders.urls import canonical_or_none
 from pledgewatch.store.archive import find_known_article
 from pledgewatch.store.db import make_engine, session_factory
 from pledgewatch.store.validators import Validators, delete_validators, get_validators, save_validators
@@ -85,7 +86,7 @@ class SeenArticleMiddleware:
     def is_known(self, url: str, announced_modified: datetime | None = None) -> bool:
         """True when ``url`` is archived and no newer modification was announced for it."""
         with self.sessions() as session:
-            known = find_known_article(session, url)
+            known = find_known_article(session, url, canonical_or_none(url))
         return known is not None and not is_newer(announced_modified, known.modified_at)
 
     def _check(self, request: Request) -> None:

@@ -25,8 +25,6 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from pledgewatch.crawler import discovery
 from pledgewatch.crawler.completeness import CompletenessTracker
-from pledgewatch.crawler.discovery import ListingLink
-from pledgewatch.crawler.extraction import ExtractionError, extract_article
 from pledgewatch.crawler.middlewares import (
     KIND,
     LINK,
@@ -38,6 +36,8 @@ from pledgewatch.crawler.middlewares import (
 )
 from pledgewatch.crawler.summary import STAT_PREFIX, record_answered, record_error, record_request_failed
 from pledgewatch.records import ArticleRecord
+from pledgewatch.spiders.listing import ListingLink
+from pledgewatch.spiders.parsing import ExtractionError, extract_article
 from pledgewatch.spiders.publisher import Publisher, get_publisher
 
 if TYPE_CHECKING:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from pledgewatch.crawler.discovery import ListingParser
-    from pledgewatch.crawler.extraction import ArticleParser
-
-SPIDER_MODULES = ("pledgewatch.spiders.jd", "pledgewatch.spiders.chinadaily", "pledgewatch.spiders.people")
+    from pledgewatch.spiders.listing import ListingParser
+    from pledgewatch.spiders.parsing import ArticleParser
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,6 @@ class Publisher:
     # (regex, replacement) pairs applied to an article URL's path to reach its canonical form:
     # page 2 of a China Daily article, trailing slashes... (pledgewatch.spiders.urls)
     url_rewrites: tuple[tuple[str, str], ...] = ()
-    extra: dict[str, str] = field(default_factory=dict)
     # Fundus-style field parser for article pages (None: generic extraction).
     parser: type[ArticleParser] | None = None
     # (html, url) -> ListingPage for the listing pages above (None: every article link on the page).
@@ -70,11 +67,11 @@ def register(publisher: Publisher) -> Publisher:
 
 
 # Modules in pledgewatch.spiders that hold machinery, not publishers.
-_NOT_PUBLISHER_MODULES = frozenset({"publisher", "base", "middlewares", "settings", "pipelines"})
+_NOT_PUBLISHER_MODULES = frozenset({"publisher", "parsing", "listing", "urls"})
 
 
 def _spider_modules() -> tuple[str, ...]:
-    """The known publisher modules plus any other module dropped into ``pledgewatch/spiders/``.
+    """Every publisher module in ``pledgewatch/spiders/``, in name order.
 
     A new publisher is one new module: nothing else has to list it.
     """
@@ -87,7 +84,7 @@ def _spider_modules() -> tuple[str, ...]:
         for info in pkgutil.iter_modules(package.__path__)
         if not info.name.startswith("_") and info.name not in _NOT_PUBLISHER_MODULES
     ]
-    return tuple(dict.fromkeys([*SPIDER_MODULES, *sorted(found)]))
+    return tuple(sorted(found))
 
 
 def all_publishers() -> dict[str, Publisher]:

@@ -329,6 +329,9 @@ class SearchFilters:
     with_pledges: bool = False
     limit: int = 20
     rank_window: int = RANK_WINDOW
+    # Source names a user may name besides those stored (the configured publishers): the store
+    # does not know the publisher registry, its caller does.
+    known: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -341,11 +344,10 @@ class SearchHit:
     snippet: str
 
 
-def known_sources(session: Session) -> list[str]:
-    from pledgewatch.spiders.publisher import all_publishers
-
+def known_sources(session: Session, configured: tuple[str, ...] = ()) -> list[str]:
+    """Source names a search may filter on: those stored plus ``configured``."""
     stored = session.scalars(select(Source.name)).all()
-    return sorted(set(stored) | set(all_publishers()))
+    return sorted(set(stored) | set(configured))
 
 
 def check_filters(filters: SearchFilters) -> None:
@@ -362,7 +364,7 @@ def check_filters(filters: SearchFilters) -> None:
 def _check_filters(session: Session, filters: SearchFilters) -> None:
     check_filters(filters)
     if filters.sources:
-        known = known_sources(session)
+        known = known_sources(session, filters.known)
         unknown = [name for name in filters.sources if name not in known]
         if unknown:
             raise UsageError(f"unknown source {unknown[0]!r} (known: {', '.join(known)})")
