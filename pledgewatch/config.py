@@ -142,15 +142,12 @@ class EmailConfig(_Section):
         return os.environ.get(self.password_env, "") if self.password_env else ""
 
 
-_SOURCE_NAMES = ("jd", "chinadaily", "people")
-
-
 class Config(_Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     watchlist: list[WatchEntity] = Field(default_factory=default_watchlist)
-    sources: dict[str, SourceConfig] = Field(
-        default_factory=lambda: {name: SourceConfig() for name in _SOURCE_NAMES}
-    )
+    # Only the sections the user wrote; a publisher without one has the defaults (the names are
+    # the publisher registry's, pledgewatch.spiders, which this layer does not know).
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)

@@ -24,7 +24,7 @@ def main() -> None:
     try:
         app(prog_name="pledgewatch")
     except SystemExit as exc:
-        # The creation itself was announced when it happened (crawler/cli/app.py).
+        # The creation itself was announced when it happened (cli/app.py).
         if exc.code not in (0, None):
             _remove_created_archives()
         raise

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from pledgewatch.config import Config, load_config
 from pledgewatch.errors import UsageError
+from pledgewatch.spiders.publisher import all_publishers
 from pledgewatch.store import db
 
 app = typer.Typer(
@@ -40,6 +41,9 @@ CREATED_ARCHIVES: list[Path] = []
 # Messages for people go to stderr; stdout is for data (JSON, CSV, tables) that users pipe.
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
+
+# The publishers' names for help texts, from the registry: a new publisher module shows up here.
+SOURCE_NAMES = ", ".join(all_publishers())
 
 
 @dataclass
