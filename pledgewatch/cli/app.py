@@ -130,6 +130,14 @@ def get_context(ctx: typer.Context) -> AppContext:
     return obj
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"pledgewatch {version('pledgewatch')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_callback(
     ctx: typer.Context,
@@ -151,6 +159,12 @@ def main_callback(
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
 ) -> None:
     config = load_config(config_path)
     ctx.obj = AppContext(config=config, db_option=db_url)
