@@ -14,7 +14,7 @@ from conftest import run_cli
 from helpers_daemon import SmtpSink, subjects
 from sqlalchemy import func, select
 
-from pledgewatch.config import Config, EmailConfig, WatchEntity
+from pledgewatch.config import Config, EmailConfig, WatchEntity, load_config
 from pledgewatch.ingest import rescan
 from pledgewatch.notify.dispatch import Dispatcher
 from pledgewatch.pledges.watchlist import Watchlist
@@ -125,3 +125,21 @@ def test_version_is_printed_without_a_config_or_archive(tmp_path):
     result = run_cli("--version", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("pledgewatch ")
     assert result.stdout.split()[1][0].isdigit() and not list(tmp_path.iterdir())
+
+
+def test_a_watch_list_in_the_file_adds_to_the_defaults_unless_told_to_replace(tmp_path):
+    added = tmp_path / "added.toml"
+    added.write_text('[[watchlist]]\nname = "Tencent"\naliases = ["Tencent"]\n', encoding="utf-8")
+    config = load_config(added)
+    assert [entity.name for entity in config.watchlist] == ["JD.com", "Tencent"]
+    assert config.watchlist_origin == {"JD.com": "default", "Tencent": "file"}
+
+    redefined = tmp_path / "redefined.toml"
+    redefined.write_text('[[watchlist]]\nname = "JD.com"\naliases = ["JD"]\n', encoding="utf-8")
+    assert [(e.name, e.aliases) for e in load_config(redefined).watchlist] == [("JD.com", ["JD"])]
+
+    replaced = tmp_path / "replaced.toml"
+    replaced.write_text(
+        '[watchlist_options]\nreplace_defaults = true\n[[watchlist]]\nname = "Tencent"\n', encoding="utf-8"
+    )
+    assert [entity.name for entity in load_config(replaced).watchlist] == ["Tencent"]
