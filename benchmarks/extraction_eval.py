@@ -24,8 +24,9 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from pledgewatch.crawler.discovery import ListingPage, parse_feed, parse_listing, parse_sitemap
-from pledgewatch.crawler.extraction import ArticleParser, ExtractionError, parser_for
+from pledgewatch.crawler.discovery import parse_feed, parse_listing, parse_sitemap
+from pledgewatch.spiders.listing import ListingPage
+from pledgewatch.spiders.parsing import ArticleParser, ExtractionError, parser_for
 from pledgewatch.spiders.publisher import all_publishers, publisher_for_url
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pledgewatch.records import ArticleRecord
+from pledgewatch.spiders.urls import identify
 from pledgewatch.store import db
 
 PAIRS_DIR = Path(__file__).resolve().parent / "data" / "dedup_pairs"
@@ -53,13 +54,15 @@ def record(
     source: str, body: str, n: int = 1, *, at: str | None = None, minutes: int = 0, **kw
 ) -> ArticleRecord:
     """An ArticleRecord as a spider yields it (``at`` overrides the URL)."""
-    return ArticleRecord(
-        url=at or url(source, n),
-        source=source,
-        title=kw.pop("title", f"{source} article {n}"),
-        text=body,
-        fetched_at=FETCHED + timedelta(minutes=minutes),
-        **kw,
+    return identify(
+        ArticleRecord(
+            url=at or url(source, n),
+            source=source,
+            title=kw.pop("title", f"{source} article {n}"),
+            text=body,
+            fetched_at=FETCHED + timedelta(minutes=minutes),
+            **kw,
+        )
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from helpers_dedup import open_session, record, text, url
 from sqlalchemy import func, select
 
+from pledgewatch.spiders.urls import canonicalize
 from pledgewatch.store import dedup
 from pledgewatch.store.archive import find_known_article, save_article
 from pledgewatch.store.models import Article, DedupBucket
@@ -24,7 +25,7 @@ def test_duplicates_are_caught_after_a_restart(db_url):
     # A new process: new engine, new session, nothing in memory.
     for session in open_session(db_url):
         variant = url("chinadaily", 1).replace("https://www.", "http://m.") + "?utm_source=wechat#top"
-        assert find_known_article(session, variant).article_id == ids["cd"]
+        assert find_known_article(session, variant, canonicalize(variant)).article_id == ids["cd"]
         exact = save_article(session, record("chinadaily", text("cd_001.txt"), 7), [])
         near = save_article(session, record("chinadaily", text("cd_001_hkprint.txt"), 8), [])
         syndicated = save_article(session, record("people", text("people_001_republished.txt"), 1), [])

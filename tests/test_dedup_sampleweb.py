@@ -16,7 +16,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from pledgewatch.records import ArticleRecord
 from pledgewatch.sampleweb import FIRST_WARC, load_manifest
-from pledgewatch.spiders.urls import canonicalize
+from pledgewatch.spiders.urls import canonicalize, identify
 from pledgewatch.store.archive import find_known_article, save_article
 from pledgewatch.store.models import Article, ArticleVersion
 
@@ -33,15 +33,17 @@ def session(db_url):
 
 def as_record(article: dict, later: bool = False, minutes: int = 0) -> ArticleRecord:
     version = article["later"] if later and article.get("later") else article
-    return ArticleRecord(
-        url=article["url"],
-        source=article["source"],
-        title=version.get("title", article["title"]),
-        text=version["text"],
-        authors=article["authors"],
-        published=datetime.fromisoformat(article["published"]),
-        outlet=article["outlet"],
-        fetched_at=FETCHED + timedelta(minutes=minutes),
+    return identify(
+        ArticleRecord(
+            url=article["url"],
+            source=article["source"],
+            title=version.get("title", article["title"]),
+            text=version["text"],
+            authors=article["authors"],
+            published=datetime.fromisoformat(article["published"]),
+            outlet=article["outlet"],
+            fetched_at=FETCHED + timedelta(minutes=minutes),
+        )
     )
 
 
@@ -100,5 +102,5 @@ def test_every_archived_article_url_is_canonical_with_a_publisher_id(session):
         variant = (
             url.replace("https://", "http://m.", 1).replace("m.www.", "m.", 1) + "?utm_source=feed#comments"
         )
-        known = find_known_article(session, variant)
+        known = find_known_article(session, variant, canonicalize(variant))
         assert known is not None, variant

@@ -24,8 +24,8 @@ from pledgewatch.notify.dispatch import Dispatcher
 from pledgewatch.notify.feed import render_pledges_feed
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.sampleweb import load_manifest
+from pledgewatch.store.listing import list_pledges, pledge_to_dict
 from pledgewatch.store.models import Article, Pledge
-from pledgewatch.store.pledges import list_pledges, pledge_to_dict
 
 ORIGINAL = "https://www.chinadaily.com.cn/a/202010/20/WS5f8e27542b2cf1577abe2fb6.html"
 COPY = "https://en.people.cn/n3/2020/1021/c90778-9771296.html"
@@ -127,6 +127,7 @@ SHAANXI = "https://jdcorporateblog.com/jd-pledges-to-help-sell-rmb-10-billion-of
 LONG_AGO = datetime(2021, 1, 1, tzinfo=UTC)
 
 
+@pytest.mark.slow
 def test_feed_updated_changes_only_when_the_entry_does(sessions):
     """A later crawl moves <updated> of the pledges it reports again, revises or withdraws only."""
     first = [

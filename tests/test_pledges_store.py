@@ -12,8 +12,8 @@ from pledgewatch.ingest import record_article_pledges, record_report
 from pledgewatch.records import ArticleRecord
 from pledgewatch.store import db
 from pledgewatch.store.archive import save_article
+from pledgewatch.store.listing import PledgeFilter, list_pledges
 from pledgewatch.store.models import Pledge, PledgeMention
-from pledgewatch.store.pledges import PledgeFilter, list_pledges
 
 
 @pytest.fixture

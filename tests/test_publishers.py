@@ -20,7 +20,7 @@ from helpers_parsers import (
 )
 
 from pledgewatch.crawler.discovery import parse_feed, parse_listing
-from pledgewatch.crawler.extraction import is_noise, parser_for
+from pledgewatch.spiders.parsing import is_noise, parser_for
 from pledgewatch.spiders.publisher import all_publishers, publisher_for_url
 
 
@@ -87,13 +87,13 @@ def test_a_new_publisher_is_one_module(tmp_path: Path, monkeypatch: pytest.Monke
     import sys
 
     import pledgewatch.spiders as spiders
-    from pledgewatch.crawler.extraction import extract_article
     from pledgewatch.spiders import publisher as registry
+    from pledgewatch.spiders.parsing import extract_article
 
     (tmp_path / "xinhua_test.py").write_text(
         "import re\n"
-        "from pledgewatch.crawler.discovery import select_listing\n"
-        "from pledgewatch.crawler.extraction import ArticleParser\n"
+        "from pledgewatch.spiders.listing import select_listing\n"
+        "from pledgewatch.spiders.parsing import ArticleParser\n"
         "from pledgewatch.spiders.publisher import Publisher, register\n"
         "class XinhuaParser(ArticleParser):\n"
         "    body_selector = 'div#detail'\n"

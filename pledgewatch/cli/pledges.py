@@ -356,7 +356,7 @@ def list_command(
     ] = OutputFormat.table,
 ) -> None:
     """List pledges with their first report and every mention (table, JSON or CSV)."""
-    from pledgewatch.store.pledges import PledgeFilter, list_pledges, pledge_to_dict
+    from pledgewatch.store.listing import PledgeFilter, list_pledges, pledge_to_dict
 
     app_ctx = get_context(ctx)
     if kind is not None and kind not in KINDS:

@@ -21,14 +21,15 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pledgewatch.cli.app import app, err, get_context, out
+from pledgewatch.cli.app import SOURCE_NAMES, app, err, get_context, out
 from pledgewatch.errors import PledgewatchError, UsageError
+from pledgewatch.spiders.publisher import all_publishers
 from pledgewatch.store import db
 from pledgewatch.store import search as archive_search
 from pledgewatch.store.queries import article_to_dict
 from pledgewatch.store.search import SearchFilters, SearchHit, highlighted_parts, parse_query
 
-DATASETTE_METADATA = Path(__file__).resolve().parent.parent.parent / "data" / "datasette-metadata.json"
+DATASETTE_METADATA = Path(__file__).resolve().parents[1] / "data" / "datasette-metadata.json"
 # The metadata file names the archive "pledgewatch"; the real name is the database file's stem.
 METADATA_DATABASE_KEY = "pledgewatch"
 
@@ -143,7 +144,7 @@ def search(
     ],
     source: Annotated[
         list[str] | None,
-        typer.Option("--source", "-s", help="Only this source (jd, chinadaily, people); repeatable."),
+        typer.Option("--source", "-s", help=f"Only this source ({SOURCE_NAMES}); repeatable."),
     ] = None,
     since: Annotated[
         str | None,
@@ -172,6 +173,7 @@ def search(
         relevant=relevant,
         with_pledges=with_pledges,
         limit=limit,
+        known=tuple(all_publishers()),
     )
     archive_search.check_filters(filters)
     with get_context(ctx).session() as session:

@@ -17,13 +17,13 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from pledgewatch.config import Config
-from pledgewatch.crawler.extraction import ExtractionError, extract_article
 from pledgewatch.crawler.summary import CrawlSummary
 from pledgewatch.crawler.warcfile import truncation
 from pledgewatch.errors import UsageError
 from pledgewatch.ingest import ingest
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.records import ArticleRecord
+from pledgewatch.spiders.parsing import ExtractionError, extract_article
 from pledgewatch.spiders.publisher import publisher_for_url
 
 logger = logging.getLogger(__name__)

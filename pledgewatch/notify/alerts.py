@@ -7,7 +7,7 @@ A re-report of a known pledge is never an alert: it shows up in the digest, mark
 
 An alert is owed once, for the mention that brought the pledge into the archive (``is_new``), but
 it names the pledge's first report known when it is sent (the earliest-published report, see
-:func:`pledgewatch.store.pledges.first_report`): a crawl that finds People's Daily's syndicated copy
+:func:`pledgewatch.store.reports.first_report`): a crawl that finds People's Daily's syndicated copy
 before China Daily's original still links the original, as the feed and the digest do. Below it,
 "Also reported by" lists the pledge's other current reports known at sending time (outlet, date,
 link; at most :data:`ALSO_REPORTED_LIMIT`, then "and N more"), so an analyst sees at a glance how
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from pledgewatch.notify.rendering import (
+    AlsoReported,
     ComposedMessage,
     format_amount,
     format_date,
@@ -29,19 +30,10 @@ from pledgewatch.notify.rendering import (
 )
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.store.models import Article, PledgeMention
-from pledgewatch.store.pledges import first_report, other_reports
+from pledgewatch.store.reports import first_report, other_reports
 
 # How many other reports an alert lists by name; the rest are counted ("and 3 more").
 ALSO_REPORTED_LIMIT = 5
-
-
-@dataclass(frozen=True)
-class AlsoReported:
-    """One other report of the alerted pledge: who printed it, when, and where to read it."""
-
-    outlet: str
-    date: str
-    url: str
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,14 @@ from datetime import datetime, tzinfo
 from sqlalchemy.orm import Session
 
 from pledgewatch.notify.alerts import Footer, outlet_name, previous_amount
-from pledgewatch.notify.rendering import ComposedMessage, format_date, format_time, pledge_headline, render
+from pledgewatch.notify.rendering import (
+    AlsoReported,
+    ComposedMessage,
+    format_date,
+    format_time,
+    pledge_headline,
+    render,
+)
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.store import deliveries as store
 from pledgewatch.store.models import Article, PledgeMention, utcnow
@@ -34,13 +41,6 @@ class MentionLine:
     status: str  # new | revised | re-report
     note: str
     watched: bool
-
-
-@dataclass
-class AlsoReported:
-    outlet: str
-    url: str
-    published: str
 
 
 @dataclass
@@ -224,7 +224,7 @@ def build_digest(
                 AlsoReported(
                     outlet=outlet_name(other),
                     url=other.canonical_url,
-                    published=format_date(other.published_at, zone),
+                    date=format_date(other.published_at, zone),
                 )
             )
         lines: dict[int, MentionLine] = {}

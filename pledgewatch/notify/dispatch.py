@@ -281,7 +281,14 @@ class Dispatcher:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def _send_one(self, session: Session, delivery_id: int, report: DispatchReport) -> None:
+    def _send_one(
+        self,
+        session: Session,
+        delivery_id: int,
+        report: DispatchReport,
+        composed: ComposedMessage | None = None,
+    ) -> None:
+        """Claim, render (unless ``composed`` was rendered just now for this delivery) and send one."""
         batch = getattr(self._local, "batch", None)
         assert batch is not None, "sends happen inside Dispatcher.sending()"
         if batch.unreachable is not None:
@@ -300,7 +307,8 @@ class Dispatcher:
             report.skipped.append(delivery_id)
             return
         try:
-            composed = self.compose(session, delivery)
+            if composed is None:
+                composed = self.compose(session, delivery)
             message = build_message(
                 composed,
                 sender=self.config.email.sender,
@@ -381,18 +389,20 @@ class Dispatcher:
                     )
                     report.skipped_old += len(old)
             for mention in due:
+                # Rendered once: the delivery records its subject and the same message is sent.
+                composed = self._compose_alert(mention)
                 delivery = store.create_delivery(
                     session,
                     store.ALERT,
                     [(store.ITEM_MENTION, mention.id)],
                     recipients=self.config.email.recipients,
-                    subject=compose_alert(mention, self.zone).subject,
+                    subject=composed.subject,
                     channel=self.mailer.channel,
                 )
                 if delivery is None:
                     continue  # another process recorded it first and sends it
                 report.created.append(delivery.id)
-                self._send_one(session, delivery.id, report)
+                self._send_one(session, delivery.id, report, composed)
         return report
 
     def send_digest(self) -> DispatchReport:

@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 from pledgewatch.notify.alerts import outlet_name, pledge_fields
 from pledgewatch.notify.rendering import format_date, pledge_headline, render
 from pledgewatch.store.models import Pledge, utcnow
-from pledgewatch.store.pledges import report_order
+from pledgewatch.store.reports import standing_reports
 
 FEED_ID = "urn:pledgewatch:pledges"
 
@@ -27,7 +27,7 @@ def render_pledges_feed(pledges: list[Pledge], zone: tzinfo | None = None, self_
     entries = []
     for pledge in pledges:
         # What the archive reports now: a mention an edit withdrew is not listed as a report.
-        mentions = sorted((m for m in pledge.mentions if m.withdrawn_at is None), key=report_order)
+        mentions = standing_reports(pledge)
         # The first report is the earliest-published one, whichever was crawled first: the
         # entry links the report the alert linked and the digest calls "first reported".
         first = mentions[0] if mentions else None

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from pledgewatch.pledges import NUMBER_WORDS
 from pledgewatch.store.models import Pledge
-from pledgewatch.store.pledges import first_report
+from pledgewatch.store.reports import first_report
 
 _CURRENCY_PREFIX = {"CNY": "RMB ", "USD": "$", "HKD": "HK$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 _VERBS = {
@@ -28,6 +28,18 @@ _VERBS = {
     "build": "build",
 }
 _AREA_UNITS = {"counties", "villages", "cities", "provinces", "towns", "regions"}
+
+
+@dataclass(frozen=True)
+class AlsoReported:
+    """One other report of a pledge or story: who printed it, when, and where to read it.
+
+    The alert's "Also reported by" and the digest's both show these, so they read the same.
+    """
+
+    outlet: str
+    date: str
+    url: str
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pledgewatch.crawler.discovery import ListingPage, select_listing
-from pledgewatch.crawler.extraction import ArticleParser, normalise_space, parse_datetime, split_authors
+from pledgewatch.spiders.listing import ListingPage, select_listing
+from pledgewatch.spiders.parsing import ArticleParser, normalise_space, parse_datetime, split_authors
 from pledgewatch.spiders.publisher import Publisher, register
 
 # "By FAN FEIFEI | China Daily | Updated: 2020-04-09 09:25"
@@ -89,5 +89,6 @@ PUBLISHER = register(
         outlet="China Daily",
         parser=ChinaDailyParser,
         listing_parser=parse_listing,
+        order=2,
     )
 )

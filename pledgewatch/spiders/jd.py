@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pledgewatch.crawler.discovery import ListingPage, select_listing
-from pledgewatch.crawler.extraction import ArticleParser, parse_datetime, split_authors
+from pledgewatch.spiders.listing import ListingPage, select_listing
+from pledgewatch.spiders.parsing import ArticleParser, parse_datetime, split_authors
 from pledgewatch.spiders.publisher import Publisher, register
 
 
@@ -64,5 +64,6 @@ PUBLISHER = register(
         outlet="JD Corporate Blog",
         parser=JDParser,
         listing_parser=parse_listing,
+        order=1,
     )
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pledgewatch.crawler.discovery import ListingPage, select_listing
-from pledgewatch.crawler.extraction import ArticleParser, parse_datetime, split_authors
+from pledgewatch.spiders.listing import ListingPage, select_listing
+from pledgewatch.spiders.parsing import ArticleParser, parse_datetime, split_authors
 from pledgewatch.spiders.publisher import Publisher, register
 
 _TITLE_SUFFIX_RE = re.compile(r"\s*[-|–]\s*People'?s Daily Online\s*$", re.I)
@@ -74,5 +74,6 @@ PUBLISHER = register(
         outlet="People's Daily Online",
         parser=PeopleParser,
         listing_parser=parse_listing,
+        order=3,
     )
 )

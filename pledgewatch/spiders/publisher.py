@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from pledgewatch.crawler.discovery import ListingParser
-    from pledgewatch.crawler.extraction import ArticleParser
-
-SPIDER_MODULES = ("pledgewatch.spiders.jd", "pledgewatch.spiders.chinadaily", "pledgewatch.spiders.people")
+    from pledgewatch.spiders.listing import ListingParser
+    from pledgewatch.spiders.parsing import ArticleParser
 
 
 @dataclass(frozen=True)
@@ -38,13 +36,15 @@ class Publisher:
     # (regex, replacement) pairs applied to an article URL's path to reach its canonical form:
     # page 2 of a China Daily article, trailing slashes... (pledgewatch.spiders.urls)
     url_rewrites: tuple[tuple[str, str], ...] = ()
-    extra: dict[str, str] = field(default_factory=dict)
     # Fundus-style field parser for article pages (None: generic extraction).
     parser: type[ArticleParser] | None = None
     # (html, url) -> ListingPage for the listing pages above (None: every article link on the page).
     listing_parser: ListingParser | None = None
     # The language the publisher writes in, when a page does not say.
     language: str = "en"
+    # Where the publisher comes in every list shown to a user (the default crawl order, source
+    # names in help texts and summaries); ties go by name.
+    order: int = 100
 
     @property
     def start_urls(self) -> tuple[str, ...]:
@@ -70,11 +70,11 @@ def register(publisher: Publisher) -> Publisher:
 
 
 # Modules in pledgewatch.spiders that hold machinery, not publishers.
-_NOT_PUBLISHER_MODULES = frozenset({"publisher", "base", "middlewares", "settings", "pipelines"})
+_NOT_PUBLISHER_MODULES = frozenset({"publisher", "parsing", "listing", "urls"})
 
 
 def _spider_modules() -> tuple[str, ...]:
-    """The known publisher modules plus any other module dropped into ``pledgewatch/spiders/``.
+    """Every publisher module in ``pledgewatch/spiders/``, in name order.
 
     A new publisher is one new module: nothing else has to list it.
     """
@@ -87,13 +87,14 @@ def _spider_modules() -> tuple[str, ...]:
         for info in pkgutil.iter_modules(package.__path__)
         if not info.name.startswith("_") and info.name not in _NOT_PUBLISHER_MODULES
     ]
-    return tuple(dict.fromkeys([*SPIDER_MODULES, *sorted(found)]))
+    return tuple(sorted(found))
 
 
 def all_publishers() -> dict[str, Publisher]:
+    """Every registered publisher by name, in their declared ``order``."""
     for module in _spider_modules():
         importlib.import_module(module)
-    return dict(_REGISTRY)
+    return {p.name: p for p in sorted(_REGISTRY.values(), key=lambda p: (p.order, p.name))}
 
 
 def get_publisher(name: str) -> Publisher:

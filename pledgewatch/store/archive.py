@@ -27,8 +27,7 @@ from typing import Literal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from pledgewatch.records import ArticleRecord
-from pledgewatch.spiders.urls import CanonicalUrl, canonicalize
+from pledgewatch.records import ArticleRecord, CanonicalUrl, generic_canonical
 from pledgewatch.store import dedup
 from pledgewatch.store.models import Article, ArticleUrl, ArticleVersion, Source, Story
 
@@ -70,27 +69,24 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
 
 
-def get_or_create_source(session: Session, name: str) -> Source:
+def get_or_create_source(session: Session, name: str, title: str | None = None, domain: str = "") -> Source:
+    """The source row of ``name``; a new one takes the publisher's ``title`` and ``domain``.
+
+    The store does not know the publishers: the caller (ingest, with the registry) names them.
+    """
     source = session.scalars(select(Source).where(Source.name == name)).first()
     if source is None:
-        from pledgewatch.spiders.publisher import all_publishers
-
-        publisher = all_publishers().get(name)
-        source = Source(
-            name=name,
-            title=publisher.title if publisher else name,
-            domain=publisher.domain if publisher else "",
-        )
+        source = Source(name=name, title=title or name, domain=domain)
         session.add(source)
         session.flush()
     return source
 
 
-def _canonical(url: str | None) -> CanonicalUrl | None:
+def _generic(url: str | None) -> CanonicalUrl | None:
     if not url:
         return None
     try:
-        return canonicalize(url)
+        return generic_canonical(url)
     except ValueError:
         return None
 
@@ -107,13 +103,17 @@ def _lookup(session: Session, urls: set[str], keys: set[str]) -> Article | None:
     return session.scalars(select(Article).where(or_(*conditions)).order_by(Article.id).limit(1)).first()
 
 
-def find_known_article(session: Session, url: str) -> KnownArticle | None:
+def find_known_article(
+    session: Session, url: str, canonical: CanonicalUrl | None = None
+) -> KnownArticle | None:
     """The archived article behind ``url`` or any variant of it, for the crawler's seen-URL check.
 
+    ``canonical`` is the URL's canonical form with its publisher's rules applied
+    (:func:`pledgewatch.spiders.urls.canonicalize`): with it,
     ``http://m.chinadaily.com.cn/a/.../WS....html?utm_source=x`` finds the article stored from
-    ``https://www.chinadaily.com.cn/a/.../WS....html``.
+    ``https://www.chinadaily.com.cn/a/.../WS....html``. Without it only the generic rules apply.
     """
-    canonical = _canonical(url)
+    canonical = canonical or _generic(url)
     urls = {url} | ({canonical.url} if canonical else set())
     keys = {canonical.article_key} if canonical and canonical.article_key else set()
     article = _lookup(session, urls, keys)
@@ -139,7 +139,7 @@ class _Identity:
 
 
 def _identity(record: ArticleRecord) -> _Identity:
-    own = _canonical(record.url)
+    own = record.canonical or _generic(record.url)
     urls = {record.url}
     keys: set[str] = set()
     canonical_url = own.url if own else record.url
@@ -148,7 +148,7 @@ def _identity(record: ArticleRecord) -> _Identity:
         urls.add(own.url)
         if own.article_key:
             keys.add(own.article_key)
-    hint = _canonical(record.canonical_hint)
+    hint = record.hint or _generic(record.canonical_hint)
     # A rel=canonical is trusted only when it names an article of the same publisher (some sites
     # point every page's canonical at their home page).
     if hint and own and hint.article_key and hint.publisher == own.publisher:

@@ -36,6 +36,7 @@ from pledgewatch.store.models import (
     PledgeMention,
     utcnow,
 )
+from pledgewatch.store.reports import REPORT_ORDER
 
 ALERT = "alert"
 DIGEST = "digest"
@@ -223,7 +224,7 @@ def mentions_of_articles(session: Session, article_ids: Iterable[int]) -> list[P
 
 
 def first_mentions(session: Session, pledge_ids: Iterable[int]) -> dict[int, PledgeMention]:
-    """The first report of each pledge (earliest publication, then earliest stored) that still stands.
+    """The first report of each pledge that still stands (:mod:`pledgewatch.store.reports`), in one query.
 
     A mention an edit withdrew is history, not a report a reader can open and find the pledge in.
     """
@@ -234,11 +235,7 @@ def first_mentions(session: Session, pledge_ids: Iterable[int]) -> dict[int, Ple
         select(PledgeMention)
         .where(PledgeMention.pledge_id.in_(wanted), PledgeMention.withdrawn_at.is_(None))
         .options(selectinload(PledgeMention.article).selectinload(Article.source))
-        .order_by(
-            PledgeMention.pledge_id,
-            PledgeMention.published_at.asc().nulls_last(),
-            PledgeMention.id,
-        )
+        .order_by(PledgeMention.pledge_id, *REPORT_ORDER)
     )
     first: dict[int, PledgeMention] = {}
     for mention in session.scalars(statement):

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from pledgewatch.store.listing import list_pledges, pledge_to_dict
 from pledgewatch.store.models import Article
-from pledgewatch.store.pledges import list_pledges, pledge_to_dict
 from pledgewatch.store.queries import article_to_dict
 
 

@@ -562,32 +562,23 @@ class ArticleParser:
             raise ExtractionError(f"{self.url}: no article text found")
         if source is None and self.publisher is not None:
             source = self.publisher.name
-        return ArticleRecord(
-            url=self.url,
-            source=source or "",
-            title=self.title(),
-            text=text,
-            authors=self.authors(),
-            published=self.published(),
-            modified=self.modified(),
-            outlet=self.outlet(),
-            language=self.language(),
-            canonical_hint=self.canonical_url(),
+        from pledgewatch.spiders.urls import identify
+
+        return identify(
+            ArticleRecord(
+                url=self.url,
+                source=source or "",
+                title=self.title(),
+                text=text,
+                authors=self.authors(),
+                published=self.published(),
+                modified=self.modified(),
+                outlet=self.outlet(),
+                language=self.language(),
+                canonical_hint=self.canonical_url(),
+            )
         )
 
-    def as_dict(self) -> dict[str, object]:
-        """The fields as JSON-ready values (what ``pledgewatch extract`` prints)."""
-        published, modified = self.published(), self.modified()
-        return {
-            "title": self.title(),
-            "authors": self.authors(),
-            "published": published.isoformat() if published else None,
-            "modified": modified.isoformat() if modified else None,
-            "outlet": self.outlet(),
-            "language": self.language(),
-            "canonical_url": self.canonical_url(),
-            "text": self.body(),
-        }
 
 
 def parser_for(url: str, publisher: Publisher | None = None) -> type[ArticleParser]:

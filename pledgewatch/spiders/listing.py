@@ -1,0 +1,204 @@
+"""What a listing page yields, and the CSS-selector listing parser every publisher's is made of.
+
+Publisher modules build their listing parsers from :func:`select_listing`; the crawler's discovery
+(:mod:`pledgewatch.crawler.discovery`) adds feeds and sitemaps on the same :class:`ListingPage`.
+Links come out absolute (China Daily prints protocol-relative ``//www...`` links, People's Daily
+relative ones) and, when a publisher is given, only URLs its ``article_url`` pattern accepts count
+as articles: pagers, topic pages and ads never reach the article queue. Plain functions of
+(body, url[, publisher]), no Scrapy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from parsel import Selector
+from w3lib.url import safe_url_string
+
+from pledgewatch.spiders.parsing import decode_html, normalise_space, parse_datetime
+
+if TYPE_CHECKING:
+    from pledgewatch.spiders.publisher import Publisher
+
+__all__ = [
+    "ListingLink",
+    "ListingPage",
+    "ListingParser",
+    "absolute_url",
+    "accept",
+    "dedupe",
+    "parse_generic_listing",
+    "parse_listing",
+    "select_listing",
+]
+
+
+@dataclass(frozen=True)
+class ListingLink:
+    """One article URL found on a listing, feed or sitemap, with the dates printed next to it."""
+
+    url: str
+    published: datetime | None = None
+    modified: datetime | None = None
+
+
+@dataclass
+class ListingPage:
+    """What one discovery document yields.
+
+    ``links``: article URLs in page order, each once. ``next_page``: the following page of the same
+    listing (pagination), if any. ``children``: further discovery documents to fetch (the child
+    sitemaps of a sitemap index).
+    """
+
+    links: list[ListingLink] = field(default_factory=list)
+    next_page: str | None = None
+    children: list[str] = field(default_factory=list)
+
+    @property
+    def urls(self) -> list[str]:
+        return [link.url for link in self.links]
+
+
+#: A publisher's listing parser: (html, url) -> ListingPage.
+ListingParser = Callable[[str | bytes, str], ListingPage]
+
+_NEXT_WORD_RE = re.compile(r"\bnext\b|\bolder\b|下一页|下页", re.I)
+_NEXT_ARROW_RE = re.compile(r"[»›>→]+")
+_NOT_NEXT_RE = re.compile(r"\blast\b|\bprev|\bfirst\b|末页|尾页|上一页|首页|[«‹<←]", re.I)
+
+
+def absolute_url(href: str | None, base: str) -> str | None:
+    """An absolute, fragment-free http(s) URL for ``href`` found on ``base``, or None for junk links."""
+    from urllib.parse import urljoin, urlsplit
+
+    if not href:
+        return None
+    href = href.strip()
+    if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+        return None
+    try:
+        url = safe_url_string(urljoin(base, href))
+        parts = urlsplit(url)
+    except ValueError:  # "http://[broken/": not a URL anyone can fetch
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return parts._replace(fragment="").geturl()
+
+
+def accept(url: str, publisher: Publisher | None) -> bool:
+    return publisher is None or publisher.article_id(url) is not None
+
+
+def dedupe(links: Iterable[ListingLink]) -> list[ListingLink]:
+    seen: dict[str, int] = {}
+    result: list[ListingLink] = []
+    for link in links:
+        if link.url in seen:
+            # Keep the first position but the dates of whichever occurrence printed them.
+            index = seen[link.url]
+            old = result[index]
+            result[index] = ListingLink(
+                old.url, old.published or link.published, old.modified or link.modified
+            )
+            continue
+        seen[link.url] = len(result)
+        result.append(link)
+    return result
+
+
+def body_text(body: str | bytes) -> str:
+    return decode_html(body)[0]
+
+
+def _selector(body: str | bytes) -> Selector:
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", body_text(body))
+    return Selector(text=text or "<html></html>", type="html")
+
+
+# --------------------------------------------------------------------------------------------------
+# Listing pages
+
+
+def select_listing(
+    body: str | bytes,
+    url: str,
+    publisher: Publisher | None,
+    *,
+    item: str,
+    link: str = "a",
+    date: str | None = None,
+    next_page: str | None = None,
+) -> ListingPage:
+    """A listing parsed with CSS selectors: what each publisher's listing parser is made of.
+
+    ``item`` selects one entry per article, ``link`` the ``<a>`` inside it, ``date`` the element (or
+    ``<time datetime>``) with its publication time, ``next_page`` the pager's links; the one whose
+    text reads "Next" (or rel=next) is the next page.
+    """
+    page = _selector(body)
+    links: list[ListingLink] = []
+    for entry in page.css(item):
+        anchor = entry.css(link)
+        href = absolute_url(anchor.attrib.get("href") if anchor else None, url)
+        if href is None or not accept(href, publisher):
+            continue
+        published = None
+        if date:
+            stamp = entry.css(date)
+            if stamp:
+                published = parse_datetime(stamp.attrib.get("datetime")) or parse_datetime(
+                    normalise_space(" ".join(stamp[0].css("::text").getall()))
+                )
+        links.append(ListingLink(href, published))
+    return ListingPage(links=dedupe(links), next_page=_next_page(page, url, next_page))
+
+
+def _next_page(page: Selector, url: str, css: str | None) -> str | None:
+    """The pager link to the following page: rel/class "next", else the text "Next", else an arrow.
+
+    "Last »" and "Previous" links sit in the same pagers and must never win.
+    """
+    candidates = page.css(css) if css else []
+    candidates = candidates or page.css("a[rel~=next], link[rel~=next]")
+    best: tuple[int, str] | None = None
+    for anchor in candidates:
+        text = normalise_space(" ".join(anchor.css("::text").getall()))
+        if _NOT_NEXT_RE.search(text):
+            continue
+        rel = anchor.attrib.get("rel", "").split()
+        cls = anchor.attrib.get("class", "").split()
+        if "next" in rel or "next" in cls:
+            rank = 0
+        elif _NEXT_WORD_RE.search(text):
+            rank = 1
+        elif _NEXT_ARROW_RE.fullmatch(text):
+            rank = 2
+        else:
+            continue
+        href = absolute_url(anchor.attrib.get("href"), url)
+        if href and href != url and (best is None or rank < best[0]):
+            best = (rank, href)
+    return best[1] if best else None
+
+
+def parse_generic_listing(body: str | bytes, url: str, publisher: Publisher | None = None) -> ListingPage:
+    """Every link the publisher's article pattern accepts, in page order; rel=next as the next page."""
+    return select_listing(body, url, publisher, item="a[href]", link="a", next_page=None)
+
+
+def parse_listing(body: str | bytes, url: str, publisher: Publisher | None = None) -> ListingPage:
+    """Parse a listing page with the publisher's own listing parser, else the generic one."""
+    if publisher is None:
+        from pledgewatch.spiders.publisher import publisher_for_url
+
+        publisher = publisher_for_url(url)
+    parser = getattr(publisher, "listing_parser", None) if publisher is not None else None
+    if parser is not None:
+        return parser(body, url)
+    return parse_generic_listing(body, url, publisher)
