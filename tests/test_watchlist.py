@@ -34,3 +34,15 @@ def test_configured_watchlist_names_pledge_actors():
     text = "PDD will invest 10 billion yuan in agricultural technology over the next five years."
     pledges = extract_pledges(text, datetime(2021, 8, 20, tzinfo=UTC), resolver=watch.actor_resolver)
     assert [p.actor for p in pledges] == ["Pinduoduo Inc"]
+
+
+def test_one_alias_matcher_for_relevance_and_actors():
+    """The watch list and the pledge actor resolver share one alias rule: exact case for relevance,
+    any case but a proper-noun start for actors, never inside an e-mail address or a longer word."""
+    from pledgewatch.pledges import AliasMatcher
+
+    exact = AliasMatcher({"JD": "JD.com", "JD Logistics": "JD.com", "京东": "JD.com"}, ignore_case=False)
+    assert exact.find("JD Logistics and 京东物流") == [(0, 12, "JD.com"), (17, 19, "JD.com")]
+    assert exact.find("jd logistics, JDK") == []
+    loose = AliasMatcher({"jd": "JD.com"}, ignore_case=True)
+    assert [m[2] for m in loose.find("Jd said; mail liu@jd.com")] == ["JD.com"]
