@@ -14,7 +14,12 @@ tests/data/PLEDGE_RULES.md):
 - alerts: precision of ``is_new`` (a mention flagged new is right when it is the first mention of
   its gold group in the stream; a flag on a wrong detection counts as wrong).
 
-Run: ``python benchmarks/pledges_eval.py [--split dev|heldout|all] [--json]``.
+Then, side by side, a real labelled set (``--real PATH``, default ``../shared/real/pledges-dev.jsonl``
+when it exists) scored as its README's acceptance does (see :func:`evaluate_real`), for all its
+pages and for the two halves of a fixed page split (:func:`page_half`: A was developed on, B held
+out).
+
+Run: ``python benchmarks/pledges_eval.py [--split dev|heldout|all] [--json] [--real PATH]``.
 """
 
 from __future__ import annotations
