@@ -150,6 +150,7 @@ def test_evidence_explains_the_decision():
         "JD Logistics was infused with $2.5 billion in investment last year to help expand its network.",
         "Platforms such as Tmall are expected to keep growing where analysts forecast growth of 15 percent.",
         "The company had helped 200,000 farmers sell their produce by the end of 2020.",
+        "It had planned to open 1,000 stores, but scrapped the plan.",
     ],
 )
 def test_negatives_stay_negative(text):

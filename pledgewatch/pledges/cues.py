@@ -23,7 +23,7 @@ _FUTURE_CUES = [
     r"plans?\s+to",
     r"planning\s+to",
     r"planned\s+to",
-    r"(?:has|have|had)\s+planned",
+    r"(?:has|have)\s+planned",
     r"is\s+planning",
     r"aims?\s+to",
     r"aiming\s+to",

@@ -155,6 +155,11 @@ def purpose_words(text: str, names: Iterable[str]) -> list[str]:
     return words
 
 
+_ABANDONED_RE = re.compile(
+    r"\b(?:scrapped|shelved|abandoned|dropped|cancel+ed|called\s+off|put\s+on\s+hold)\s+(?:the|its|their|this|that)\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:plan|plans|project|deal|investment|pledge|idea|proposal)\b",
+    re.IGNORECASE,
+)
 _DONOR_RE = re.compile(r"\bfoundation\b|\bcharity\b", re.IGNORECASE)
 # Sentences are read up to this many characters: a pledge states its cue, quantity and subject
 # well within it, and an 8 KB "sentence" (a table of amounts by province flattened into one line)
@@ -187,6 +192,10 @@ def extract_sentence(
     # earliest end of any match), not searched again for every quantity.
     conditional_end = min((m.end() for m in _CONDITIONAL_RE.finditer(text)), default=len(text) + 1)
     denial_end = min((m.end() for m in _DENIAL_RE.finditer(text)), default=len(text) + 1)
+    if _ABANDONED_RE.search(text):
+        # "had planned to open 1,000 stores, but scrapped the plan": the plan is off, wherever
+        # the sentence says so.
+        denial_end = 0
     for index, quantity in enumerate(quantities):
         if quantity.is_conversion:
             reject(quantity, "conversion")
