@@ -48,17 +48,29 @@ def record_report(
     published: date | datetime | None,
     source: str | None,
     resolver: ActorResolver | None = None,
+    title: str | None = None,
 ) -> list[MentionOutcome]:
-    """Detect and store the pledges of a text that is not an archived article, known by ``report_ref``."""
+    """Detect and store the pledges of a text that is not an archived article, known by ``report_ref``.
+
+    ``title`` is the text's headline, the context that names the company when the text says only
+    "it" or "the company". The detector of this version takes no title, so it is accepted (the
+    callers pass it already) but not used: nothing is prepended to the text, which would shift
+    the offsets and could be read as a sentence of its own.
+    """
+    del title  # see above: detection takes no title yet
     when = pledges.as_datetime(published)
     candidates = extract_pledges(text, when, resolver=resolver)
     return pledges.link_report_candidates(session, report_ref, candidates, when, source)
 
 
 def ingest(session: Session, record: ArticleRecord, watchlist: Watchlist) -> IngestOutcome:
-    """Store ``record`` and detect the pledges of relevant new or edited articles, then commit.
+    """Store ``record`` and detect the pledges of every new or edited article, then commit.
 
-    On failure the session is rolled back, so one bad article never leaves half an article behind.
+    Every company's pledges are detected, whether or not the article mentions a watched name: the
+    watch list decides what is alerted and what the digest leads with (see
+    :mod:`pledgewatch.notify`), not what the archive knows, so a company added to the watch list
+    later has its history, and ``pledges list`` shows every company. On failure the session is
+    rolled back, so one bad article never leaves half an article behind.
     """
     try:
         if record.canonical is None:
@@ -69,7 +81,7 @@ def ingest(session: Session, record: ArticleRecord, watchlist: Watchlist) -> Ing
         entities = watchlist.match(record.title, record.text)
         result = archive.save_article(session, record, entities)
         pledges_new = 0
-        if result.status in ("new", "updated") and result.article.relevant:
+        if result.status in ("new", "updated"):
             outcomes = record_article_pledges(session, result.article, resolver=watchlist.actor_resolver)
             pledges_new = sum(1 for outcome in outcomes if outcome.is_new)
         article_id = result.article.id

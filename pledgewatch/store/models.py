@@ -245,6 +245,9 @@ class PledgeMention(Base):
     is_revision: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Why the detector took the sentence for a pledge: {"cue", "quantity", "subject"} as printed,
+    # optionally "score" and "features" (pledgewatch.pledges' candidate evidence); None before 0009.
+    evidence: Mapped[dict[str, Any] | None]
     # Set when the report no longer states this (an edit dropped or corrected the sentence): the
     # row stays as history, and alerts already made for it stay valid.
     withdrawn_at: Mapped[datetime | None]

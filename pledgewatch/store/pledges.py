@@ -519,6 +519,30 @@ def _find_pledge(
     return pledge, False
 
 
+EVIDENCE_TEXT_KEYS = ("cue", "quantity", "subject")
+
+
+def candidate_evidence(candidate: PledgeCandidate) -> dict[str, Any] | None:
+    """The candidate's evidence as stored on its mention (JSON-safe), None when it carries none.
+
+    Kept to the agreed keys (the cue, the quantity and the subject as printed; a learned
+    decision's score and features), so a detector that grows more keys never breaks a listing.
+    """
+    raw = getattr(candidate, "evidence", None) or {}
+    evidence: dict[str, Any] = {}
+    for key in EVIDENCE_TEXT_KEYS:
+        value = raw.get(key)
+        if value not in (None, ""):
+            evidence[key] = str(value)
+    score = raw.get("score")
+    if isinstance(score, int | float) and not isinstance(score, bool) and math.isfinite(score):
+        evidence["score"] = float(score)
+    features = raw.get("features")
+    if isinstance(features, list | tuple) and features:
+        evidence["features"] = [str(f) for f in features]
+    return evidence or None
+
+
 def as_datetime(value: date | datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -616,6 +640,7 @@ def _store_candidates(
             mention.end_offset = candidate.end_offset
             mention.amount_value = candidate.amount_value
             mention.currency = candidate.currency
+            mention.evidence = candidate_evidence(candidate)
             mention.is_revision = mention.is_revision or is_revision
             outcomes.append(MentionOutcome(pledge, mention, False, is_revision, candidate))
             continue
@@ -630,6 +655,7 @@ def _store_candidates(
             end_offset=candidate.end_offset,
             amount_value=candidate.amount_value,
             currency=candidate.currency,
+            evidence=candidate_evidence(candidate),
             is_new=is_new,
             is_revision=is_revision,
             published_at=published,
