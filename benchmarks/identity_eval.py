@@ -16,12 +16,12 @@ Scores (the acceptance scoring of the real sets):
   also counts the new flags on false detections (what an analyst sees as a wrong alert).
 
 Rows marked ``uncertain`` still run through the store (they are real reports that a crawl would
-link to) but are scored only with ``--uncertain``.
+link to); the table scores them apart: "not uncertain" (the acceptance rows) and "all rows".
 
 Input: JSON Lines with ``id, sentence, published (YYYY-MM-DD, YYYY-MM, YYYY or null), outlet,
 is_pledge, group, uncertain`` (the schema of the real sets). Not shipped with the repository.
 
-Run: ``python benchmarks/identity_eval.py PATH/TO/pledges-dev.jsonl [--uncertain] [--errors] [--json]``.
+Run: ``python benchmarks/identity_eval.py PATH/TO/pledges-dev.jsonl [--errors] [--json]``.
 """
 
 from __future__ import annotations
@@ -53,6 +53,15 @@ def publication_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(
         rows, key=lambda r: (r.get("published") is None, parse_published(r.get("published")) or date.min)
     )
+
+
+@dataclass
+class Scored:
+    """One detected row: its label and what the store made of it."""
+
+    row: dict[str, Any]
+    pledge_id: int
+    is_new: bool
 
 
 @dataclass
@@ -89,98 +98,107 @@ class IdentityResult:
         }
 
 
-def evaluate(rows: list[dict[str, Any]], *, include_uncertain: bool = False) -> IdentityResult:
-    """Run ``rows`` in publication order through a fresh store and score identity and newness."""
+def run(rows: list[dict[str, Any]]) -> list[Scored]:
+    """Every row, in publication order, through a fresh store; the rows in which a pledge was found."""
     from pledgewatch.ingest import record_report
     from pledgewatch.store import db
 
-    result = IdentityResult(rows=len(rows))
-    ordered = publication_order(rows)
-    first_of_group: dict[str, str] = {}
-    for row in ordered:
-        if row.get("is_pledge") and row.get("group"):
-            first_of_group.setdefault(row["group"], row["id"])
-    scored: list[tuple[dict[str, Any], int]] = []
+    found: list[Scored] = []
     with tempfile.TemporaryDirectory(prefix="pledgewatch-identity-") as tmp:
         engine = db.make_engine(f"sqlite:///{Path(tmp) / 'identity.db'}")
         db.ensure_schema(engine)
         with db.session_factory(engine)() as session:
-            for row in ordered:
+            for row in publication_order(rows):
+                published = parse_published(row.get("published"))
                 outcomes = record_report(
-                    session,
-                    str(row["id"]),
-                    row["sentence"],
-                    parse_published(row.get("published")),
-                    row.get("outlet"),
+                    session, str(row["id"]), row["sentence"], published, row.get("outlet")
                 )
                 session.commit()
-                if not outcomes:
-                    continue
-                result.detected += 1
-                counted = include_uncertain or not row.get("uncertain")
-                # One text is one sentence: its first pledge is the one the label records (rule 5).
-                outcome = outcomes[0]
-                if not row.get("is_pledge") or not row.get("group"):
-                    if counted and outcome.is_new:
-                        result.fp_new_flags += 1
-                    continue
-                if not counted:
-                    continue
-                result.scored += 1
-                scored.append((row, outcome.pledge.id))
-                if outcome.is_new:
-                    result.new_flags += 1
-                    if first_of_group[row["group"]] == row["id"]:
-                        result.new_right += 1
-                    else:
-                        result.errors.append(
-                            f"NEW  {row['id']} {row.get('published')}: flagged new, but "
-                            f"{first_of_group[row['group']]} reported {row['group']} before"
-                        )
+                if outcomes:
+                    # One text is one sentence: its first pledge is the one the label records (rule 5).
+                    found.append(Scored(row, outcomes[0].pledge.id, outcomes[0].is_new))
         engine.dispose()
-    for (a, pa), (b, pb) in combinations(scored, 2):
-        same_gold, same_pred = a["group"] == b["group"], pa == pb
+    return found
+
+
+def score(rows: list[dict[str, Any]], found: list[Scored], *, include_uncertain: bool) -> IdentityResult:
+    """Pairwise identity and "new" precision on the detected rows labelled pledges."""
+    result = IdentityResult(rows=len(rows), detected=len(found))
+    first_of_group: dict[str, str] = {}
+    for row in publication_order(rows):
+        if row.get("is_pledge") and row.get("group"):
+            first_of_group.setdefault(row["group"], row["id"])
+    scored: list[Scored] = []
+    for item in found:
+        row = item.row
+        if row.get("uncertain") and not include_uncertain:
+            continue
+        if not row.get("is_pledge") or not row.get("group"):
+            result.fp_new_flags += item.is_new
+            continue
+        scored.append(item)
+        if item.is_new:
+            result.new_flags += 1
+            first = first_of_group[row["group"]]
+            if first == row["id"]:
+                result.new_right += 1
+            else:
+                result.errors.append(
+                    f"NEW   {row['id']} ({row.get('published')}): flagged new, but {first} reported "
+                    f"{row['group']} before"
+                )
+    result.scored = len(scored)
+    for a, b in combinations(scored, 2):
+        same_gold, same_pred = a.row["group"] == b.row["group"], a.pledge_id == b.pledge_id
         result.pair_gold += same_gold
         result.pair_pred += same_pred
         result.pair_tp += same_gold and same_pred
         if same_gold and not same_pred:
-            result.errors.append(f"SPLIT {a['id']}/{b['id']} ({a['group']}): pledges {pa}/{pb}")
+            result.errors.append(
+                f"SPLIT {a.row['id']}/{b.row['id']} ({a.row['group']}): pledges {a.pledge_id}/{b.pledge_id}"
+            )
         elif same_pred and not same_gold:
-            result.errors.append(f"MERGE {a['id']}/{b['id']} ({a['group']} / {b['group']}): pledge {pa}")
+            result.errors.append(
+                f"MERGE {a.row['id']}/{b.row['id']} ({a.row['group']} / {b.row['group']}): "
+                f"pledge {a.pledge_id}"
+            )
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data", type=Path, help="JSON Lines in the real sets' schema")
-    parser.add_argument("--uncertain", action="store_true", help="also score rows marked uncertain")
     parser.add_argument("--errors", action="store_true", help="list every split, merge and wrong new flag")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
-    result = evaluate(rows, include_uncertain=args.uncertain)
-    metrics = result.metrics()
+    found = run(rows)
+    views = {
+        "not uncertain": score(rows, found, include_uncertain=False),
+        "all rows": score(rows, found, include_uncertain=True),
+    }
     if args.errors:
-        for line in result.errors:
-            print(line, file=sys.stderr)
+        for name, result in views.items():
+            print(f"## {name}", file=sys.stderr)
+            for line in result.errors:
+                print(line, file=sys.stderr)
     if args.json:
-        print(json.dumps(metrics, indent=2))
+        print(json.dumps({name: result.metrics() for name, result in views.items()}, indent=2))
         return 0
+    first = next(iter(views.values())).metrics()
+    print(f"{first['rows']} rows, {first['rows_detected']} with a detected pledge")
     print(
-        f"{metrics['rows']} rows, {metrics['rows_detected']} detected, "
-        f"{metrics['scored_true_positives']} scored (true positives"
-        f"{', uncertain included' if args.uncertain else ', not uncertain'})"
+        "| rows scored | true positives | identity P | identity R | identity F1 | new precision "
+        "| incl. FP flags |"
     )
-    print(
-        f"identity pairwise P {metrics['pairwise_precision']:.3f} R {metrics['pairwise_recall']:.3f} "
-        f"F1 {metrics['pairwise_f1']:.3f} ({metrics['same_pairs_gold']} gold / "
-        f"{metrics['same_pairs_predicted']} predicted same-pledge pairs)"
-    )
-    print(
-        f"new precision {metrics['new_precision']:.3f} ({metrics['new_flags']} flags); "
-        f"incl. flags on false detections {metrics['new_precision_incl_fp']:.3f} "
-        f"(+{metrics['new_flags_on_false_detections']})"
-    )
+    print("|---|---|---|---|---|---|---|")
+    for name, result in views.items():
+        m = result.metrics()
+        print(
+            f"| {name} | {m['scored_true_positives']} | {m['pairwise_precision']:.3f} | "
+            f"{m['pairwise_recall']:.3f} | {m['pairwise_f1']:.3f} | {m['new_precision']:.3f} "
+            f"({m['new_flags']}) | {m['new_precision_incl_fp']:.3f} (+{m['new_flags_on_false_detections']}) |"
+        )
     return 0
 
 

@@ -5,16 +5,19 @@ The store never runs pledge detection: :mod:`pledgewatch.ingest` does, and hands
 an archived article, ``pledgewatch pledges extract``), which store pledges and mentions and return
 what they found.
 
-Identity. A mention belongs to a known pledge when the actor and kind agree (an indexed lookup:
-only that actor's pledges of that kind are read, never the whole table), the amounts agree within
+Identity. A mention belongs to a known pledge when the actor agrees, the kinds are compatible
+(any kind of :data:`MONEY_FAMILY` for money, since real re-reports word one pledge as a fund, an
+investment or a purchase; the same kind for counts), the amounts agree within
 :data:`AMOUNT_TOLERANCE` after converting currencies at :data:`CNY_PER_UNIT` (a fixed yearly rate
-table, or the conversion the text prints), and nothing contradicts: regions must be equal when
-both are given, years equal when both are given (one year of slack when a horizon is relative,
-"over the next three years", since a re-report weeks later may fall into the next year). When
-neither region nor years agree positively, the sentences must share purpose words, so that "JD
-will invest 1 billion yuan in drones" and "JD will invest 1 billion yuan in cold-chain logistics"
-stay two pledges. A revision ("raises its pledge to ...") matches on everything but the amount and
-updates the pledge.
+table, or the conversion the text prints) - an indexed lookup narrowed in SQL to that actor, those
+kinds and an amount window, never the whole table - and nothing contradicts: regions must be equal
+when both are given, years equal when both are given (one year of slack when a horizon is
+relative, "over the next three years", since a re-report weeks later may fall into the next
+year), no "another 50 billion" on top of the known 50 billion. When neither region nor years agree
+positively, the sentences must share purpose words (not the press's generic words,
+:data:`GENERIC_STEMS`), more the further apart in time, so that "JD will invest 1 billion yuan in
+drones" and "JD will invest 1 billion yuan in cold-chain logistics" stay two pledges. A revision
+("raises its pledge to ...") matches on everything but the amount and updates the pledge.
 """
 
 from __future__ import annotations
@@ -178,6 +181,11 @@ def _amounts_match(candidate: PledgeCandidate, year: int | None, pledge: Pledge)
 
 
 MONEY_KINDS = {"invest", "donate"}
+# Kinds whose amount is money in real reports. One pledge of money is worded as an investment, a
+# fund, a donation, poverty relief, a build-out or a purchase ("launch a 200 billion yuan fund" /
+# "purchase 200 billion yuan of goods"), and the detector names the kind after the wording: for
+# an amount of money these kinds are one family. Jobs and training pledges count persons.
+MONEY_FAMILY = frozenset({"invest", "donate", "poverty", "build", "other"})
 # Counts of persons are one family: re-reports say "10,000 positions" or "10,000 veterans",
 # "100,000 farmer-merchants" or "100,000 new-type farmers" for the same pledge. The detector's
 # person units (pledgewatch.pledges.PERSON_UNITS) leave out "jobs", which it keeps apart for job
@@ -457,19 +465,23 @@ def _find_pledge(
 ) -> tuple[Pledge | None, bool]:
     """(known pledge this mention reports, is it a revision of it?).
 
-    Indexed lookup: only this actor's pledges whose amount (or a mention's amount) could equal the
-    candidate's are read (a revision, whose amount changed, reads the actor's pledges of the
-    kind). Real re-reports word the same money as "invest", "fund", "provide" or "purchase", so
-    kinds of money are not compared; counts must be of one kind and comparable units. Then nothing may
+    Indexed lookup: only this actor's pledges of a compatible kind whose amount (or a mention's
+    amount) could equal the candidate's are read (a revision, whose amount changed, reads the
+    actor's pledges of the kind). Real re-reports word the same money as "invest", "fund",
+    "provide" or "purchase", so the kinds of :data:`MONEY_FAMILY` are one for money; counts must
+    be of one kind and comparable units. Then nothing may
     contradict (region, years, "another") and something must confirm (region, years, or shared
     purpose words, fewer the closer in time).
     """
     year = published.year if published else None
-    statement = select(Pledge).where(Pledge.actor == candidate.actor)
     if candidate.is_revision:
         kinds = sorted(MONEY_KINDS) if candidate.kind in MONEY_KINDS else [candidate.kind]
-        statement = statement.where(Pledge.kind.in_(kinds))
+    elif candidate.currency is not None:
+        kinds = sorted(MONEY_FAMILY | {candidate.kind})
     else:
+        kinds = [candidate.kind]
+    statement = select(Pledge).where(Pledge.actor == candidate.actor, Pledge.kind.in_(kinds))
+    if not candidate.is_revision:
         mention_amount = (
             select(PledgeMention.id)
             .where(
@@ -501,9 +513,6 @@ def _find_pledge(
             continue
         if _ON_TOP.search(candidate.sentence) and not _on_top(pledge):
             # "another 50 billion yuan": a new pledge on top of the known one.
-            continue
-        if pledge.kind != candidate.kind and candidate.currency is None:
-            # Counts of one unit for two aims ("train 10,000 hosts" / "hire 10,000 veterans").
             continue
         if strength < 2 and shared < _shared_needed(_days_apart(pledge, published)):
             # Neither place nor years confirm it: shared purpose words must.
