@@ -281,9 +281,11 @@ def extract(
         raise UsageError(f"{jsonl}: {bad} bad line{'s' if bad != 1 else ''} skipped (each named above)")
 
 
-# Reports stored per transaction. A commit per report costs about three times its detection
-# (SQLite syncs the log each time); a batch is committed at this size, after BATCH_SECONDS, and at
-# the end. A batch's output lines are written once it is committed, so every line printed is kept.
+# Reports stored per transaction. A commit per report made a run about 40 % slower (801 real
+# sentences: 24.5 s against 17.5 s under a profiler): each commit expires the session, and the next
+# report's identity lookups load the known pledges and mentions again. A batch is committed at
+# this size, after BATCH_SECONDS, and at the end. A batch's output lines are written once it is
+# committed, so every line printed is kept.
 BATCH_SIZE = 200
 BATCH_SECONDS = 2.0
 

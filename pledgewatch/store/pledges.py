@@ -27,6 +27,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
@@ -366,20 +367,21 @@ GENERIC_STEMS = frozenset(
 )
 
 
-def _purpose_stems(sentence: str, actor: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def _purpose_stems(sentence: str, actor: str) -> frozenset[str]:
+    """The distinctive purpose stems of a sentence; cached, since every lookup compares the known
+    pledge's every mention and purpose_words runs the region matcher over the sentence."""
     actor_stems = {word.lower()[:6] for word in re.findall(r"[A-Za-z][A-Za-z-]+", actor)}
-    return {w for w in purpose_words(sentence, [actor]) if w not in GENERIC_STEMS and w not in actor_stems}
+    words = {w for w in purpose_words(sentence, [actor]) if w not in GENERIC_STEMS and w not in actor_stems}
+    return frozenset(words - _name_stems(sentence, actor))
 
 
 def _purpose_overlap(candidate: PledgeCandidate, pledge: Pledge) -> tuple[int, float]:
     """(shared purpose stems, shared / the smaller set) between a mention and a known pledge."""
     mine = _purpose_stems(candidate.sentence, candidate.actor)
-    # Words of the actor's other names (the unit named beside it: "JD Logistics" for JD.com).
-    mine -= _name_stems(candidate.sentence, candidate.actor)
     theirs: set[str] = set()
     for mention in pledge.mentions:
-        words = _purpose_stems(mention.sentence, pledge.actor)
-        theirs.update(words - _name_stems(mention.sentence, pledge.actor))
+        theirs.update(_purpose_stems(mention.sentence, pledge.actor))
     if not mine or not theirs:
         return 0, 0.0
     shared = len(mine & theirs)
@@ -387,7 +389,8 @@ def _purpose_overlap(candidate: PledgeCandidate, pledge: Pledge) -> tuple[int, f
 
 
 def _name_stems(sentence: str, actor: str) -> set[str]:
-    """Stems of a capitalised word right after the actor's first word ("JD Logistics", "Ant Financial")."""
+    """Stems of a capitalised word right after the actor's first word ("JD Logistics", "Ant
+    Financial"): the actor's other names, not a purpose."""
     head = re.escape(re.split(r"[\s.]", actor, maxsplit=1)[0])
     return {m.lower()[:6] for m in re.findall(rf"\b{head}(?:\.com)?\s+([A-Z][a-z]+)", sentence)}
 
