@@ -425,16 +425,11 @@ def _shared_needed(days: int | None) -> int:
     return 3
 
 
-def _amount_window(candidate: PledgeCandidate, year: int | None) -> ColumnElement[bool]:
-    """SQL: a stored amount (pledge or mention, ``value``/``currency`` columns) that could equal
-    the candidate's, in any currency at any year's rate. Python decides exactly; this only keeps
-    the rows read to the few of the right order of magnitude."""
-    return _window_for(candidate, year, Pledge.amount_value, Pledge.currency)
-
-
-def _window_for(
-    candidate: PledgeCandidate, year: int | None, value_col: Any, currency_col: Any
-) -> ColumnElement[bool]:
+def _amount_window(candidate: PledgeCandidate, value_col: Any, currency_col: Any) -> ColumnElement[bool]:
+    """SQL: a stored amount (``value_col`` in ``currency_col``, of a pledge or of a mention) that
+    could equal the candidate's amount or its printed conversion, in any currency at any year's
+    rate. Python decides exactly (:func:`_amounts_match`); this keeps the rows read to the few of
+    the right size, however many pledges the actor has."""
     slack = 1 + AMOUNT_TOLERANCE
     amounts = [(candidate.amount_value, candidate.currency)]
     if candidate.alt_amount_value is not None:
@@ -489,11 +484,13 @@ def _find_pledge(
             select(PledgeMention.id)
             .where(
                 PledgeMention.pledge_id == Pledge.id,
-                _window_for(candidate, year, PledgeMention.amount_value, PledgeMention.currency),
+                _amount_window(candidate, PledgeMention.amount_value, PledgeMention.currency),
             )
             .exists()
         )
-        statement = statement.where(or_(_amount_window(candidate, year), mention_amount))
+        statement = statement.where(
+            or_(_amount_window(candidate, Pledge.amount_value, Pledge.currency), mention_amount)
+        )
     known = session.scalars(statement.options(selectinload(Pledge.mentions)).order_by(Pledge.id)).all()
     best: tuple[float, Pledge] | None = None
     for pledge in known:
