@@ -127,3 +127,26 @@ def test_lookup_reads_only_amounts_that_could_match(session):
     assert not outcome.is_new
     # Only the 13 billion pledge was read, not the company's seven others.
     assert read == [13e9]
+
+
+def test_a_report_whose_actor_is_only_it_links_to_the_named_pledge(session):
+    """Alone, "It will also set up ..." names no company; the detector hands over the actor as
+    written, marked unresolved. The known pledge of that amount and purpose is the one it reports."""
+    named = _report(
+        session,
+        "named",
+        "Alibaba will set up a 20 billion yuan common prosperity development fund by 2025.",
+        date(2021, 9, 2),
+    )
+    sentence = "It will also set up a 20 billion yuan common prosperity development fund for general use."
+    unresolved = replace(
+        named.candidate, actor="It", sentence=sentence, end_offset=len(sentence), end_year=None
+    )
+    unresolved.actor_resolved = False  # as the detector marks an actor nothing in the text resolves
+    other_purpose = replace(unresolved, sentence="It will also invest 20 billion yuan in cloud data centres.")
+    other_purpose.actor_resolved = False
+    (linked,) = link_report_candidates(session, "it", [unresolved], None, "outlet")
+    (apart,) = link_report_candidates(session, "it-2", [other_purpose], None, "outlet")
+    assert (linked.pledge.id, linked.is_new) == (named.pledge.id, False)
+    assert linked.pledge.actor == "Alibaba"
+    assert apart.is_new and apart.pledge.id != named.pledge.id

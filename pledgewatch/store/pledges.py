@@ -467,18 +467,26 @@ def _find_pledge(
     amount) could equal the candidate's are read (a revision, whose amount changed, reads the
     actor's pledges of the kind). Real re-reports word the same money as "invest", "fund",
     "provide" or "purchase", so the kinds of :data:`MONEY_FAMILY` are one for money; counts must
-    be of one kind and comparable units. Then nothing may
-    contradict (region, years, "another") and something must confirm (region, years, or shared
-    purpose words, fewer the closer in time).
+    be of one kind and comparable units. Then nothing may contradict (region, years, "another")
+    and something must confirm (region, years, or shared purpose words, fewer the closer in time).
+
+    An actor the detector could not resolve ("It will also set up a 20 billion yuan fund" on its
+    own; ``actor_resolved`` false, the actor as written) is looked up among every company's pledges
+    of that amount, and must share one purpose word more: a re-report so found names its company.
     """
     year = published.year if published else None
+    resolved = getattr(candidate, "actor_resolved", True) is not False
     if candidate.is_revision:
         kinds = sorted(MONEY_KINDS) if candidate.kind in MONEY_KINDS else [candidate.kind]
     elif candidate.currency is not None:
         kinds = sorted(MONEY_FAMILY | {candidate.kind})
     else:
         kinds = [candidate.kind]
-    statement = select(Pledge).where(Pledge.actor == candidate.actor, Pledge.kind.in_(kinds))
+    statement = select(Pledge).where(Pledge.kind.in_(kinds))
+    if resolved:
+        statement = statement.where(Pledge.actor == candidate.actor)
+    elif candidate.is_revision:
+        return None, False  # a revision of whose pledge? Nothing to narrow the amount by.
     if not candidate.is_revision:
         mention_amount = (
             select(PledgeMention.id)
@@ -514,7 +522,12 @@ def _find_pledge(
         if _ON_TOP.search(candidate.sentence) and not _on_top(pledge):
             # "another 50 billion yuan": a new pledge on top of the known one.
             continue
-        if strength < 2 and shared < _shared_needed(_days_apart(pledge, published)):
+        needed = _shared_needed(_days_apart(pledge, published))
+        if not resolved:
+            # Any company's pledge of this amount: the words must say it is this one.
+            if shared < needed + 1:
+                continue
+        elif strength < 2 and shared < needed:
             # Neither place nor years confirm it: shared purpose words must.
             continue
         score = strength + shared + overlap + (pledge.kind == candidate.kind)
@@ -534,8 +547,9 @@ EVIDENCE_TEXT_KEYS = ("cue", "quantity", "subject")
 def candidate_evidence(candidate: PledgeCandidate) -> dict[str, Any] | None:
     """The candidate's evidence as stored on its mention (JSON-safe), None when it carries none.
 
-    Kept to the agreed keys (the cue, the quantity and the subject as printed; a learned
-    decision's score and features), so a detector that grows more keys never breaks a listing.
+    The agreed keys (the cue, the quantity and the subject as printed; a learned decision's score
+    and features) are checked and normalised; other keys the detector adds ("actor_source") are
+    kept when their value is a plain string, number or truth value, so the JSON always stores.
     """
     raw = getattr(candidate, "evidence", None) or {}
     evidence: dict[str, Any] = {}
@@ -549,6 +563,11 @@ def candidate_evidence(candidate: PledgeCandidate) -> dict[str, Any] | None:
     features = raw.get("features")
     if isinstance(features, list | tuple) and features:
         evidence["features"] = [str(f) for f in features]
+    for key, value in raw.items():
+        if key in evidence or key in ("score", "features") or value in (None, ""):
+            continue
+        if isinstance(value, str | bool | int) or (isinstance(value, float) and math.isfinite(value)):
+            evidence[str(key)] = value
     return evidence or None
 
 
