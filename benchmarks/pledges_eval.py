@@ -20,7 +20,9 @@ Run: ``python benchmarks/pledges_eval.py [--split dev|heldout|all] [--json]``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import re
 import sys
 import tempfile
 from collections import defaultdict
@@ -32,6 +34,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO / "tests" / "data" / "pledges_eval.jsonl"
+# The real labelled sentences (not in the repository: a sibling checkout's shared folder).
+DEFAULT_REAL = REPO.parent / "shared" / "real" / "pledges-dev.jsonl"
 FIELDS = (
     "actor",
     "kind",
@@ -232,7 +236,8 @@ def evaluate_sampleweb() -> dict[str, Any]:
     from datetime import datetime
 
     from pledgewatch.ingest import record_report
-    from pledgewatch.pledges.extract import _UNITS, PERSON_UNITS
+    from pledgewatch.pledges import PERSON_UNITS
+    from pledgewatch.pledges import UNITS as _UNITS
     from pledgewatch.sampleweb import load_manifest
     from pledgewatch.store import db
 
@@ -283,6 +288,231 @@ def evaluate_sampleweb() -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- real sets
+
+
+def load_real(path: Path) -> list[dict[str, Any]]:
+    """Rows of a real labelled set (schema in ../shared/real/README.md), in file order."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def page_half(row: dict[str, Any]) -> str:
+    """The fixed page split of a real set, decided before any rule was written for it: pages whose
+    URL hashes to an even first digit are "A" (rules were developed looking at these), the others
+    "B" (held out: scored, never read while writing rules)."""
+    digest = hashlib.sha1(row["source_url"].encode("utf-8")).hexdigest()
+    return "A" if int(digest[0], 16) % 2 == 0 else "B"
+
+
+def parse_published(value: str | None) -> date | None:
+    """YYYY-MM-DD, YYYY-MM or YYYY (a page often shows only the month) as a date."""
+    if not value:
+        return None
+    parts = [int(p) for p in value.split("-")]
+    return date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+
+
+def publication_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Dated rows by date, then the undated ones, each in file order (a stable sort)."""
+    return sorted(rows, key=lambda r: (r.get("published") is None, r.get("published") or ""))
+
+
+_COUNTRY_LEVEL = re.compile(
+    r"^(?:china|global|worldwide|overseas|nationwide|rural china|lower-tier china|china and global|"
+    r"(?:[\w-]+(?:,\s*|\s+and\s+))*[\w-]+\s+china)$",
+    re.IGNORECASE,
+)
+
+
+def _specific_region(gold: str | None) -> str | None:
+    """The label's region when it names a place more specific than the country, else None."""
+    from pledgewatch.pledges.regions import normalise_region
+
+    if not gold or _COUNTRY_LEVEL.match(gold.strip()):
+        return None
+    return normalise_region(gold) or gold
+
+
+def _actor_right(gold: str | None, pred: str | None) -> bool:
+    """Same company; a unit of a watched company ("JD Logistics", "JD Daojia") may be its parent,
+    and a label's parenthesis ("Dada Now (Dada Group)") names the same company either way."""
+    if not gold or not pred:
+        return False
+    from pledgewatch.pledges.actors import default_resolver
+
+    resolver = default_resolver()
+    names = {gold, *re.findall(r"\(([^)]+)\)", gold), re.sub(r"\s*\([^)]*\)", "", gold)}
+    canonical = {resolver.normalise(n).lower() for n in names} | {n.lower() for n in names}
+    return resolver.normalise(pred).lower() in canonical
+
+
+def evaluate_real(rows: list[dict[str, Any]], db_url: str | None = None) -> dict[str, Any]:
+    """Score a real set the way its README's acceptance does.
+
+    Every row is one text (as ``pledges extract --jsonl`` feeds it), fed in publication order
+    through a temporary store. Rows marked uncertain go through the store (they are part of the
+    stream) but are not scored. Detection is P/R/F1 of ``is_pledge``; amount (within 1 %) and
+    actor are scored on true positives, from the sentence's first candidate; region only where
+    the label names a place more specific than the country; identity pairwise over true
+    positives with a group; "new" precision over every row flagged new (a flag on a false
+    positive is wrong; the first report of a group in publication order is new).
+    """
+    from pledgewatch.ingest import record_report
+    from pledgewatch.pledges.regions import split_regions
+    from pledgewatch.store import db
+
+    ordered = publication_order(rows)
+    tp = fp = fn = tn = 0
+    amount_right = actor_right = 0
+    region_right = region_total = 0
+    new_flags = new_right = 0
+    identity: list[tuple[str, int]] = []
+    errors: list[str] = []
+    seen_groups: set[str] = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = db.make_engine(db_url or f"sqlite:///{Path(tmp) / 'real.db'}")
+        db.ensure_schema(engine)
+        with db.session_factory(engine)() as session:
+            for row in ordered:
+                outcomes = record_report(
+                    session,
+                    row["id"],
+                    row["sentence"],
+                    parse_published(row.get("published")),
+                    row.get("outlet"),
+                )
+                session.commit()
+                outcomes = [o for o in outcomes if o.candidate is not None]
+                group = row.get("group") if row["is_pledge"] else None
+                first = bool(group) and group not in seen_groups
+                if group:
+                    seen_groups.add(group)
+                if row.get("uncertain"):
+                    continue
+                predicted = bool(outcomes)
+                flagged_new = any(o.is_new for o in outcomes)
+                if flagged_new:
+                    new_flags += 1
+                    new_right += int(first and row["is_pledge"])
+                    if not (first and row["is_pledge"]):
+                        errors.append(f"NEW {row['id']}: flagged new, group {group} known or not a pledge")
+                if predicted and row["is_pledge"]:
+                    tp += 1
+                    cand = outcomes[0].candidate
+                    gold_amount = row.get("amount_value")
+                    if gold_amount is not None and cand.amount_value is not None:
+                        ok = abs(cand.amount_value - gold_amount) <= 0.01 * abs(gold_amount)
+                    else:
+                        ok = gold_amount is None and cand.amount_value is None
+                    amount_right += ok
+                    if not ok:
+                        errors.append(f"AMOUNT {row['id']}: gold={gold_amount} pred={cand.amount_value}")
+                    if _actor_right(row.get("actor"), cand.actor):
+                        actor_right += 1
+                    else:
+                        errors.append(f"ACTOR {row['id']}: gold={row.get('actor')!r} pred={cand.actor!r}")
+                    gold_region = _specific_region(row.get("region"))
+                    if gold_region:
+                        region_total += 1
+                        if split_regions(gold_region) == split_regions(cand.region):
+                            region_right += 1
+                        else:
+                            errors.append(
+                                f"REGION {row['id']}: gold={row.get('region')!r} pred={cand.region!r}"
+                            )
+                    if group:
+                        identity.append((group, outcomes[0].pledge.id))
+                elif predicted:
+                    fp += 1
+                    c = outcomes[0].candidate
+                    errors.append(f"FP {row['id']} ({c.actor}, {c.amount_value}): {row['sentence'][:150]}")
+                elif row["is_pledge"]:
+                    fn += 1
+                    errors.append(f"FN {row['id']}: {row['sentence'][:150]}")
+                else:
+                    tn += 1
+        engine.dispose()
+    pair_tp = pair_pred = pair_gold = 0
+    for (g1, p1), (g2, p2) in combinations(identity, 2):
+        pair_gold += g1 == g2
+        pair_pred += p1 == p2
+        pair_tp += g1 == g2 and p1 == p2
+        if (g1 == g2) != (p1 == p2):
+            errors.append(f"IDENTITY groups {g1}/{g2} -> pledges {p1}/{p2}")
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    ip = pair_tp / pair_pred if pair_pred else 1.0
+    ir = pair_tp / pair_gold if pair_gold else 1.0
+    return {
+        "rows": len(rows),
+        "scored": tp + fp + fn + tn,
+        "gold_pledges": tp + fn,
+        "detection": {
+            "precision": precision,
+            "recall": recall,
+            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+        },
+        "amount_within_1pct": amount_right / tp if tp else 1.0,
+        "actor": actor_right / tp if tp else 1.0,
+        "region": region_right / region_total if region_total else 1.0,
+        "region_scored": region_total,
+        "identity": {
+            "pairwise_precision": ip,
+            "pairwise_recall": ir,
+            "pairwise_f1": 2 * ip * ir / (ip + ir) if ip + ir else 0.0,
+            "same_pairs_gold": pair_gold,
+        },
+        "new_precision": new_right / new_flags if new_flags else 1.0,
+        "new_flags": new_flags,
+        "errors": errors,
+    }
+
+
+def _side_by_side(columns: dict[str, dict[str, Any]]) -> str:
+    """Own set and real sets in one table, on the metrics both can report."""
+    rows: list[tuple[str, ...]] = [("metric", *columns)]
+
+    def add(label: str, getter: Any) -> None:
+        rows.append((label, *(getter(m) for m in columns.values())))
+
+    add("scored sentences", lambda m: str(m["scored"]))
+    add("gold pledge sentences", lambda m: str(m["gold_pledges"]))
+    add("detection precision", lambda m: f"{m['detection']['precision']:.3f}")
+    add("detection recall", lambda m: f"{m['detection']['recall']:.3f}")
+    add("detection F1", lambda m: f"{m['detection']['f1']:.3f}")
+    add("amount within 1% (TPs)", lambda m: f"{m['amount_within_1pct']:.3f}")
+    add("actor right (TPs)", lambda m: f"{m['actor']:.3f}")
+    add("region right (specific)", lambda m: f"{m['region']:.3f} ({m['region_scored']})")
+    add("identity pairwise P", lambda m: f"{m['identity']['pairwise_precision']:.3f}")
+    add("identity pairwise R", lambda m: f"{m['identity']['pairwise_recall']:.3f}")
+    add("identity pairwise F1", lambda m: f"{m['identity']['pairwise_f1']:.3f}")
+    add("new precision", lambda m: f"{m['new_precision']:.3f} ({m['new_flags']} flags)")
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def own_as_real(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The own set's metrics under the real sets' names, for the side-by-side table."""
+    ip, ir = metrics["identity"]["pairwise_precision"], metrics["identity"]["pairwise_recall"]
+    return {
+        "scored": metrics["sentences"],
+        "gold_pledges": metrics["gold_pledge_sentences"],
+        "detection": metrics["detection"],
+        "amount_within_1pct": metrics["fields"]["amount_value"],
+        "actor": metrics["fields"]["actor"],
+        "region": metrics["fields"]["region"],
+        "region_scored": metrics["pledges"]["paired"],
+        "identity": {**metrics["identity"], "pairwise_f1": 2 * ip * ir / (ip + ir) if ip + ir else 0.0},
+        "new_precision": metrics["is_new_precision"],
+        "new_flags": metrics["is_new_flags"],
+    }
+
+
 def _table(reports: dict[str, dict[str, Any]]) -> str:
     rows: list[tuple[str, ...]] = [("metric", *reports)]
 
@@ -318,6 +548,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sampleweb", action="store_true", help="also check detection against the sample web's manifest"
     )
+    parser.add_argument(
+        "--real",
+        type=Path,
+        default=DEFAULT_REAL if DEFAULT_REAL.exists() else None,
+        help="a real labelled set (default ../shared/real/pledges-dev.jsonl when it exists)",
+    )
+    parser.add_argument("--no-real", action="store_true", help="skip the real set")
+    parser.add_argument(
+        "--real-errors",
+        choices=("A", "B", "all"),
+        help="list the real set's errors (A: development half)",
+    )
     args = parser.parse_args(argv)
     if args.split == "each":
         splits = [*dict.fromkeys(i["split"] for i in load_items(args.data)), "all"]
@@ -334,10 +576,26 @@ def main(argv: list[str] | None = None) -> int:
             for line in result.errors:
                 print(line, file=sys.stderr)
     sampleweb = evaluate_sampleweb() if args.sampleweb else None
+    real: dict[str, dict[str, Any]] = {}
+    if args.real is not None and not args.no_real:
+        rows = load_real(args.real)
+        real["real (all pages)"] = evaluate_real(rows, args.db)
+        for half in ("A", "B"):
+            real[f"real pages {half}"] = evaluate_real([r for r in rows if page_half(r) == half], args.db)
+        if args.real_errors:
+            key = "real (all pages)" if args.real_errors == "all" else f"real pages {args.real_errors}"
+            print(f"## errors ({key})", file=sys.stderr)
+            for line in real[key]["errors"]:
+                print(line, file=sys.stderr)
     if args.json:
-        print(json.dumps({**reports, **({"sampleweb": sampleweb} if sampleweb else {})}, indent=2))
+        payload = {**reports, **({"sampleweb": sampleweb} if sampleweb else {})}
+        payload.update({k: {n: v for n, v in m.items() if n != "errors"} for k, m in real.items()})
+        print(json.dumps(payload, indent=2))
         return 0
     print(_table(reports))
+    if real:
+        own = own_as_real(reports["all"]) if "all" in reports else own_as_real(next(iter(reports.values())))
+        print("\n" + _side_by_side({"own set (all)": own, **real}))
     if sampleweb:
         d = sampleweb["detection"]
         scores = f"P {d['precision']:.3f} R {d['recall']:.3f} F1 {d['f1']:.3f}"

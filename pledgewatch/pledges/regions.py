@@ -11,188 +11,20 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from pledgewatch.pledges._data import load
+from pledgewatch.pledges.trie import trie_pattern
+
+_TABLES = load("regions")
 # Provincial-level divisions, with the spellings English-language outlets use.
-PROVINCES: dict[str, tuple[str, ...]] = {
-    "Anhui": ("Anhui",),
-    "Beijing": ("Beijing",),
-    "Chongqing": ("Chongqing",),
-    "Fujian": ("Fujian",),
-    "Gansu": ("Gansu",),
-    "Guangdong": ("Guangdong",),
-    "Guangxi": ("Guangxi", "Guangxi Zhuang autonomous region", "Guangxi Zhuang Autonomous Region"),
-    "Guizhou": ("Guizhou",),
-    "Hainan": ("Hainan",),
-    "Hebei": ("Hebei",),
-    "Heilongjiang": ("Heilongjiang",),
-    "Henan": ("Henan",),
-    "Hubei": ("Hubei",),
-    "Hunan": ("Hunan",),
-    "Inner Mongolia": ("Inner Mongolia", "Inner Mongolia autonomous region"),
-    "Jiangsu": ("Jiangsu",),
-    "Jiangxi": ("Jiangxi",),
-    "Jilin": ("Jilin",),
-    "Liaoning": ("Liaoning",),
-    "Ningxia": ("Ningxia", "Ningxia Hui autonomous region"),
-    "Qinghai": ("Qinghai",),
-    "Shaanxi": ("Shaanxi",),
-    "Shandong": ("Shandong",),
-    "Shanghai": ("Shanghai",),
-    "Shanxi": ("Shanxi",),
-    "Sichuan": ("Sichuan",),
-    "Tianjin": ("Tianjin",),
-    "Tibet": ("Tibet", "Xizang", "Tibet autonomous region"),
-    "Xinjiang": ("Xinjiang", "Xinjiang Uygur autonomous region", "Xinjiang Uyghur autonomous region"),
-    "Yunnan": ("Yunnan",),
-    "Zhejiang": ("Zhejiang",),
-    "Hong Kong": ("Hong Kong",),
-    "Macao": ("Macao", "Macau"),
-}
-
+PROVINCES: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _TABLES["provinces"].items()}
 # Macro-regions that stand for several provinces.
-MACRO_REGIONS: dict[str, tuple[str, ...]] = {
-    "Northeast China": ("Heilongjiang", "Jilin", "Liaoning"),
-    "northeastern China": ("Heilongjiang", "Jilin", "Liaoning"),
-    "Northeastern China": ("Heilongjiang", "Jilin", "Liaoning"),
-    "northeast China": ("Heilongjiang", "Jilin", "Liaoning"),
-    "China's northeast": ("Heilongjiang", "Jilin", "Liaoning"),
-    "the northeastern region": ("Heilongjiang", "Jilin", "Liaoning"),
-    "northeastern provinces": ("Heilongjiang", "Jilin", "Liaoning"),
-    "three northeastern provinces": ("Heilongjiang", "Jilin", "Liaoning"),
-    "Yangtze River Delta": ("Anhui", "Jiangsu", "Shanghai", "Zhejiang"),
-    "Beijing-Tianjin-Hebei": ("Beijing", "Hebei", "Tianjin"),
-    "Jing-Jin-Ji": ("Beijing", "Hebei", "Tianjin"),
-    "Greater Bay Area": ("Guangdong", "Hong Kong", "Macao"),
-    "Guangdong-Hong Kong-Macao Greater Bay Area": ("Guangdong", "Hong Kong", "Macao"),
-}
-
+MACRO_REGIONS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _TABLES["macro_regions"].items()}
 # Cities that outlets name instead of their province.
-CITIES: dict[str, str] = {
-    "Wuhan": "Hubei",
-    "Yichang": "Hubei",
-    "Xiangyang": "Hubei",
-    "Harbin": "Heilongjiang",
-    "Changchun": "Jilin",
-    "Shenyang": "Liaoning",
-    "Dalian": "Liaoning",
-    "Chengdu": "Sichuan",
-    "Xi'an": "Shaanxi",
-    "Xian": "Shaanxi",
-    "Guangzhou": "Guangdong",
-    "Shenzhen": "Guangdong",
-    "Dongguan": "Guangdong",
-    "Hangzhou": "Zhejiang",
-    "Ningbo": "Zhejiang",
-    "Yiwu": "Zhejiang",
-    "Nanjing": "Jiangsu",
-    "Suzhou": "Jiangsu",
-    "Suqian": "Jiangsu",
-    "Wuxi": "Jiangsu",
-    "Langfang": "Hebei",
-    "Shijiazhuang": "Hebei",
-    "Xiong'an": "Hebei",
-    "Xiongan": "Hebei",
-    "Kunming": "Yunnan",
-    "Guiyang": "Guizhou",
-    "Lanzhou": "Gansu",
-    "Xining": "Qinghai",
-    "Lhasa": "Tibet",
-    "Urumqi": "Xinjiang",
-    "Kashgar": "Xinjiang",
-    "Hohhot": "Inner Mongolia",
-    "Nanning": "Guangxi",
-    "Yinchuan": "Ningxia",
-    "Haikou": "Hainan",
-    "Sanya": "Hainan",
-    "Fuzhou": "Fujian",
-    "Xiamen": "Fujian",
-    "Nanchang": "Jiangxi",
-    "Changsha": "Hunan",
-    "Zhengzhou": "Henan",
-    "Jinan": "Shandong",
-    "Qingdao": "Shandong",
-    "Taiyuan": "Shanxi",
-    "Hefei": "Anhui",
-}
-
+CITIES: dict[str, str] = _TABLES["cities"]
 # Countries named as the place of an overseas pledge; kept as they are.
-COUNTRIES: tuple[str, ...] = (
-    "Indonesia",
-    "Thailand",
-    "Vietnam",
-    "Malaysia",
-    "Singapore",
-    "Germany",
-    "France",
-    "Spain",
-    "Italy",
-    "Netherlands",
-    "the Netherlands",
-    "United Kingdom",
-    "UK",
-    "United States",
-    "US",
-    "Japan",
-    "South Korea",
-    "Saudi Arabia",
-    "Rwanda",
-    "Kenya",
-    "Pakistan",
-    "India",
-    "Bangladesh",
-    "Cambodia",
-    "Laos",
-    "Myanmar",
-    "Philippines",
-    "the Philippines",
-    "Australia",
-    "New Zealand",
-    "Canada",
-    "Mexico",
-    "Brazil",
-    "Chile",
-    "Russia",
-    "Kazakhstan",
-    "Uzbekistan",
-    "Poland",
-    "Hungary",
-    "Belgium",
-    "Sweden",
-    "Ireland",
-    "United Arab Emirates",
-    "UAE",
-    "Egypt",
-    "Nigeria",
-    "Ethiopia",
-    "South Africa",
-    "Israel",
-    "Turkey",
-)
-
-
+COUNTRIES: tuple[str, ...] = tuple(_TABLES["countries"])
 # Adjectives that name a country ("its Indonesian joint venture").
-DEMONYMS: dict[str, str] = {
-    "Indonesian": "Indonesia",
-    "Thai": "Thailand",
-    "Vietnamese": "Vietnam",
-    "Malaysian": "Malaysia",
-    "Singaporean": "Singapore",
-    "German": "Germany",
-    "French": "France",
-    "Spanish": "Spain",
-    "Italian": "Italy",
-    "Dutch": "Netherlands",
-    "British": "United Kingdom",
-    "Japanese": "Japan",
-    "Saudi": "Saudi Arabia",
-    "Rwandan": "Rwanda",
-    "Pakistani": "Pakistan",
-    "Indian": "India",
-    "Australian": "Australia",
-    "Russian": "Russia",
-    "Brazilian": "Brazil",
-    "Mexican": "Mexico",
-    "Korean": "South Korea",
-}
+DEMONYMS: dict[str, str] = _TABLES["demonyms"]
 
 
 @lru_cache(maxsize=1)
@@ -209,14 +41,23 @@ def _pattern() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
         table[country.lower()] = (country.removeprefix("the "),)
     for adjective, country in DEMONYMS.items():
         table[adjective.lower()] = (country,)
-    names = sorted(table, key=len, reverse=True)
-    alternatives = "|".join(re.escape(n).replace(r"\ ", r"\s+").replace("'", "['’]") for n in names)
+
+    def char(c: str) -> str:
+        return r"\s+" if c == " " else "['’]" if c == "'" else re.escape(c)
+
+    alternatives = trie_pattern(table, char)
     # Case-sensitive on the first letter (proper nouns), so "us" the pronoun is not the US.
     return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.IGNORECASE), table
 
 
 def find_regions(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
     """Every region name in ``text``: (start, end, provinces) in order of appearance."""
+    return list(_find_regions(text))
+
+
+@lru_cache(maxsize=1024)
+def _find_regions(text: str) -> tuple[tuple[int, int, tuple[str, ...]], ...]:
+    # Cached: a sentence and its spans are asked about several times while it is read.
     pattern, table = _pattern()
     found: list[tuple[int, int, tuple[str, ...]]] = []
     for match in pattern.finditer(text):
@@ -229,7 +70,7 @@ def find_regions(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
         provinces = table.get(key)
         if provinces:
             found.append((match.start(), match.end(), provinces))
-    return found
+    return tuple(found)
 
 
 def normalise_region(text: str | None) -> str | None:
@@ -250,3 +91,26 @@ def join_regions(provinces: set[str] | list[str] | tuple[str, ...]) -> str:
 
 def split_regions(value: str | None) -> set[str]:
     return {part.strip() for part in (value or "").split(",") if part.strip()}
+
+
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+# "Beijing, Sep 4 -", "BEIJING, Sept. 4 (Xinhua) --", "SHANGHAI (Reuters) -", "Beijing -": where the
+# story was filed, not where the pledge is.
+_DATELINE = re.compile(
+    rf"^\s*[A-Z][A-Za-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+)?\s*"
+    rf"(?:,\s*(?:{_MONTH}\s+\d{{1,2}}|\d{{1,2}}\s+{_MONTH})(?:,?\s+\d{{4}})?\s*)?"
+    r"(?:\((?:Xinhua|Reuters|AP|AFP|Bloomberg|China\s+Daily|CGTN|ECNS|Chinanews)\)\s*)?"
+    r"(?:-{1,2}|–|—)\s"
+)
+
+
+def dateline_end(text: str) -> int:
+    """End of a dateline at the start of ``text`` ("Beijing, Sep 4 -"), or 0 when there is none."""
+    match = _DATELINE.match(text[:120])
+    return match.end() if match else 0
+
+
+def find_places(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
+    """:func:`find_regions` without the dateline: the places a sentence is about."""
+    skip = dateline_end(text)
+    return [r for r in find_regions(text) if r[0] >= skip]
