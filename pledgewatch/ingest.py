@@ -65,13 +65,11 @@ def record_report(
     """Detect and store the pledges of a text that is not an archived article, known by ``report_ref``.
 
     ``title`` is the text's headline, the context that names the company when the text says only
-    "it" or "the company". The detector of this version takes no title, so it is accepted (the
-    callers pass it already) but not used: nothing is prepended to the text, which would shift
-    the offsets and could be read as a sentence of its own.
+    "it" or "the company": detection takes it as the text's subject (it is not prepended to the
+    text, which would shift the offsets and could be read as a sentence of its own).
     """
-    del title  # see above: detection takes no title yet
     when = pledges.as_datetime(published)
-    candidates = extract_pledges(text, when, resolver=resolver)
+    candidates = extract_pledges(text, when, resolver=resolver, title=title)
     return pledges.link_report_candidates(session, report_ref, candidates, when, source)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from pledgewatch.pledges import PERSON_UNITS, PledgeCandidate, purpose_words
+from pledgewatch.pledges import COMPARABLE_PERSON_UNITS, PledgeCandidate, purpose_words
 from pledgewatch.pledges.regions import split_regions
 from pledgewatch.store.models import Article, Pledge, PledgeMention, utcnow
 
@@ -187,11 +187,9 @@ MONEY_KINDS = {"invest", "donate"}
 # "purchase 200 billion yuan of goods"), and the detector names the kind after the wording: for
 # an amount of money these kinds are one family. Jobs and training pledges count persons.
 MONEY_FAMILY = frozenset({"invest", "donate", "poverty", "build", "other"})
-# Counts of persons are one family: re-reports say "10,000 positions" or "10,000 veterans",
-# "100,000 farmer-merchants" or "100,000 new-type farmers" for the same pledge. The detector's
-# person units (pledgewatch.pledges.PERSON_UNITS) leave out "jobs", which it keeps apart for job
-# pledges; for identity a hiring pledge re-reported as "hire 20,000 workers" is the same count.
-PERSON_LIKE_UNITS = PERSON_UNITS | {"jobs"}
+# Counts of persons are one family (pledgewatch.pledges.COMPARABLE_PERSON_UNITS: the person units
+# and jobs): re-reports say "10,000 positions" or "10,000 veterans", "100,000 farmer-merchants" or
+# "100,000 new-type farmers" for the same pledge.
 
 
 # Places built are one family too: "150 drone airports" is re-reported as "150 drone bases".
@@ -203,18 +201,22 @@ FACILITY_LIKE_UNITS = frozenset(
 def _units_comparable(a: str | None, b: str | None) -> bool:
     return (
         a == b
-        or (a in PERSON_LIKE_UNITS and b in PERSON_LIKE_UNITS)
+        or (a in COMPARABLE_PERSON_UNITS and b in COMPARABLE_PERSON_UNITS)
         or (a in FACILITY_LIKE_UNITS and b in FACILITY_LIKE_UNITS)
     )
 
 
 def _years_conflict(candidate: PledgeCandidate, pledge: Pledge) -> bool:
+    """Different target years. The end year decides when both have one: "by 2030" has no stated
+    start, so its start year is the publication's, and a re-report a year later would differ."""
     relative = candidate.horizon_relative or _is_relative(pledge.horizon)
     slack = 1 if relative else 0
-    for mine, theirs in ((candidate.start_year, pledge.start_year), (candidate.end_year, pledge.end_year)):
-        if mine is not None and theirs is not None and abs(mine - theirs) > slack:
-            return True
-    return False
+    pairs = [(candidate.end_year, pledge.end_year)]
+    if candidate.end_year is None or pledge.end_year is None:
+        pairs.append((candidate.start_year, pledge.start_year))
+    return any(
+        mine is not None and theirs is not None and abs(mine - theirs) > slack for mine, theirs in pairs
+    )
 
 
 def _is_relative(horizon: str | None) -> bool:
@@ -224,13 +226,18 @@ def _is_relative(horizon: str | None) -> bool:
 
 def _agreement(candidate: PledgeCandidate, pledge: Pledge) -> tuple[bool, int]:
     """(compatible, strength of positive agreement) between a mention and a known pledge."""
-    if candidate.region and pledge.region and split_regions(candidate.region) != split_regions(pledge.region):
+    mine_regions = set(split_regions(candidate.region)) if candidate.region else set()
+    their_regions = set(split_regions(pledge.region)) if pledge.region else set()
+    # Regions conflict when they share no place. A report that adds a place ("Beijing, Sichuan":
+    # a dateline or the capital's media read as a place) still agrees, though less.
+    if mine_regions and their_regions and not mine_regions & their_regions:
         return False, 0
     if _years_conflict(candidate, pledge):
         return False, 0
     strength = 0
-    if candidate.region and pledge.region:
-        strength += 2
+    if mine_regions and their_regions:
+        # One set within the other is the same place told more or less precisely.
+        strength += 2 if mine_regions <= their_regions or their_regions <= mine_regions else 1
     if candidate.end_year is not None and pledge.end_year is not None:
         # Equal years confirm; years within the slack of a relative horizon only do not conflict.
         exact = candidate.end_year == pledge.end_year and candidate.start_year in (None, pledge.start_year)
@@ -412,6 +419,13 @@ def _days_apart(pledge: Pledge, published: datetime | None) -> int | None:
     return min((abs((published - d).days) for d in dates), default=None)
 
 
+def _unresolved(pledge: Pledge) -> bool:
+    """Whether no report of the pledge named its company (the detector's evidence says so)."""
+    return bool(pledge.mentions) and all(
+        (m.evidence or {}).get("actor_source") == "unresolved" for m in pledge.mentions
+    )
+
+
 def _on_top(pledge: Pledge) -> bool:
     """Whether the known pledge is itself money on top of an earlier one ("another 50 billion")."""
     return pledge.qualifier == "additional" or any(_ON_TOP.search(m.sentence) for m in pledge.mentions)
@@ -482,11 +496,9 @@ def _find_pledge(
         kinds = sorted(MONEY_FAMILY | {candidate.kind})
     else:
         kinds = [candidate.kind]
-    statement = select(Pledge).where(Pledge.kind.in_(kinds))
-    if resolved:
-        statement = statement.where(Pledge.actor == candidate.actor)
-    elif candidate.is_revision:
+    if not resolved and candidate.is_revision:
         return None, False  # a revision of whose pledge? Nothing to narrow the amount by.
+    base = select(Pledge).where(Pledge.kind.in_(kinds))
     if not candidate.is_revision:
         mention_amount = (
             select(PledgeMention.id)
@@ -496,12 +508,23 @@ def _find_pledge(
             )
             .exists()
         )
-        statement = statement.where(
+        base = base.where(
             or_(_amount_window(candidate, Pledge.amount_value, Pledge.currency), mention_amount)
         )
-    known = session.scalars(statement.options(selectinload(Pledge.mentions)).order_by(Pledge.id)).all()
+    statement = base.where(Pledge.actor == candidate.actor) if resolved else base
+    known = list(session.scalars(statement.options(selectinload(Pledge.mentions)).order_by(Pledge.id)))
+    if resolved and not candidate.is_revision:
+        # Pledges first reported with an actor nothing resolved ("it", "a Chinese e-commerce
+        # giant"): this report may name their company. Same amount window, any actor written.
+        others = session.scalars(
+            base.where(Pledge.actor != candidate.actor)
+            .options(selectinload(Pledge.mentions))
+            .order_by(Pledge.id)
+        )
+        known.extend(p for p in others if _unresolved(p))
     best: tuple[float, Pledge] | None = None
     for pledge in known:
+        named_elsewhere = pledge.actor != candidate.actor
         compatible, strength = _agreement(candidate, pledge)
         if not compatible:
             continue
@@ -523,7 +546,7 @@ def _find_pledge(
             # "another 50 billion yuan": a new pledge on top of the known one.
             continue
         needed = _shared_needed(_days_apart(pledge, published))
-        if not resolved:
+        if not resolved or named_elsewhere:
             # Any company's pledge of this amount: the words must say it is this one.
             if shared < needed + 1:
                 continue
@@ -593,6 +616,15 @@ def _store_candidates(
     unclaimed = list(existing)
     for candidate in candidates:
         pledge, is_revision = _find_pledge(session, candidate, published)
+        if (
+            pledge is not None
+            and pledge.actor != candidate.actor
+            and getattr(candidate, "actor_resolved", True) is not False
+        ):
+            # A pledge first reported as "it will ..." now has its company named.
+            pledge.actor = candidate.actor
+            pledge.key = pledge_key(candidate, published.year if published else None)
+            pledge.updated_at = utcnow()
         # The same report processed again (an edited article): update its mention in place.
         previous = next(
             (m for m in unclaimed if pledge is not None and m.pledge_id == pledge.id),
