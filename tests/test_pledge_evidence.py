@@ -2,8 +2,8 @@
 in `pledges list` (table, JSON, CSV) and in the alert (text and HTML, through a real SMTP server).
 
 The detector hands over ``candidate.evidence`` (cue, quantity, subject; a learned decision's
-score and features). These tests give a candidate its evidence as the detector does, so they
-hold whichever detector is installed.
+score and features). Most tests here give a candidate its evidence themselves, so they hold
+whichever detector is installed; one runs the detector's own.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import fields
 from datetime import UTC, date, datetime
 
 import pytest
@@ -20,7 +21,7 @@ from sqlalchemy import select, text
 
 from pledgewatch.config import Config, EmailConfig
 from pledgewatch.notify.dispatch import Dispatcher
-from pledgewatch.pledges import extract_pledges
+from pledgewatch.pledges import PledgeCandidate, extract_pledges
 from pledgewatch.store import db
 from pledgewatch.store.models import PledgeMention
 from pledgewatch.store.pledges import link_report_candidates
@@ -36,10 +37,17 @@ EVIDENCE = {
 WHY = 'cue "will invest", quantity "more than RMB 6 billion", subject "JD.com", score 0.94'
 
 
+class _Scored(PledgeCandidate):
+    """A candidate whose evidence the test sets, as a learned decision would hand it over."""
+
+    evidence = None  # a plain attribute here, not the detector's property
+
+
 def _candidate_with_evidence(evidence: dict | None):
     (candidate,) = extract_pledges(SENTENCE, date(2020, 4, 8))
-    candidate.evidence = evidence
-    return candidate
+    scored = _Scored(**{f.name: getattr(candidate, f.name) for f in fields(candidate)})
+    scored.evidence = evidence
+    return scored
 
 
 def test_evidence_is_stored_with_the_mention_and_updated_with_it(sessions):
@@ -152,3 +160,15 @@ def test_migration_0009_adds_evidence_and_keeps_older_mentions(db_url):
     db.downgrade(engine, "0008")
     db.upgrade(engine)
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_extract_prints_the_detectors_own_evidence(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text(
+        json.dumps({"id": "a", "text": SENTENCE, "published": "2020-04"}) + "\n", encoding="utf-8"
+    )
+    result = run_cli("pledges", "extract", "--jsonl", str(path))
+    assert result.returncode == 0, result.stderr
+    (pledge,) = json.loads(result.stdout)["pledges"]
+    assert pledge["evidence"]["cue"] and "6 billion" in pledge["evidence"]["quantity"]

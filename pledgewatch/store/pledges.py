@@ -419,13 +419,6 @@ def _days_apart(pledge: Pledge, published: datetime | None) -> int | None:
     return min((abs((published - d).days) for d in dates), default=None)
 
 
-def _unresolved(pledge: Pledge) -> bool:
-    """Whether no report of the pledge named its company (the detector's evidence says so)."""
-    return bool(pledge.mentions) and all(
-        (m.evidence or {}).get("actor_source") == "unresolved" for m in pledge.mentions
-    )
-
-
 def _on_top(pledge: Pledge) -> bool:
     """Whether the known pledge is itself money on top of an earlier one ("another 50 billion")."""
     return pledge.qualifier == "additional" or any(_ON_TOP.search(m.sentence) for m in pledge.mentions)
@@ -511,17 +504,15 @@ def _find_pledge(
         base = base.where(
             or_(_amount_window(candidate, Pledge.amount_value, Pledge.currency), mention_amount)
         )
-    statement = base.where(Pledge.actor == candidate.actor) if resolved else base
-    known = list(session.scalars(statement.options(selectinload(Pledge.mentions)).order_by(Pledge.id)))
     if resolved and not candidate.is_revision:
-        # Pledges first reported with an actor nothing resolved ("it", "a Chinese e-commerce
-        # giant"): this report may name their company. Same amount window, any actor written.
-        others = session.scalars(
-            base.where(Pledge.actor != candidate.actor)
-            .options(selectinload(Pledge.mentions))
-            .order_by(Pledge.id)
-        )
-        known.extend(p for p in others if _unresolved(p))
+        # Also pledges first reported with an actor nothing resolved ("it", "a Chinese e-commerce
+        # giant"): this report may name their company.
+        statement = base.where(or_(Pledge.actor == candidate.actor, Pledge.actor_resolved.is_(False)))
+    elif resolved:
+        statement = base.where(Pledge.actor == candidate.actor)
+    else:
+        statement = base
+    known = session.scalars(statement.options(selectinload(Pledge.mentions)).order_by(Pledge.id)).all()
     best: tuple[float, Pledge] | None = None
     for pledge in known:
         named_elsewhere = pledge.actor != candidate.actor
@@ -623,6 +614,7 @@ def _store_candidates(
         ):
             # A pledge first reported as "it will ..." now has its company named.
             pledge.actor = candidate.actor
+            pledge.actor_resolved = True
             pledge.key = pledge_key(candidate, published.year if published else None)
             pledge.updated_at = utcnow()
         # The same report processed again (an edited article): update its mention in place.
@@ -652,6 +644,7 @@ def _store_candidates(
             pledge = Pledge(
                 key=pledge_key(candidate, year),
                 actor=candidate.actor,
+                actor_resolved=getattr(candidate, "actor_resolved", True) is not False,
                 kind=candidate.kind,
                 amount_value=candidate.amount_value,
                 currency=candidate.currency,
