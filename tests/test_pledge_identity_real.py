@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from pledgewatch.ingest import record_report
+from pledgewatch.pledges import extract_pledges
 from pledgewatch.store import db
 from pledgewatch.store.models import Pledge
 from pledgewatch.store.pledges import link_report_candidates
@@ -150,3 +151,26 @@ def test_a_report_whose_actor_is_only_it_links_to_the_named_pledge(session):
     assert (linked.pledge.id, linked.is_new) == (named.pledge.id, False)
     assert linked.pledge.actor == "Alibaba"
     assert apart.is_new and apart.pledge.id != named.pledge.id
+
+
+def test_a_pledge_first_reported_as_it_gets_its_company_from_a_later_report(session):
+    sentence = "It will build 150 drone airports in Sichuan for unmanned aerial vehicle delivery."
+    (detected,) = extract_pledges(f"JD.com said so. {sentence}", date(2017, 4, 7))
+    unresolved = replace(
+        detected,
+        actor="it",
+        actor_resolved=False,
+        sentence=sentence,
+        start_offset=0,
+        end_offset=len(sentence),
+    )
+    (first,) = link_report_candidates(session, "first", [unresolved], date(2017, 4, 7), "outlet")
+    assert first.is_new and first.pledge.actor == "it"
+    named = _report(
+        session,
+        "named",
+        "JD.com will build 150 airports in Sichuan province for unmanned aerial vehicle delivery.",
+        date(2017, 4, 20),
+    )
+    assert (named.pledge.id, named.is_new) == (first.pledge.id, False)
+    assert (named.pledge.actor, named.pledge.actor_resolved) == ("JD.com", True)
