@@ -138,6 +138,9 @@ class EmailConfig(_Section):
     sender_name: str = "pledgewatch"
     recipients: list[str] = Field(default_factory=list)
     alerts: bool = True
+    # Whose new pledges are alerted: "watchlist" (companies of [[watchlist]]) or "all" (every
+    # company the archive finds a pledge of). Listings and the digest show every company either way.
+    alert_on: Literal["watchlist", "all"] = "watchlist"
     # Alert only pledges reported within this many days (0: no limit), so that a first crawl or a
     # backfill does not mail one alert per historical pledge; older ones are recorded as skipped.
     alert_max_age_days: Annotated[int, Field(ge=0, le=MAX_DAYS)] = 30

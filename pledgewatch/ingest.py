@@ -34,8 +34,14 @@ class IngestOutcome:
 
 
 def detects_pledges(article: Article) -> bool:
-    """Whether pledge detection reads this article: the one rule, for a crawl, an import and a rescan."""
-    return bool(article.relevant)
+    """Whether pledge detection reads this article: the one rule, for a crawl, an import and a rescan.
+
+    Every archived article (issue 13): the watch list decides what is alerted and what the digest
+    leads with, not what the archive knows, so ``pledges list`` shows every company's pledges and a
+    company added to the watch list later has its history.
+    """
+    del article  # every article, relevant or not
+    return True
 
 
 def record_article_pledges(
@@ -54,17 +60,27 @@ def record_report(
     published: date | datetime | None,
     source: str | None,
     resolver: ActorResolver | None = None,
+    title: str | None = None,
 ) -> list[MentionOutcome]:
-    """Detect and store the pledges of a text that is not an archived article, known by ``report_ref``."""
+    """Detect and store the pledges of a text that is not an archived article, known by ``report_ref``.
+
+    ``title`` is the text's headline, the context that names the company when the text says only
+    "it" or "the company": detection takes it as the text's subject (it is not prepended to the
+    text, which would shift the offsets and could be read as a sentence of its own).
+    """
     when = pledges.as_datetime(published)
-    candidates = extract_pledges(text, when, resolver=resolver)
+    candidates = extract_pledges(text, when, resolver=resolver, title=title)
     return pledges.link_report_candidates(session, report_ref, candidates, when, source)
 
 
 def ingest(session: Session, record: ArticleRecord, watchlist: Watchlist) -> IngestOutcome:
-    """Store ``record`` and detect the pledges of relevant new or edited articles, then commit.
+    """Store ``record`` and detect the pledges of every new or edited article, then commit.
 
-    On failure the session is rolled back, so one bad article never leaves half an article behind.
+    Every company's pledges are detected, whether or not the article mentions a watched name: the
+    watch list decides what is alerted and what the digest leads with (see
+    :mod:`pledgewatch.notify`), not what the archive knows, so a company added to the watch list
+    later has its history, and ``pledges list`` shows every company. On failure the session is
+    rolled back, so one bad article never leaves half an article behind.
     """
     try:
         if record.canonical is None:

@@ -106,6 +106,16 @@ SAMPLE_HEADLINES = {
     "JD.com to help sell RMB 12 bn in Shaanxi over 3 years",
     "JD.com to train 10,000 people by the end of 2022",
     "JD.com to help 100,000 enterprises by 2023",
+    # Issue 13: every archived article is scanned, not only those naming a watched company, so the
+    # other companies' own articles bring their pledges too.
+    "Alibaba to invest RMB 100 bn over 5 years",
+    "Alibaba to invest RMB 200 bn over 3 years",
+    "Alibaba to invest RMB 5.3 bn",
+    "Meituan to invest RMB 500 million over 3 years",
+    "Pinduoduo to train 100,000 people by 2025",
+    "Suning to build 1,000 stores in 2019",
+    "Tencent to invest RMB 50 bn",
+    "Tencent to invest RMB 500 bn over 5 years",
 }
 
 

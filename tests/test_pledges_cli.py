@@ -68,7 +68,8 @@ def test_extract_bad_input_names_the_line_and_exits_2(tmp_path):
     result = run_cli("pledges", "extract", "--jsonl", str(path))
     assert result.returncode == 2
     assert "line 2" in result.stderr and "Traceback" not in result.stderr
-    assert result.stdout == ""
+    # Issue 13: a bad line no longer stops the run; the good line before it is processed.
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["a"]
     path.write_text('{"id": "a", "text": "x", "published": "yesterday"}\n')
     result = run_cli("pledges", "extract", "--jsonl", str(path))
     assert result.returncode == 2 and "line 1" in result.stderr and "published" in result.stderr

@@ -6,14 +6,16 @@ import csv
 import io
 import json
 import math
+import re
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.table import Table
@@ -97,49 +99,105 @@ def _store(db_url: str | None) -> Iterator[Session]:
             engine.dispose()
 
 
-def _read_jsonl(path: str) -> list[dict[str, Any]]:
-    """Every report of the input, validated up front so a bad line stops the run before any output."""
+def _parse_published(value: str) -> datetime:
+    """A report's publication date: YYYY-MM-DD, YYYY-MM or YYYY (a page often shows only the month
+    or the year), or an ISO time; a partial date means its first day, in UTC.
+
+    Only the year feeds detection (relative horizons) and identity compares days, so the first
+    day of a month is as good as any and keeps the reports' order.
+    """
+    text = value.strip()
+    partial = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?", text)
+    if partial:
+        try:
+            return datetime(int(partial.group(1)), int(partial.group(2) or 1), 1, tzinfo=UTC)
+        except ValueError:
+            raise UsageError(f"not a date: {value!r}") from None
+    return _parse_date(text, "published")
+
+
+class BadLine(Exception):
+    """One input line that cannot be processed; the run goes on with the next line."""
+
+
+def _report_of(obj: object) -> dict[str, Any]:
+    """One JSON Lines report, checked: what is wrong with it raises :class:`BadLine`."""
+    if not isinstance(obj, dict):
+        raise BadLine("expected a JSON object with 'id' and 'text'")
+    text = obj.get("text")
+    if not isinstance(text, str):
+        raise BadLine("'text' is missing" if text is None else "'text' must be a string")
+    ref = obj.get("id")
+    if ref is not None and (not isinstance(ref, str | int) or isinstance(ref, bool)):
+        raise BadLine("'id' must be a string or a number")
+    published = obj.get("published")
+    when: datetime | None = None
+    if published not in (None, ""):
+        if not isinstance(published, str):
+            raise BadLine("'published' must be a date string (YYYY-MM-DD, YYYY-MM or YYYY) or null")
+        try:
+            when = _parse_published(published)
+        except UsageError:
+            raise BadLine(f"'published' is not a date (YYYY-MM-DD, YYYY-MM or YYYY): {published!r}") from None
+    source = obj.get("source")
+    if source is not None and not isinstance(source, str):
+        raise BadLine("'source' must be a string")
+    title = obj.get("title")
+    if title is not None and not isinstance(title, str):
+        raise BadLine("'title' must be a string")
+    return {"id": ref, "text": text, "published": when, "source": source, "title": title or None}
+
+
+def _open_lines(path: str) -> Iterator[str]:
+    """The input's lines, read as they come (stdin is a stream), not all up front.
+
+    The file is opened here, before any store is: a mistyped name fails at once.
+    """
+    if path == "-":
+        return iter(sys.stdin)
     try:
-        if path == "-":
-            lines = sys.stdin.read().splitlines()
-        else:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        handle = Path(path).open(encoding="utf-8")  # noqa: SIM115 - closed by _lines_of when read
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc}") from None
-    reports: list[dict[str, Any]] = []
+    return _lines_of(handle, path)
+
+
+def _lines_of(handle: TextIO, path: str) -> Iterator[str]:
+    with handle:
+        try:
+            yield from handle
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{path}: cannot read: {exc}") from None
+
+
+def _read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, report) for every report of the input, or (line number, what is wrong with it).
+
+    A bad line does not stop the run: the caller reports it and goes on, so one stray line in a
+    day's feed does not cost the rest of it.
+    """
+    return _reports_of(_open_lines(path))
+
+
+def _reports_of(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise UsageError(f"{path}: line {number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(obj, dict):
-            raise UsageError(f"{path}: line {number}: expected a JSON object with 'id' and 'text'")
-        text = obj.get("text")
-        if not isinstance(text, str):
-            raise UsageError(f"{path}: line {number}: 'text' must be a string")
-        ref = obj.get("id", number)
-        if not isinstance(ref, str | int) or isinstance(ref, bool):
-            raise UsageError(f"{path}: line {number}: 'id' must be a string or a number")
-        published = obj.get("published")
-        when: datetime | None = None
-        if published not in (None, ""):
-            if not isinstance(published, str):
-                raise UsageError(f"{path}: line {number}: 'published' must be a date string")
-            try:
-                when = _parse_date(published, "published")
-            except UsageError:
-                raise UsageError(
-                    f"{path}: line {number}: 'published' is not a date (YYYY-MM-DD): {published!r}"
-                ) from None
-        source = obj.get("source")
-        if source is not None and not isinstance(source, str):
-            raise UsageError(f"{path}: line {number}: 'source' must be a string")
-        reports.append({"id": ref, "text": text, "published": when, "source": source})
-    return reports
+            yield number, f"not valid JSON ({exc.msg})"
+            continue
+        try:
+            report = _report_of(obj)
+        except BadLine as exc:
+            yield number, str(exc)
+            continue
+        if report["id"] is None:
+            report["id"] = number
+        yield number, report
 
 
 def _outcome_to_dict(outcome: Any) -> dict[str, Any]:
@@ -160,6 +218,7 @@ def _outcome_to_dict(outcome: Any) -> dict[str, Any]:
         "end_year": candidate.end_year,
         "sentence": candidate.sentence,
         "sentence_index": candidate.sentence_index,
+        "evidence": outcome.mention.evidence,
     }
 
 
@@ -173,13 +232,15 @@ def extract(
         str | None,
         typer.Option(
             "--jsonl",
-            help='JSON Lines of reports {"id", "text", "published" (optional date), "source" (optional)}, '
-            "processed in order as a stream (`-` for stdin).",
+            help='JSON Lines of reports {"id", "text", "published" (YYYY-MM-DD, YYYY-MM, YYYY or null), '
+            '"source", "title" (optional)}, processed in order as a stream (`-` for stdin); a bad line '
+            "is reported on stderr with its number and skipped (exit code 2 at the end).",
             show_default=False,
         ),
     ] = None,
     published: Annotated[
-        str | None, typer.Option("--published", help="Publication date of FILE (YYYY-MM-DD).")
+        str | None,
+        typer.Option("--published", help="Publication date of FILE (YYYY-MM-DD, YYYY-MM or YYYY)."),
     ] = None,
     source: Annotated[str | None, typer.Option("--source", help="Outlet of FILE.")] = None,
     db_url: Annotated[
@@ -197,6 +258,7 @@ def extract(
     app_ctx = get_context(ctx)
     if (file is None) == (jsonl is None):
         raise UsageError("give either FILE (one text) or --jsonl IN.jsonl (a stream of reports)")
+    reports: Iterable[tuple[int, dict[str, Any] | str]]
     if jsonl is not None:
         if published or source:
             raise UsageError("--published and --source apply to FILE; in --jsonl give them per line")
@@ -209,27 +271,87 @@ def extract(
             raise UsageError(f"{file}: no such file") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{file}: cannot read: {exc}") from None
-        when = _parse_date(published, "--published") if published else None
-        reports = [{"id": file, "text": text, "published": when, "source": source}]
-    from pledgewatch.ingest import record_report
-
+        when = _parse_published(published) if published else None
+        reports = [(1, {"id": file, "text": text, "published": when, "source": source, "title": None})]
     resolver = ActorResolver.from_entities(app_ctx.config.watchlist)
     target = db.normalise_db_url(db_url or app_ctx.db_option) if (db_url or app_ctx.db_option) else None
     with _store(target) as session:
-        for report in reports:
-            outcomes = record_report(
-                session,
-                str(report["id"]),
-                report["text"],
-                report["published"],
-                report["source"],
-                resolver=resolver,
-            )
+        bad = _extract_reports(session, reports, resolver, where=jsonl or file or "")
+    if bad:
+        raise UsageError(f"{jsonl}: {bad} bad line{'s' if bad != 1 else ''} skipped (each named above)")
+
+
+# Reports stored per transaction. A commit per report made a run about 40 % slower (801 real
+# sentences: 24.5 s against 17.5 s under a profiler): each commit expires the session, and the next
+# report's identity lookups load the known pledges and mentions again. A batch is committed at
+# this size, after BATCH_SECONDS, and at the end. A batch's output lines are written once it is
+# committed, so every line printed is kept.
+BATCH_SIZE = 200
+BATCH_SECONDS = 2.0
+
+
+def _extract_reports(
+    session: Session,
+    reports: Iterable[tuple[int, dict[str, Any] | str]],
+    resolver: ActorResolver,
+    where: str,
+) -> int:
+    """Detect and link every report in input order, committing in batches; the number of bad lines.
+
+    On a failure (the database, an interrupt) the batch in progress is rolled back and its
+    completed reports are stored again one by one, so nothing processed before the failure is
+    lost and its output is still written; then the failure goes on up.
+    """
+    from pledgewatch.ingest import record_report
+
+    def run(report: dict[str, Any]) -> str:
+        outcomes = record_report(
+            session,
+            str(report["id"]),
+            report["text"],
+            report["published"],
+            report["source"],
+            resolver=resolver,
+            title=report["title"],
+        )
+        line = {"id": report["id"], "pledges": [_outcome_to_dict(o) for o in outcomes]}
+        return json.dumps(line, ensure_ascii=False) + "\n"
+
+    def flush(lines: list[str]) -> None:
+        # Data goes to stdout as is (a console would reflow or restyle it).
+        sys.stdout.write("".join(lines))
+        sys.stdout.flush()
+        lines.clear()
+
+    bad = 0
+    done: list[dict[str, Any]] = []
+    pending: list[str] = []
+    started = time.monotonic()
+    try:
+        for number, report in reports:
+            if isinstance(report, str):
+                # Its own line on stderr, at once: the good lines around it go on.
+                print(f"{where}: line {number}: {report}", file=sys.stderr, flush=True)
+                bad += 1
+                continue
+            pending.append(run(report))
+            done.append(report)
+            if len(done) >= BATCH_SIZE or time.monotonic() - started >= BATCH_SECONDS:
+                session.commit()
+                done.clear()
+                flush(pending)
+                started = time.monotonic()
+        session.commit()
+        flush(pending)
+    except BaseException:
+        session.rollback()
+        pending.clear()
+        for report in done:
+            pending.append(run(report))
             session.commit()
-            line = {"id": report["id"], "pledges": [_outcome_to_dict(o) for o in outcomes]}
-            # Data goes to stdout as is (a console would reflow or restyle it).
-            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
+        flush(pending)
+        raise
+    return bad
 
 
 def _plain_number(value: float | None) -> str:
@@ -270,7 +392,25 @@ CSV_COLUMNS = [
     "mention_amount",
     "mention_currency",
     "sentence",
+    "evidence_cue",
+    "evidence_quantity",
+    "evidence_subject",
+    "evidence_score",
+    "evidence_features",
 ]
+
+
+def _evidence_cells(evidence: dict[str, Any] | None) -> list[str]:
+    """The evidence as five plain cells (features joined by "; "), empty for a mention without any."""
+    evidence = evidence or {}
+    score = evidence.get("score")
+    return [
+        str(evidence.get("cue") or ""),
+        str(evidence.get("quantity") or ""),
+        str(evidence.get("subject") or ""),
+        f"{score:.4f}".rstrip("0").rstrip(".") if isinstance(score, int | float) else "",
+        "; ".join(str(f) for f in evidence.get("features") or []),
+    ]
 
 
 def _csv(pledges: list[dict[str, Any]]) -> str:
@@ -306,6 +446,7 @@ def _csv(pledges: list[dict[str, Any]]) -> str:
                     _plain_number(mention["amount_value"]),
                     mention["currency"] or "",
                     mention["sentence"],
+                    *_evidence_cells(mention["evidence"]),
                 ]
             )
     return buffer.getvalue()
@@ -395,7 +536,7 @@ def list_command(
         sys.stdout.flush()
         return
     table = Table(title=f"{len(pledges)} pledge{'s' if len(pledges) != 1 else ''}", show_lines=False)
-    for column in ("id", "actor", "kind", "amount", "region", "years", "first report", "mentions"):
+    for column in ("id", "actor", "kind", "amount", "region", "years", "first report", "mentions", "why"):
         table.add_column(column)
     for pledge in pledges:
         first = pledge["first_report"] or {}
@@ -415,5 +556,7 @@ def list_command(
             years,
             first_text,
             str(len(pledge["mentions"])),
+            # Why the first report was read as a pledge: the cue, quantity and subject it rests on.
+            first.get("why") or "",
         )
     out.print(table)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Literal
 
 from pledgewatch.notify.rendering import (
     AlsoReported,
@@ -29,6 +30,7 @@ from pledgewatch.notify.rendering import (
     render,
 )
 from pledgewatch.pledges.watchlist import Watchlist
+from pledgewatch.store.listing import why_line
 from pledgewatch.store.models import Article, PledgeMention
 from pledgewatch.store.reports import first_report, other_reports
 
@@ -50,6 +52,8 @@ class Footer:
     watched: tuple[str, ...]
     # The digest's schedule expression (schedule.digest), for the digest's footer.
     digest_schedule: str = ""
+    # email.alert_on: an alert for an unwatched company is sent because this is "all".
+    alert_on: str = "watchlist"
 
 
 def outlet_name(article: Article) -> str:
@@ -61,11 +65,19 @@ def outlet_name(article: Article) -> str:
     return publisher or printed or "unknown outlet"
 
 
-def is_alertable(mention: PledgeMention, watchlist: Watchlist) -> bool:
-    """New or revised, from an archived article, by a company on the watch list."""
+AlertOn = Literal["watchlist", "all"]
+
+
+def is_alertable(mention: PledgeMention, watchlist: Watchlist, alert_on: AlertOn = "watchlist") -> bool:
+    """New or revised, from an archived article, by a company on the watch list (``alert_on =
+    "watchlist"``, the default) or by any company (``"all"``).
+
+    The archive holds every company's pledges; an alert interrupts an analyst, so by default only
+    the companies they watch do.
+    """
     if not (mention.is_new or mention.is_revision) or mention.article_id is None:
         return False
-    return bool(watchlist.match(mention.pledge.actor))
+    return alert_on == "all" or bool(watchlist.match(mention.pledge.actor))
 
 
 def alert_subject(mention: PledgeMention) -> str:
@@ -169,6 +181,7 @@ def compose_alert(
         "headline": pledge_headline(mention.pledge),
         "sentence": report.sentence,
         "fields": pledge_fields(report),
+        "why": why_line(report.evidence),
         "title": article.title or "(untitled)",
         "outlet": outlet_name(article),
         "published": format_time(article.published_at or report.published_at, zone),

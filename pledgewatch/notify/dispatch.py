@@ -189,7 +189,7 @@ class Dispatcher:
         for mention in store.alert_candidates(session):
             if self._too_old(mention, now):
                 old.append(mention)
-            elif is_alertable(mention, self.watchlist):
+            elif is_alertable(mention, self.watchlist, self.config.email.alert_on):
                 due.append(mention)
         return due, old
 
@@ -225,6 +225,7 @@ class Dispatcher:
             config=str(path) if path is not None else "the configuration (built-in defaults, no file)",
             watched=tuple(watched),
             digest_schedule=self.config.schedule.digest,
+            alert_on=self.config.email.alert_on,
         )
 
     def _compose_alert(self, mention: PledgeMention) -> ComposedMessage:

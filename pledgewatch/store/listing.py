@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -75,6 +76,29 @@ def list_pledges(
     return list(session.scalars(statement))
 
 
+# Features of a learned decision shown in one line; the rest are in the JSON.
+WHY_FEATURES = 3
+
+
+def why_line(evidence: dict[str, Any] | None) -> str:
+    """One line saying why a sentence was taken for a pledge ("" when the mention has no evidence).
+
+    ``cue "will invest", quantity "RMB 6 billion", subject "JD"``, then a learned decision's score
+    and weightiest features: what an analyst checks against the sentence before trusting it.
+    """
+    if not evidence:
+        return ""
+    parts = [f'{key} "{evidence[key]}"' for key in ("cue", "quantity", "subject") if evidence.get(key)]
+    score = evidence.get("score")
+    if isinstance(score, int | float) and not isinstance(score, bool):
+        parts.append(f"score {score:.2f}")
+    features = evidence.get("features") or []
+    if features:
+        shown = ", ".join(str(f) for f in features[:WHY_FEATURES])
+        parts.append(f"features {shown}" + (", ..." if len(features) > WHY_FEATURES else ""))
+    return ", ".join(parts)
+
+
 def mention_to_dict(mention: PledgeMention) -> dict[str, object]:
     article = mention.article
     return {
@@ -90,6 +114,8 @@ def mention_to_dict(mention: PledgeMention) -> dict[str, object]:
         "currency": mention.currency,
         "is_new": mention.is_new,
         "is_revision": mention.is_revision,
+        "evidence": mention.evidence,
+        "why": why_line(mention.evidence),
         "withdrawn": mention.withdrawn_at.isoformat() if mention.withdrawn_at else None,
     }
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -202,6 +203,9 @@ class Pledge(Base):
     # Identity key used to link re-reports (actor, kind, region, horizon, rounded amount).
     key: Mapped[str] = mapped_column(String(255), index=True)
     actor: Mapped[str] = mapped_column(String(255), index=True)
+    # False while no report named the company ("it will ...": ``actor`` is as written); a later
+    # report that names it links here and sets the actor (migration 0009).
+    actor_resolved: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     kind: Mapped[str] = mapped_column(String(32), index=True)
     amount_value: Mapped[float | None] = mapped_column(Float)
     currency: Mapped[str | None] = mapped_column(String(8))
@@ -245,6 +249,9 @@ class PledgeMention(Base):
     is_revision: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Why the detector took the sentence for a pledge: {"cue", "quantity", "subject"} as printed,
+    # optionally "score" and "features" (pledgewatch.pledges' candidate evidence); None before 0009.
+    evidence: Mapped[dict[str, Any] | None]
     # Set when the report no longer states this (an edit dropped or corrected the sentence): the
     # row stays as history, and alerts already made for it stay valid.
     withdrawn_at: Mapped[datetime | None]
