@@ -138,3 +138,43 @@ def format_usd(value: float | None) -> str:
         return ""
     # Three significant digits: more would claim a precision a yearly average does not have.
     return f"≈ US${format_number(float(f'{value:.3g}'))}"
+
+
+@dataclass(frozen=True)
+class TotalEstimate:
+    """The USD estimate of a sum of pledges in one currency: each year at its own rate.
+
+    ``years`` are the rate years used; ``partial`` says part of the sum had no rate (so the
+    estimate leaves it out and must say so).
+    """
+
+    usd: float
+    years: tuple[int, ...]
+    partial: bool = False
+
+    @property
+    def note(self) -> str:
+        if not self.years:
+            return ""
+        span = f"{self.years[0]}" if len(self.years) == 1 else f"{self.years[0]}-{self.years[-1]}"
+        return f"{span} average rate{'s' if len(self.years) > 1 else ''}"
+
+
+def estimate_by_year(
+    by_year: dict[int | None, float], currency: str | None, table: RateTable | None = None
+) -> TotalEstimate | None:
+    """USD estimate of amounts in ``currency`` split by publication year (a Total's ``by_year``)."""
+    if not currency or not by_year:
+        return None
+    table = table or rate_table()
+    usd, years, partial = 0.0, set(), False
+    for year, amount in by_year.items():
+        found = table.estimate(amount, currency, year)
+        if found is None:
+            partial = True
+            continue
+        usd += found.usd
+        years.add(found.year)
+    if not years:
+        return None
+    return TotalEstimate(usd=usd, years=tuple(sorted(years)), partial=partial)

@@ -101,7 +101,9 @@ def totals(
     grouped: dict[tuple[object, ...], Total] = {}
     width = len(columns)
     for row in session.execute(statement):
-        values = tuple(_int(v) if name in ("year", "month") else v for name, v in zip(by, row[:width], strict=True))
+        values = tuple(
+            _int(v) if name in ("year", "month") else v for name, v in zip(by, row[:width], strict=True)
+        )
         currency, amount_unit, row_year, count, with_amount, amount = row[width:]
         key = (*values, (currency or "").upper() or None, amount_unit)
         total = grouped.get(key)

@@ -56,7 +56,9 @@ def _filtered(filters: PledgeFilter) -> Select[tuple[Pledge]]:
     return statement
 
 
-def current_pledges(filters: PledgeFilter | None = None, *, include_withdrawn: bool = False) -> Select[tuple[Pledge]]:
+def current_pledges(
+    filters: PledgeFilter | None = None, *, include_withdrawn: bool = False
+) -> Select[tuple[Pledge]]:
     """The statement of the pledges ``pledges list`` shows: matching ``filters`` and, unless
     ``include_withdrawn``, stated by at least one report that was not withdrawn.
 
