@@ -58,6 +58,7 @@ class SummaryTotal:
     amount: str
     usd: str
     usd_note: str
+    amount_value: float = 0.0
     # Share of the widest bar of its scale (USD for money, the same unit for counts), 0-100.
     bar: int = 0
     scale: str = ""
@@ -122,6 +123,7 @@ def summary_totals(
             pledges=row.pledges,
             new=new_ids_by_group.get((actor, kind, row.unit), 0),
             amount=amount or "no amount",
+            amount_value=row.amount,
             usd=format_usd(estimate.usd) if estimate and row.currency != "USD" else "",
             usd_note=(estimate.note + (", part without a rate" if estimate.partial else ""))
             if estimate
