@@ -95,7 +95,7 @@ def test_digest_summary_lists_every_new_pledge_and_totals_per_unit(demo):
     for row in rows:
         pledge = by_id[int(row.get("data-pledge-id"))]
         cells = [cell.text_content().strip() for cell in row.xpath("./td")]
-        actor, kind, amount, usd, region, _horizon, report = cells
+        actor, kind, amount, usd, region, _horizon, _report = cells
         assert actor.startswith(pledge["actor"]) and kind == pledge["kind"]
         assert amount == _amount(pledge)
         assert region == (pledge["region"] or "")
@@ -147,7 +147,9 @@ def test_report_opens_offline_with_every_chart_and_the_numbers_of_pledges_list(d
     page = report.read_text(encoding="utf-8")
     # Self-contained: no script, stylesheet or image is fetched from anywhere.
     markup = re.sub(r"(<script[^>]*>).*?</script>", r"\1</script>", page, flags=re.S)
-    assert markup.count("<script>") == 2 and not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", markup)
+    assert markup.count("<script>") == 2 and not re.search(
+        r"<(script|link|img|iframe)[^>]+(src|href)=", markup
+    )
     assert "@import" not in markup and "url(" not in markup
 
     dom = run_chromium("--dump-dom", report.as_uri(), profile=tmp_path / "p1")
@@ -177,7 +179,9 @@ def test_report_opens_offline_with_every_chart_and_the_numbers_of_pledges_list(d
     assert set(got) == set(expected) and len(got) == len(totals)
     for key, members in expected.items():
         assert int(got[key].get("data-pledges")) == len(members)
-        assert float(got[key].get("data-amount")) == pytest.approx(sum(p["amount_value"] or 0 for p in members))
+        assert float(got[key].get("data-amount")) == pytest.approx(
+            sum(p["amount_value"] or 0 for p in members)
+        )
     # The largest pledge by its dollar estimate is JD's RMB 20 bn for the northeast (2018).
     largest = rendered.xpath("//section[@id='largest']//table//tr/td[1]")
     assert largest and largest[0].text_content().startswith("#5 JD.com invest in Heilongjiang")
@@ -243,7 +247,8 @@ def test_report_without_the_chart_packages_says_how_to_install(tmp_path):
     blocker.write_text(
         "import importlib.util\n"
         "_find = importlib.util.find_spec\n"
-        "importlib.util.find_spec = lambda name, *a: None if name in ('altair', 'vl_convert') else _find(name, *a)\n"
+        "_blocked = ('altair', 'vl_convert')\n"
+        "importlib.util.find_spec = lambda name, *a: None if name in _blocked else _find(name, *a)\n"
     )
     env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     result = run_cli("--db", str(tmp_path / "a.db"), "report", "--out", str(tmp_path / "r.html"), env=env)
