@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from scrapy.extension import ExtensionManager
+from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 
 from pledgewatch.config import Config
 from pledgewatch.crawler.pipelines import StorePipeline
+from pledgewatch.crawler.settings import ARCHIVE_EXTENSION
 from pledgewatch.ingest import ingest
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.records import ArticleRecord
@@ -49,7 +52,15 @@ def test_ingest_flags_relevance_and_reports_new_unchanged_updated(db_url: str) -
 def test_one_bad_article_is_counted_and_the_rest_is_stored(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     ensure_schema(engine)
-    crawler = get_crawler(settings_dict={"PLEDGEWATCH_DB_URL": sqlite_url, "PLEDGEWATCH_CONFIG": Config()})
+    crawler = get_crawler(
+        settings_dict={
+            "PLEDGEWATCH_DB_URL": sqlite_url,
+            "PLEDGEWATCH_CONFIG": Config(),
+            "EXTENSIONS": {ARCHIVE_EXTENSION: 100},
+        }
+    )
+    # What a crawl does before it builds its components: the extensions, among them the archive.
+    crawler.extensions = build_from_crawler(ExtensionManager, crawler)
     crawler.stats.open_spider()
     pipeline = StorePipeline.from_crawler(crawler)
 

@@ -174,6 +174,7 @@ def window_archive(db_url):
     engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "first_span, margin",
     [(16, 0.3), (128, 1.0), (search_module.POSTGRES_FIRST_SPAN, search_module.POSTGRES_SPAN_MARGIN)],
@@ -448,6 +449,7 @@ def test_same_results_on_sqlite_and_postgresql(sqlite_url, postgres_schema_url):
 # --- command line --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_search_json_and_csv(archive, db_url):
     _session, ids = archive
     result = run_cli("--db", db_url, "search", "Hubei -Wuhan", "--format", "json")
@@ -486,6 +488,7 @@ def test_cli_search_json_and_csv(archive, db_url):
     assert table.returncode == 0 and "no articles match" in table.stderr
 
 
+@pytest.mark.slow
 def test_cli_hostile_queries_give_results_and_change_nothing(archive, db_url):
     session, _ = archive
     before = _fingerprint(session)
@@ -497,6 +500,7 @@ def test_cli_hostile_queries_give_results_and_change_nothing(archive, db_url):
     assert _fingerprint(session) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -7,11 +7,19 @@ was skipped as older than the publication window, went missing (a 404, a replay 
 it), failed after retries or could not be parsed or stored, or when a discovery page it leads to
 (the next listing page, a child sitemap) is incomplete. Incomplete pages are fetched in full by the
 next crawl, which then requests the articles that were lost.
+
+The tracker is a Scrapy extension: the crawl owns one, and the spider, the seen-URL middleware,
+the store pipeline and the conditional-request middleware reach it through the crawler
+(:func:`completeness_of`), instead of reading and writing an attribute of the spider.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 
 @dataclass
@@ -24,6 +32,10 @@ class CompletenessTracker:
     parsed: set[str] = field(default_factory=set)  # pages read to the end (200, or 304)
     outcome: dict[str, bool] = field(default_factory=dict)  # article link -> archived?
     item_links: dict[str, str] = field(default_factory=dict)  # extracted record's URL -> its link
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CompletenessTracker:
+        return cls()
 
     def article_linked(self, page: str, link: str) -> None:
         self.articles.setdefault(page, set()).add(link)
@@ -61,3 +73,8 @@ class CompletenessTracker:
         if not all(self.outcome.get(link) is True for link in self.articles.get(page, ())):
             return False
         return all(self._complete(child, visiting) for child in self.children.get(page, ()))
+
+
+def completeness_of(crawler: Crawler) -> CompletenessTracker | None:
+    """The crawl's tracker (None when the extension is not enabled, e.g. a bare spider test)."""
+    return crawler.get_extension(CompletenessTracker)

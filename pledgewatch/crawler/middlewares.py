@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 
+from pledgewatch.crawler.archive import archive_sessions, require_db_url
+from pledgewatch.crawler.completeness import completeness_of
 from pledgewatch.crawler.summary import STAT_PREFIX, record_error
 from pledgewatch.spiders.urls import canonical_or_none
 from pledgewatch.store.archive import find_known_article
-from pledgewatch.store.db import make_engine, session_factory
 from pledgewatch.store.validators import Validators, delete_validators, get_validators, save_validators
 
 if TYPE_CHECKING:
@@ -67,25 +68,20 @@ def is_newer(announced: datetime | None, stored: datetime | None) -> bool:
 class SeenArticleMiddleware:
     """Drops requests for archived articles before they are scheduled (a store read, not a dupefilter)."""
 
-    def __init__(self, crawler: Crawler, db_url: str) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.engine = make_engine(db_url)
-        self.sessions = session_factory(self.engine)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SeenArticleMiddleware:
-        db_url = crawler.settings.get("PLEDGEWATCH_DB_URL")
-        if not db_url:
-            raise NotConfigured("PLEDGEWATCH_DB_URL is not set")
-        middleware = cls(crawler, db_url)
+        require_db_url(crawler)
+        middleware = cls(crawler)
         crawler.signals.connect(middleware.request_scheduled, signal=signals.request_scheduled)
-        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
     def is_known(self, url: str, announced_modified: datetime | None = None) -> bool:
         """True when ``url`` is archived and no newer modification was announced for it."""
-        with self.sessions() as session:
+        with archive_sessions(self.crawler)() as session:
             known = find_known_article(session, url, canonical_or_none(url))
         return known is not None and not is_newer(announced_modified, known.modified_at)
 
@@ -96,7 +92,7 @@ class SeenArticleMiddleware:
         if self.is_known(request.url, request.meta.get(MODIFIED)):
             self.stats.inc_value(STAT_PREFIX + "known_skipped")
             # A request dropped at scheduling reaches no errback: tell the spider it is archived.
-            tracker = getattr(self.crawler.spider, "completeness", None)
+            tracker = completeness_of(self.crawler)
             if tracker is not None:
                 tracker.article_done(request.meta.get(LINK) or request.url, True)
             raise KnownArticleSkipped(f"already archived: {request.url}")
@@ -107,9 +103,6 @@ class SeenArticleMiddleware:
     def process_request(self, request: Request) -> None:
         # Requests that bypass the scheduler are checked here.
         self._check(request)
-
-    def spider_closed(self, spider: Spider) -> None:
-        self.engine.dispose()
 
 
 class ConditionalRequestMiddleware:
@@ -123,23 +116,19 @@ class ConditionalRequestMiddleware:
     nothing more on it and may rightly get its 304.
     """
 
-    def __init__(self, crawler: Crawler, db_url: str) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.engine = make_engine(db_url)
-        self.sessions = session_factory(self.engine)
         self.pending: dict[str, Validators] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
-        db_url = crawler.settings.get("PLEDGEWATCH_DB_URL")
-        if not db_url:
-            raise NotConfigured("PLEDGEWATCH_DB_URL is not set")
-        middleware = cls(crawler, db_url)
+        require_db_url(crawler)
+        middleware = cls(crawler)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
     def has_validators(self, url: str) -> bool:
-        with self.sessions() as session:
+        with archive_sessions(self.crawler)() as session:
             return get_validators(session, url) is not None
 
     def process_request(self, request: Request) -> None:
@@ -147,7 +136,7 @@ class ConditionalRequestMiddleware:
             return
         if b"If-None-Match" in request.headers or b"If-Modified-Since" in request.headers:
             return
-        with self.sessions() as session:
+        with archive_sessions(self.crawler)() as session:
             validators = get_validators(session, request.url)
         if validators is None:
             return
@@ -171,7 +160,7 @@ class ConditionalRequestMiddleware:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         try:
-            tracker = getattr(spider, "completeness", None)
+            tracker = completeness_of(self.crawler)
             if reason == "finished" and self.pending:
                 complete, incomplete = [], []
                 for page in self.pending.values():
@@ -181,15 +170,13 @@ class ConditionalRequestMiddleware:
                         incomplete.append(page.url)
                 if incomplete:
                     logger.info("%d pages not read completely: fetched in full next time", len(incomplete))
-                with self.sessions() as session:
+                with archive_sessions(self.crawler)() as session:
                     save_validators(session, complete)
                     delete_validators(session, incomplete)
                     session.commit()
         except Exception as exc:
             logger.exception("could not save HTTP validators")
             record_error(self.crawler.stats, f"save validators: {type(exc).__name__}: {exc}")
-        finally:
-            self.engine.dispose()
 
 
 def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:

@@ -9,17 +9,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy import signals
-from scrapy.exceptions import NotConfigured
-
+from pledgewatch.crawler.archive import archive_sessions, require_db_url
+from pledgewatch.crawler.completeness import completeness_of
 from pledgewatch.crawler.summary import STAT_PREFIX, record_error
 from pledgewatch.ingest import ingest
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.records import ArticleRecord
-from pledgewatch.store.db import make_engine, session_factory
 
 if TYPE_CHECKING:
-    from scrapy import Spider
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
@@ -29,34 +26,28 @@ _STATUS_STATS = {"new": "articles_new", "updated": "articles_updated", "duplicat
 
 
 class StorePipeline:
-    """Stores ``ArticleRecord`` items in the database named by ``PLEDGEWATCH_DB_URL``."""
+    """Stores ``ArticleRecord`` items in the crawl's archive (:mod:`pledgewatch.crawler.archive`)."""
 
-    def __init__(self, crawler: Crawler, db_url: str, watchlist: Watchlist) -> None:
+    def __init__(self, crawler: Crawler, watchlist: Watchlist) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.engine = make_engine(db_url)
-        self.sessions = session_factory(self.engine)
         self.watchlist = watchlist
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        db_url = crawler.settings.get("PLEDGEWATCH_DB_URL")
-        if not db_url:
-            raise NotConfigured("PLEDGEWATCH_DB_URL is not set")
+        require_db_url(crawler)
         config = crawler.settings.get("PLEDGEWATCH_CONFIG")
         watchlist = Watchlist(config.watchlist if config is not None else [])
-        pipeline = cls(crawler, db_url, watchlist)
-        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
-        return pipeline
+        return cls(crawler, watchlist)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleRecord):
             return item
         self.stats.inc_value(STAT_PREFIX + "articles_seen")
         # The spider keeps validators only for pages whose articles all reached the store.
-        tracker = getattr(self.crawler.spider, "completeness", None)
+        tracker = completeness_of(self.crawler)
         try:
-            with self.sessions() as session:
+            with archive_sessions(self.crawler)() as session:
                 outcome = ingest(session, item, self.watchlist)
         except Exception as exc:
             logger.exception("could not store %s", item.url)
@@ -73,6 +64,3 @@ class StorePipeline:
             self.stats.inc_value(STAT_PREFIX + "pledges_new", outcome.pledges_new)
         logger.info("%s %s (article %d)", outcome.status, item.url, outcome.article_id)
         return item
-
-    def spider_closed(self, spider: Spider) -> None:
-        self.engine.dispose()

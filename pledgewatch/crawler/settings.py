@@ -21,6 +21,8 @@ CONDITIONAL_MIDDLEWARE = "pledgewatch.crawler.middlewares.ConditionalRequestMidd
 RETRY_MIDDLEWARE = "pledgewatch.crawler.middlewares.RetryAfterMiddleware"
 OFFSITE_MIDDLEWARE = "pledgewatch.crawler.middlewares.PublisherOffsiteMiddleware"
 STORE_PIPELINE = "pledgewatch.crawler.pipelines.StorePipeline"
+ARCHIVE_EXTENSION = "pledgewatch.crawler.archive.ArchiveConnection"
+COMPLETENESS_EXTENSION = "pledgewatch.crawler.completeness.CompletenessTracker"
 
 # Retry-After values above this are capped: a site asking us to wait an hour gets a retry after
 # five minutes at most (and the retry count still bounds the total).
@@ -80,6 +82,9 @@ def build_settings(
             RETRY_MIDDLEWARE: 550,
         },
         "ITEM_PIPELINES": {STORE_PIPELINE: 300},
+        # Built before the other components use them: one archive connection per crawl, and the
+        # tracker of which discovery pages were read completely.
+        "EXTENSIONS": {ARCHIVE_EXTENSION: 100, COMPLETENESS_EXTENSION: 100},
         "PLEDGEWATCH_DB_URL": db_url,
         "PLEDGEWATCH_CONFIG": config,
         "PLEDGEWATCH_SINCE": since,

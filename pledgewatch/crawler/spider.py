@@ -24,7 +24,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from pledgewatch.crawler import discovery
-from pledgewatch.crawler.completeness import CompletenessTracker
+from pledgewatch.crawler.completeness import CompletenessTracker, completeness_of
 from pledgewatch.crawler.middlewares import (
     KIND,
     LINK,
@@ -114,8 +114,6 @@ class PublisherSpider(scrapy.Spider):
         # prints no modification date still gets one, so the next crawl can tell edits apart.
         self.announced: dict[str, datetime] = {}
         self.seen_check: SeenArticleMiddleware | None = None
-        # Which discovery pages led only to archived articles: only their validators are kept.
-        self.completeness = CompletenessTracker()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PublisherSpider:
@@ -141,6 +139,15 @@ class PublisherSpider(scrapy.Spider):
 
     def _engine_started(self) -> None:
         self.seen_check = self.crawler.get_downloader_middleware(SeenArticleMiddleware)
+
+    @property
+    def completeness(self) -> CompletenessTracker:
+        """Which discovery pages led only to archived articles (the crawl's extension owns it).
+
+        Without the extension (a bare spider), a throwaway tracker: nothing keeps validators then.
+        """
+        tracker = completeness_of(self.crawler)
+        return tracker if tracker is not None else CompletenessTracker()
 
     # -- requests -------------------------------------------------------------------------------
 

@@ -89,5 +89,6 @@ PUBLISHER = register(
         outlet="China Daily",
         parser=ChinaDailyParser,
         listing_parser=parse_listing,
+        order=2,
     )
 )

@@ -64,5 +64,6 @@ PUBLISHER = register(
         outlet="JD Corporate Blog",
         parser=JDParser,
         listing_parser=parse_listing,
+        order=1,
     )
 )

@@ -579,19 +579,6 @@ class ArticleParser:
             )
         )
 
-    def as_dict(self) -> dict[str, object]:
-        """The fields as JSON-ready values (what ``pledgewatch extract`` prints)."""
-        published, modified = self.published(), self.modified()
-        return {
-            "title": self.title(),
-            "authors": self.authors(),
-            "published": published.isoformat() if published else None,
-            "modified": modified.isoformat() if modified else None,
-            "outlet": self.outlet(),
-            "language": self.language(),
-            "canonical_url": self.canonical_url(),
-            "text": self.body(),
-        }
 
 
 def parser_for(url: str, publisher: Publisher | None = None) -> type[ArticleParser]:

@@ -74,5 +74,6 @@ PUBLISHER = register(
         outlet="People's Daily Online",
         parser=PeopleParser,
         listing_parser=parse_listing,
+        order=3,
     )
 )

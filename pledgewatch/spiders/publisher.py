@@ -42,6 +42,9 @@ class Publisher:
     listing_parser: ListingParser | None = None
     # The language the publisher writes in, when a page does not say.
     language: str = "en"
+    # Where the publisher comes in every list shown to a user (the default crawl order, source
+    # names in help texts and summaries); ties go by name.
+    order: int = 100
 
     @property
     def start_urls(self) -> tuple[str, ...]:
@@ -88,9 +91,10 @@ def _spider_modules() -> tuple[str, ...]:
 
 
 def all_publishers() -> dict[str, Publisher]:
+    """Every registered publisher by name, in their declared ``order``."""
     for module in _spider_modules():
         importlib.import_module(module)
-    return dict(_REGISTRY)
+    return {p.name: p for p in sorted(_REGISTRY.values(), key=lambda p: (p.order, p.name))}
 
 
 def get_publisher(name: str) -> Publisher:
