@@ -130,6 +130,21 @@ def test_digest_summary_lists_every_new_pledge_and_totals_per_unit(demo):
     # The Guangxi case of the issue: jobs and parks are separate rows, never 5,006 of anything.
     assert ("JD.com", "jobs", "jobs") in seen and ("JD.com", "build", "facilities") in seen
 
+    # In a browser (no network): the summary on top, a picture for people and the docs.
+    profile = out / "chromium-profile"
+    dom = run_chromium("--dump-dom", (out / "digest.html").as_uri(), profile=profile)
+    assert dom.returncode == 0 and '<section id="summary"' in dom.stdout, dom.stderr[-2000:]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshot = ARTIFACTS / "digest-summary.png"
+    screenshot.unlink(missing_ok=True)
+    run_chromium(
+        "--window-size=900,1400",
+        f"--screenshot={screenshot}",
+        (out / "digest.html").as_uri(),
+        profile=profile,
+    )
+    assert screenshot.exists() and screenshot.stat().st_size > 50_000
+
     # The text part has the same summary, readably.
     text = (out / "digest.txt").read_text(encoding="utf-8")
     top = text.index("AT A GLANCE")
