@@ -278,28 +278,39 @@ def _time_chart(session: Session, filters: PledgeFilter, measure: str, title: st
             if estimate is not None:
                 row["usd"] += estimate.usd
     values = sorted(rows.values(), key=lambda r: (r["month"], r["company"]))
+    # Both time charts share their scale of time and their colours (a company keeps its colour).
+    companies = sorted({r["company"] for r in values})
+    months = sorted({r["month"] for r in values})
+    yearly = bool(months) and int(months[-1][:4]) - int(months[0][:4]) >= 3
     if measure == "usd":
         values = [r for r in values if r["usd"] > 0]
-    months = sorted({r["month"] for r in values})
-    span = (int(months[-1][:4]) - int(months[0][:4])) if months else 0
-    unit, label = ("year", "Year") if span >= 3 else ("yearmonth", "Month")
     for row in values:
+        row["year"] = row["month"][:4]
         row["usd_text"] = format_usd(row["usd"]) if row["usd"] else ""
+    if yearly:
+        years = [str(y) for y in range(int(months[0][:4]), int(months[-1][:4]) + 1)]
+        x = alt.X(
+            "year:O", title="Year of first report", scale=alt.Scale(domain=years), axis=alt.Axis(labelAngle=0)
+        )
+        when = alt.Tooltip("year:O", title="Year")
+    else:
+        x = alt.X("month:T", timeUnit="yearmonth", title="Month of first report")
+        when = alt.Tooltip("month:T", timeUnit="yearmonth", title="Month")
     y_field = "pledges" if measure == "pledges" else "usd"
     chart = (
         alt.Chart(alt.Data(values=values))
         .mark_bar()
         .encode(
-            x=alt.X("month:T", timeUnit=unit, title=label),
+            x=x,
             y=alt.Y(
                 f"sum({y_field}):Q",
                 title=axis,
                 axis=alt.Axis(format="~s") if measure == "usd" else alt.Axis(tickMinStep=1, format="d"),
             ),
-            color=alt.Color("company:N", title="Company"),
+            color=alt.Color("company:N", title="Company", scale=alt.Scale(domain=companies)),
             tooltip=[
                 alt.Tooltip("company:N", title="Company"),
-                alt.Tooltip("month:T", timeUnit=unit, title=label),
+                when,
                 alt.Tooltip(f"sum({y_field}):Q", title=axis, format=",.0f" if measure == "usd" else "d"),
             ],
         )
@@ -307,10 +318,11 @@ def _time_chart(session: Session, filters: PledgeFilter, measure: str, title: st
     )
     header = ["Month", "Company", "Pledges", "≈ US$ (estimate)"]
     table = [[r["month"], r["company"], str(r["pledges"]), r["usd_text"]] for r in values]
+    period = "year" if yearly else "month"
     note = (
-        "Pledges by the month of their first report, stacked by company."
+        f"Pledges by the {period} of their first report, stacked by company."
         if measure == "pledges"
-        else "The US-dollar estimate of monetary pledges by the month of their first report; "
+        else f"The US-dollar estimate of monetary pledges by the {period} of their first report; "
         "counts (jobs, people) have no dollar value and are left out here."
     )
     return Chart(f"time-{measure}", title, note, _finish(chart), table, header)
