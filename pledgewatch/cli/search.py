@@ -30,6 +30,8 @@ from pledgewatch.store.queries import article_to_dict
 from pledgewatch.store.search import SearchFilters, SearchHit, highlighted_parts, parse_query
 
 DATASETTE_METADATA = Path(__file__).resolve().parents[1] / "data" / "datasette-metadata.json"
+# The display plugin (amounts, times, folded column notes) and the database page's template.
+DATASETTE_DIR = Path(__file__).resolve().parents[1] / "data" / "datasette"
 # The metadata file names the archive "pledgewatch"; the real name is the database file's stem.
 METADATA_DATABASE_KEY = "pledgewatch"
 
@@ -213,11 +215,22 @@ def search(
 
 
 def datasette_metadata(database_name: str) -> dict[str, object]:
-    """The shipped metadata with its database entry renamed to the archive file's name."""
+    """The shipped metadata with its database entry renamed to the archive file's name.
+
+    The dashboard's charts name a canned query (``"query": "@name"``) instead of repeating its
+    SQL: a chart and its query cannot drift apart. They get the query's SQL and the database here.
+    """
     metadata = json.loads(DATASETTE_METADATA.read_text(encoding="utf-8"))
     databases = metadata.get("databases", {})
     if METADATA_DATABASE_KEY in databases:
         databases[database_name] = databases.pop(METADATA_DATABASE_KEY)
+    queries = databases.get(database_name, {}).get("queries", {})
+    for dashboard in metadata.get("plugins", {}).get("datasette-dashboards", {}).values():
+        for chart in dashboard.get("charts", {}).values():
+            reference = chart.get("query", "")
+            if reference.startswith("@"):
+                chart["query"] = queries[reference[1:]]["sql"]
+                chart["db"] = database_name
     return metadata
 
 
@@ -306,6 +319,10 @@ def serve(
         str(port),
         "--metadata",
         str(metadata_path),
+        "--plugins-dir",
+        str(DATASETTE_DIR / "plugins"),
+        "--template-dir",
+        str(DATASETTE_DIR / "templates"),
         # Reads only: Datasette opens the file with mode=ro; no write plugins, no uploads.
         "--setting",
         "default_page_size",

@@ -1,6 +1,8 @@
 """The digest: every relevant article not yet sent, on the digest's schedule, as one message.
 
-A reader skims a digest top-down, so it opens with the new (and revised) pledges, then lists the
+A reader skims a digest top-down, so it opens with a one-screen summary (notify/summary.py: the
+new pledges as a table with US-dollar estimates, then totals per watched company), then the new
+(and revised) pledges in their own words, then the
 articles grouped by outlet, newest first. A story carried by several outlets (same ``story_id``:
 syndication, reprints) appears once, under its first publisher, with "also reported by" the
 others, and every pledge it mentions is marked new, revised or re-reported (with the first report).
@@ -24,6 +26,7 @@ from pledgewatch.notify.rendering import (
     pledge_headline,
     render,
 )
+from pledgewatch.notify.summary import DigestSummary, build_summary
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.store import deliveries as store
 from pledgewatch.store.models import Article, PledgeMention, utcnow
@@ -87,6 +90,8 @@ class Digest:
     updated_ids: list[int] = field(default_factory=list)
     # The watch-list companies the digest's articles mention (its footer says why it is sent).
     watched: list[str] = field(default_factory=list)
+    # The one-screen summary on top: new pledges as a table, totals per watched company.
+    summary: DigestSummary | None = None
 
     @property
     def story_count(self) -> int:
@@ -265,6 +270,13 @@ def build_digest(
         groups=[OutletGroup(name=name, entries=items) for name, items in groups.items()],
         generated=generated,
         watched=[name for name in watchlist.names if name in mentioned],
+        summary=build_summary(
+            session,
+            [(i.line.pledge_id, i.line.status, i.url, i.title, i.outlet) for i in ordered_new],
+            watchlist,
+        )
+        if articles
+        else None,
     )
 
 

@@ -57,6 +57,23 @@ def _filtered(filters: PledgeFilter) -> Select[tuple[Pledge]]:
     return statement
 
 
+def current_pledges(
+    filters: PledgeFilter | None = None, *, include_withdrawn: bool = False
+) -> Select[tuple[Pledge]]:
+    """The statement of the pledges ``pledges list`` shows: matching ``filters`` and, unless
+    ``include_withdrawn``, stated by at least one report that was not withdrawn.
+
+    The listing and the aggregates (store/aggregates.py) both start from it, so a report's totals
+    count exactly the pledges the listing prints.
+    """
+    statement = _filtered(filters or PledgeFilter())
+    if not include_withdrawn:
+        statement = statement.where(
+            exists().where(PledgeMention.pledge_id == Pledge.id, PledgeMention.withdrawn_at.is_(None))
+        )
+    return statement
+
+
 def list_pledges(
     session: Session, filters: PledgeFilter | None = None, *, include_withdrawn: bool = False
 ) -> list[Pledge]:
@@ -65,11 +82,7 @@ def list_pledges(
     A pledge whose every mention was withdrawn (no report states it any more) is left out unless
     ``include_withdrawn``: an analyst's listing shows what the archive reports now.
     """
-    statement = _filtered(filters or PledgeFilter())
-    if not include_withdrawn:
-        statement = statement.where(
-            exists().where(PledgeMention.pledge_id == Pledge.id, PledgeMention.withdrawn_at.is_(None))
-        )
+    statement = current_pledges(filters, include_withdrawn=include_withdrawn)
     statement = statement.options(
         selectinload(Pledge.mentions).selectinload(PledgeMention.article).selectinload(Article.source)
     ).order_by(Pledge.first_published_at.is_(None), Pledge.first_published_at, Pledge.id)
