@@ -39,6 +39,8 @@ __all__ = [
     "decode_html",
     "extract_article",
     "is_noise",
+    "join_pages",
+    "page_text",
     "parse_datetime",
     "parser_for",
     "split_authors",
@@ -383,6 +385,10 @@ class Layout:
 
 #: The layout of a page no declared layout matched (or of a parser that declares none).
 GENERIC_LAYOUT = Layout("generic")
+
+#: Without a publisher's own threshold, a page with less text than this is no article to
+#: ``pledgewatch extract`` (a listing's or home page's stray footer line).
+GENERIC_MIN_BODY_CHARS = 150
 
 #: Fields recorded in ``extraction["fields"]``, in the order record() reads them.
 FIELDS = ("title", "authors", "published", "modified", "outlet", "body")
@@ -800,12 +806,16 @@ class ArticleParser:
         if self.publisher is not None and self.publisher.article_id(self.url) is None:
             return f"not an article page: {self.url} is no article URL of {self.publisher.title}"
         text = self.checked_body()
-        if not text:
-            if self.provenance.get("body") == "failed" and self.field("body"):
-                return f"not an article: {len(self.field('body'))} characters of text is page furniture"
+        minimum = self.publisher.min_body_chars if self.publisher is not None else GENERIC_MIN_BODY_CHARS
+        if not text and not self.field("body"):
             return "no article text found"
+        if not text or len(text) < minimum:
+            return (
+                f"not an article page (a listing or a home page?): {len(self.field('body'))} characters "
+                f"of text, fewer than {minimum}"
+            )
         if not self.checked_title() and self.field("title"):
-            return f"not an article: its title is the site's name ({self.field('title')!r})"
+            return f"not an article page: its title is the site's name ({self.field('title')!r})"
         return None
 
     def record(self, source: str | None = None) -> ArticleRecord:
@@ -866,6 +876,17 @@ class ArticleParser:
         }
 
 
+def _content_type(headers: Mapping[Any, Any]) -> str | None:
+    # Plain dicts, http.client/warcio headers and Scrapy's Headers (bytes, list values) all work.
+    for key, value in headers.items():
+        name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+        if name.lower() == "content-type":
+            if isinstance(value, list):
+                value = value[0] if value else None
+            return value.decode("latin-1") if isinstance(value, bytes) else value
+    return None
+
+
 def parser_for(url: str, publisher: Publisher | None = None) -> type[ArticleParser]:
     """The parser class for a URL: its publisher's, else the generic one."""
     if publisher is None:
@@ -890,17 +911,51 @@ def extract_article(
     ``headers`` (HTTP response headers) supplies the Content-Type charset unless ``encoding`` does.
     """
     if encoding is None and headers:
-        # Plain dicts, http.client/warcio headers and Scrapy's Headers (bytes, list values) all work.
-        for key, value in headers.items():
-            name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
-            if name.lower() == "content-type":
-                if isinstance(value, list):
-                    value = value[0] if value else None
-                encoding = value.decode("latin-1") if isinstance(value, bytes) else value
-                break
+        encoding = _content_type(headers)
     if publisher is None:
         from pledgewatch.spiders.publisher import publisher_for_url
 
         publisher = publisher_for_url(url)
     parser = parser_for(url, publisher)(html, url, encoding=encoding, publisher=publisher)
     return parser.record(source)
+
+
+def page_text(
+    html: str | bytes,
+    url: str,
+    *,
+    headers: Mapping[Any, Any] | None = None,
+    encoding: str | None = None,
+    publisher: Publisher | None = None,
+) -> str:
+    """The body text of one continuation page (2..N) of a multi-page article ("" if none).
+
+    No length threshold and no title check: the last page of an article may be one paragraph.
+    """
+    if encoding is None and headers:
+        encoding = _content_type(headers)
+    if publisher is None:
+        from pledgewatch.spiders.publisher import publisher_for_url
+
+        publisher = publisher_for_url(url)
+    parser = parser_for(url, publisher)(html, url, encoding=encoding, publisher=publisher)
+    return parser.field("body") if parser.is_html() else ""
+
+
+def join_pages(record: ArticleRecord, pages: Iterable[tuple[str, str]]) -> ArticleRecord:
+    """``record`` (page 1) with the text of its further pages appended: one article, one text.
+
+    ``pages`` are (url, text) in page order; the URLs of the pages actually read stay on the
+    record (``page_urls``) so the store keeps them as aliases. A paragraph repeated at a page
+    boundary (a CMS that reprints the last one) is kept once.
+    """
+    paragraphs = record.text.split("\n\n")
+    urls: list[str] = []
+    for url, text in pages:
+        urls.append(url)
+        for paragraph in text.split("\n\n") if text else []:
+            if paragraph and paragraph != paragraphs[-1]:
+                paragraphs.append(paragraph)
+    record.text = "\n\n".join(paragraphs)
+    record.page_urls = urls
+    return record
