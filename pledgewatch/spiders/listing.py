@@ -148,6 +148,9 @@ class ListingLayout:
     link: str = "a"
     date: str | None = None
     next_page: str | None = None
+    #: The element that holds the items: present but empty, the listing has simply run out (the
+    #: page after the last), which is no layout change and no reason for the fallback.
+    container: str | None = None
 
 
 def select_listing(
@@ -197,6 +200,8 @@ def select_listing_layouts(
         if layout.next_page:
             pager_css.append(layout.next_page)
         links = _select_items(page, url, publisher, layout)
+        if not links and layout.container and page.css(layout.container):
+            return ListingPage(next_page=_next_page(page, url, layout.next_page), layout=layout.name)
         if links:
             result = ListingPage(
                 links=dedupe(links), next_page=_next_page(page, url, layout.next_page), layout=layout.name
