@@ -111,7 +111,8 @@ def test_people_listing_variants_and_index_paging(markup: str, layout: str) -> N
 def test_an_empty_people_index_page_ends_the_listing_without_a_fallback() -> None:
     page = (
         '<html><body><div class="foreign_d2list"><ul class="foreign_list8 cf"></ul></div>'
-        '<div class="hot_news"><a href="/n3/2023/0101/c90000-20000001.html">Most popular</a></div></body></html>'
+        '<div class="hot_news"><a href="/n3/2023/0101/c90000-20000001.html">Most popular</a></div>'
+        "</body></html>"
     )
     listing = parse_listing(page, "http://en.people.cn/90777/index7.html")
     assert (listing.urls, listing.next_page, listing.fallback) == ([], None, False)
@@ -132,8 +133,14 @@ def test_china_daily_listing_yields_the_featured_block_the_list_does_not_repeat(
 @pytest.mark.parametrize(
     ("url", "article_id"),
     [
-        ("https://www.chinadaily.com.cn/a/202004/09/WS5e8e7a0ba310aeaeeed50e01.html", "WS5e8e7a0ba310aeaeeed50e01"),
-        ("https://www.chinadaily.com.cn/a/202004/09/WS5e8e7a0ba310aeaeeed50e01_2.html", "WS5e8e7a0ba310aeaeeed50e01"),
+        (
+            "https://www.chinadaily.com.cn/a/202004/09/WS5e8e7a0ba310aeaeeed50e01.html",
+            "WS5e8e7a0ba310aeaeeed50e01",
+        ),
+        (
+            "https://www.chinadaily.com.cn/a/202004/09/WS5e8e7a0ba310aeaeeed50e01_2.html",
+            "WS5e8e7a0ba310aeaeeed50e01",
+        ),
         ("http://www.chinadaily.com.cn/business/2016-01/13/content_23066150.htm", "content_23066150"),
         ("http://europe.chinadaily.com.cn/business/2016-01/13/content_23066150.htm", "content_23066150"),
         ("http://usa.chinadaily.com.cn/world/2015-09/22/content_21947834_3.htm", "content_21947834"),
@@ -155,7 +162,10 @@ def test_a_pre_2018_page_on_a_regional_host_parses() -> None:
 @pytest.mark.parametrize(
     ("byline", "names"),
     [
-        ("By OUYANG SHIJIA/ZHOU LANXU | China Daily | Updated: 2022-02-25 07:05", ["Ouyang Shijia", "Zhou Lanxu"]),
+        (
+            "By OUYANG SHIJIA/ZHOU LANXU | China Daily | Updated: 2022-02-25 07:05",
+            ["Ouyang Shijia", "Zhou Lanxu"],
+        ),
         ("By MINLU ZHANG in New York | China Daily | Updated: 2022-02-25 07:05", ["Minlu Zhang"]),
         ("Xinhua | Updated: 2022-03-10 21:37", []),
     ],
@@ -191,10 +201,16 @@ def test_a_page_titled_with_the_sites_name_or_with_too_little_text_is_not_an_art
     url = "https://www.chinadaily.com.cn/a/202202/25/WS62180a1fa310cdd39bc88b4e.html"
     page = (CD / "slash-byline" / "article.html").read_text(encoding="utf-8")
     with pytest.raises(NotAnArticle, match="site's name"):
-        extract_article(page.replace("<h1>Digital economy outpaces GDP growth</h1>", "<h1>China Daily</h1>"), url)
-    short = page.split('<div id="Content">')[0] + '<div id="Content"><p>Share this story.</p></div></body></html>'
+        extract_article(
+            page.replace("<h1>Digital economy outpaces GDP growth</h1>", "<h1>China Daily</h1>"), url
+        )
+    short = (
+        page.split('<div id="Content">')[0] + '<div id="Content"><p>Share this story.</p></div></body></html>'
+    )
     with pytest.raises(NotAnArticle, match="not an article"):
-        extract_article(short.replace("Share this story.", "Follow China Daily on WeChat for more news."), url)
+        extract_article(
+            short.replace("Share this story.", "Follow China Daily on WeChat for more news."), url
+        )
 
 
 # ---- the sample web: a later layout change is caught by the fallback -----------------------------

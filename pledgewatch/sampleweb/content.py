@@ -15,7 +15,7 @@ File format (all keys but ``title``, ``published`` and ``body`` are optional)::
     channels = ["business"]                    # listings (and feeds) the article appears in
     syndicated_from = "<file stem of the original article>"
     special = "gbk" | "malformed"
-    pages = 3                                  # printed on 3 pages (People's Daily -2.html, China Daily _2.html)
+    pages = 3                                  # printed on 3 pages (-2.html, _2.html)
     body = '''paragraphs separated by blank lines'''
     [figure]  src, caption, after (paragraph number the figure follows)
     [[pledges]]  expected pledges (see docs/sampleweb.md)

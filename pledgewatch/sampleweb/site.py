@@ -109,9 +109,9 @@ LISTINGS: tuple[Listing, ...] = (
         "China-US",
         "https://www.chinadaily.com.cn/world/china-us",
         lambda n: f"https://www.chinadaily.com.cn/world/china-us/page_{n}.html",
-        4,
+        2,
         "china-us",
-        featured=3,
+        featured=2,
     ),
     Listing(
         "people",
@@ -400,7 +400,9 @@ class SiteRenderer:
         split = article.page_paragraphs(self.snapshot)
         urls = article.page_urls[: len(split)]
         return [
-            self.article_page(article, site_articles, url=url, number=number, paragraphs=chunk, page_urls=urls)
+            self.article_page(
+                article, site_articles, url=url, number=number, paragraphs=chunk, page_urls=urls
+            )
             for number, (url, chunk) in enumerate(zip(urls, split, strict=True), start=1)
         ]
 

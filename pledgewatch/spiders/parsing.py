@@ -808,7 +808,7 @@ class ArticleParser:
         text = self.checked_body()
         minimum = self.publisher.min_body_chars if self.publisher is not None else GENERIC_MIN_BODY_CHARS
         if not text and not self.field("body"):
-            return "no article text found"
+            return "not an article page: no article text found"
         if not text or len(text) < minimum:
             return (
                 f"not an article page (a listing or a home page?): {len(self.field('body'))} characters "

@@ -132,7 +132,8 @@ LISTING_LAYOUTS = (
         "div.page_n a",
         container="ul.foreign_list8",
     ),
-    ListingLayout("foreign_list7", "ul.foreign_list7 li", "a", "span", container="ul.foreign_list7"),  # 102775
+    # channel 102775
+    ListingLayout("foreign_list7", "ul.foreign_list7 li", "a", "span", container="ul.foreign_list7"),
     ListingLayout("tiles", "div#tiles li", "p a, a", "span"),  # english.people.com.cn/518252
     ListingLayout("on1", "div.on1.clear h3", "a", None),  # an older template
 )
