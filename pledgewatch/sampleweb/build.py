@@ -58,7 +58,7 @@ FIXTURE_LISTINGS = {
 CONVENTIONS = {
     "published": "ISO 8601 in Beijing time (+08:00), as the page prints it",
     "authors": "personal names in title case (China Daily prints them in capitals: 'By FAN FEIFEI')",
-    "outlet": "the outlet the page credits: China Daily's meta source, People's Daily's byline parenthesis, "
+    "outlet": "the outlet the page credits: China Daily's byline, People's Daily's origin-line parenthesis, "
     "'JD Corporate Blog' for the blog",
     "text": "the clean body: paragraphs joined by a blank line; no byline, e-mail line, caption, share "
     "block or other page furniture",
