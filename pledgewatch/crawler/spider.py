@@ -39,6 +39,7 @@ from pledgewatch.records import ArticleRecord
 from pledgewatch.spiders.listing import ListingLink
 from pledgewatch.spiders.parsing import ExtractionError, extract_article, join_pages, page_text
 from pledgewatch.spiders.publisher import Publisher, get_publisher
+from pledgewatch.spiders.urls import canonical_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -213,6 +214,11 @@ class PublisherSpider(scrapy.Spider):
             url = link.url
             if not self.publisher.article_id(url):
                 continue
+            if self.publisher.page_number(url) > 1:
+                # A link to page 2 of an article: the article is read from its page 1, which
+                # gathers the other pages.
+                url = canonical_url(url)
+                link = ListingLink(url, link.published, link.modified)
             modified = _aware(link.modified)
             if modified is not None and (url not in self.announced or self.announced[url] < modified):
                 self.announced[url] = modified
