@@ -21,10 +21,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 POSTGRES_ENV = "PLEDGEWATCH_TEST_POSTGRES_URL"
-REDIS_ENV = "PLEDGEWATCH_TEST_REDIS_URL"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SEEDS_DIR = REPO_ROOT.parent / "shared" / "seeds"
 DATA_DIR = Path(__file__).resolve().parent / "data"
+# The five seed articles, vendored from the project's shared material (tests/data/seeds/README.md).
+SEEDS_DIR = DATA_DIR / "seeds"
 
 
 def postgres_url() -> str | None:

@@ -7,7 +7,6 @@ through the ORM (pledge detection is another module's job; here they only need t
 
 from __future__ import annotations
 
-import os
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,11 +22,7 @@ from pledgewatch.store.models import Article, Pledge, PledgeMention
 
 
 def seeds_dir() -> Path:
-    """conftest's SEEDS_DIR (../shared/seeds beside the clone, as in CI), else $PLEDGEWATCH_SEEDS_DIR
-    or /work/shared/seeds (a git worktree elsewhere on the development machine)."""
-    for candidate in (SEEDS_DIR, Path(os.environ.get("PLEDGEWATCH_SEEDS_DIR", "/work/shared/seeds"))):
-        if candidate.is_dir():
-            return candidate
+    """The vendored seed articles (tests/data/seeds)."""
     return SEEDS_DIR
 
 

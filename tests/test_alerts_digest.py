@@ -147,6 +147,7 @@ def test_alerts_can_be_switched_off(sessions, smtp):
     assert smtp.messages == []
 
 
+@pytest.mark.slow
 def test_smtp_down_for_two_cycles_then_every_item_arrives_once(sessions):
     port = free_port()  # nothing listens here yet: the "server" is down
     with sessions() as session:
@@ -305,6 +306,7 @@ def test_web_content_is_escaped_in_the_html_part(sqlite_url, smtp):
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_apprise_configured_but_missing_is_a_clear_error(sqlite_url, tmp_path):
     # A Python where Apprise is not installed: a module on PYTHONPATH that fails to import, as a
     # missing package does (tests install the [apprise] extra, users may not).
@@ -331,6 +333,7 @@ def _write_config(path: Path, port: int, extra: str = "") -> Path:
     return mail_config(path, port, email=extra)
 
 
+@pytest.mark.slow
 def test_cli_digest_dry_run_writes_files_and_marks_nothing(sqlite_url, tmp_path, smtp):
     engine = db.make_engine(sqlite_url)
     db.ensure_schema(engine)
@@ -359,6 +362,7 @@ def test_cli_digest_dry_run_writes_files_and_marks_nothing(sqlite_url, tmp_path,
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_cli_alerts_send_then_nothing_new(sqlite_url, tmp_path, smtp):
     engine = db.make_engine(sqlite_url)
     db.ensure_schema(engine)
@@ -375,6 +379,7 @@ def test_cli_alerts_send_then_nothing_new(sqlite_url, tmp_path, smtp):
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_cli_alerts_dry_run_lists_alerts_kept_pending_and_says_when_none_is_due(sqlite_url, tmp_path):
     """With the SMTP server down, `alerts --dry-run` shows what is owed (the next send starts with
     it), with the error; once everything went out it says so instead of printing nothing."""
@@ -407,6 +412,7 @@ def test_cli_alerts_dry_run_lists_alerts_kept_pending_and_says_when_none_is_due(
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_a_recipient_the_server_refuses_is_reported_not_retried(sqlite_url, tmp_path):
     """The message reaches the other recipients once; the refused address is said out loud."""
     engine = db.make_engine(sqlite_url)
@@ -440,6 +446,7 @@ alert_max_age_days = 0
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_pledges_feed_is_valid_atom(sqlite_url, tmp_path):
     feedparser = pytest.importorskip("feedparser")
     engine = db.make_engine(sqlite_url)
@@ -478,6 +485,7 @@ def _chromium() -> str:
     pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
 
 
+@pytest.mark.slow
 def test_digest_html_renders_in_headless_chromium(sqlite_url, tmp_path):
     browser = _chromium()
     engine = db.make_engine(sqlite_url)
@@ -570,6 +578,7 @@ def _authenticator(password: str):
     return check
 
 
+@pytest.mark.slow
 def test_starttls_and_login_with_the_password_from_the_environment(sessions, certificate, monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     monkeypatch.setenv("PW_TEST_SMTP_PASSWORD", "wrong")
@@ -606,6 +615,7 @@ def test_starttls_and_login_with_the_password_from_the_environment(sessions, cer
         sink.stop()
 
 
+@pytest.mark.slow
 def test_implicit_tls(sessions, certificate, monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     sink = SmtpSink(ssl_context=_server_context(certificate)).start()

@@ -64,6 +64,7 @@ def apprise_only(port: int) -> Config:
     )
 
 
+@pytest.mark.slow
 def test_alerts_and_digest_reach_a_webhook_once_even_when_it_was_down(sessions):
     with sessions() as session:
         seed_archive(session)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 from sqlalchemy import text
 
 from pledgewatch.store import db
 
 
+@pytest.mark.slow
 def test_db_upgrade_creates_schema_and_is_idempotent(db_url):
     first = run_cli("--db", db_url, "db", "upgrade")
     assert first.returncode == 0, first.stderr
@@ -20,6 +22,7 @@ def test_db_upgrade_creates_schema_and_is_idempotent(db_url):
     assert db.head_revision() in current.stdout and "up to date" in current.stdout
 
 
+@pytest.mark.slow
 def test_database_from_a_newer_version_is_refused(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'newer.db'}"
     engine = db.make_engine(url)
@@ -32,6 +35,7 @@ def test_database_from_a_newer_version_is_refused(tmp_path: Path):
     assert "newer version" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_older_schema_is_refused_with_upgrade_hint(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = db.make_engine(url)
@@ -49,6 +53,7 @@ def test_older_schema_is_refused_with_upgrade_hint(tmp_path: Path):
     assert run_cli("--db", url, "status").returncode == 0
 
 
+@pytest.mark.slow
 def test_new_sqlite_database_is_created_at_head(tmp_path: Path):
     target = tmp_path / "sub" / "fresh.db"
     result = run_cli("--db", str(target), "alerts", "--send")  # writes: creates the archive first
@@ -63,6 +68,7 @@ def test_new_sqlite_database_is_created_at_head(tmp_path: Path):
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_env_var_selects_database(tmp_path: Path):
     target = tmp_path / "from-env.db"
     result = run_cli("db", "upgrade", env={"PLEDGEWATCH_DB": f"sqlite:///{target}"})
@@ -70,6 +76,7 @@ def test_env_var_selects_database(tmp_path: Path):
     assert target.exists()
 
 
+@pytest.mark.slow
 def test_unknown_config_key_is_one_clear_line(tmp_path: Path):
     config = tmp_path / "bad.toml"
     config.write_text('[crawl]\nuser_agent = "x"\nspeed = 3\n')
@@ -80,6 +87,7 @@ def test_unknown_config_key_is_one_clear_line(tmp_path: Path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_wrong_type_names_key_and_file(tmp_path: Path):
     config = tmp_path / "bad.toml"
     config.write_text('[email]\nport = "twenty-five"\n')
@@ -88,12 +96,14 @@ def test_wrong_type_names_key_and_file(tmp_path: Path):
     assert "email.port" in result.stderr and "bad.toml" in result.stderr
 
 
+@pytest.mark.slow
 def test_missing_config_file(tmp_path: Path):
     result = run_cli("--config", str(tmp_path / "nope.toml"), "config", "check")
     assert result.returncode == 2
     assert "config file not found" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_invalid_toml(tmp_path: Path):
     config = tmp_path / "broken.toml"
     config.write_text("[crawl\n")
@@ -101,18 +111,21 @@ def test_invalid_toml(tmp_path: Path):
     assert result.returncode == 2 and "not valid TOML" in result.stderr
 
 
+@pytest.mark.slow
 def test_example_config_is_valid():
     example = Path(__file__).resolve().parent.parent / "pledgewatch.example.toml"
     result = run_cli("--config", str(example), "config", "check")
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_unreachable_database_is_a_clear_error():
     result = run_cli("--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "db", "current")
     assert result.returncode != 0
     assert "cannot open database" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_unknown_revision_is_one_line(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'a.db'}"
     for command in (["db", "upgrade", "zz"], ["db", "downgrade", "zz", "--yes"]):
@@ -121,6 +134,7 @@ def test_unknown_revision_is_one_line(tmp_path: Path):
         assert "zz" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_downgrade_asks_for_confirmation(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'keep.db'}"
     assert run_cli("--db", url, "db", "upgrade").returncode == 0
@@ -133,6 +147,7 @@ def test_downgrade_asks_for_confirmation(tmp_path: Path):
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_a_new_archive_is_announced(tmp_path: Path):
     """A command that stores something creates a new archive at a mistyped path, but never
     silently: `pledges extract --db NEW` and `import` created one without a word."""
@@ -153,6 +168,7 @@ def test_a_new_archive_is_announced(tmp_path: Path):
     assert f"created a new, empty archive at {target}" in result.stderr
 
 
+@pytest.mark.slow
 def test_output_folder_that_is_a_file(tmp_path: Path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
@@ -164,6 +180,7 @@ def test_output_folder_that_is_a_file(tmp_path: Path):
         assert "is not a folder" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_failed_command_leaves_no_empty_archive(tmp_path: Path):
     target = tmp_path / "typo.db"
     # alerts --send learns that nobody is configured to receive them after opening the archive.
@@ -180,6 +197,7 @@ def test_a_failed_command_leaves_no_empty_archive(tmp_path: Path):
     assert not target.exists()
 
 
+@pytest.mark.slow
 def test_bad_crawl_arguments_are_refused_before_an_archive_is_created(tmp_path: Path):
     target = tmp_path / "typo.db"
     for args in (["crawl", "nosuchsource"], ["crawl", "--replay", str(tmp_path / "missing.warc.gz")]):

@@ -10,12 +10,14 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 
 from pledgewatch.store import db
 from pledgewatch.store.models import CrawlRun
 
 
+@pytest.mark.slow
 def test_status_shows_the_last_crawl_in_the_schedule_zone(tmp_path: Path, sqlite_url: str):
     engine = db.make_engine(sqlite_url)
     db.ensure_schema(engine)
@@ -33,6 +35,7 @@ def test_status_shows_the_last_crawl_in_the_schedule_zone(tmp_path: Path, sqlite
     assert line.split(":", 1)[1].strip() == "2026-03-02 07:30 Asia/Shanghai (UTC+08:00), ok"
 
 
+@pytest.mark.slow
 def test_a_new_archive_is_announced_when_it_is_created_not_at_exit(tmp_path: Path):
     """`run` may never exit: the note must come while it runs, before the daemon's first line."""
     target = tmp_path / "typo.db"

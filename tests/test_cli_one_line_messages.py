@@ -7,6 +7,7 @@ a "[draft]" in a path. Real subprocesses with stderr piped, long paths under tmp
 
 from __future__ import annotations
 
+import pytest
 from conftest import run_cli
 
 # rich's width without a terminal; set so a COLUMNS in the test's own environment changes nothing.
@@ -17,6 +18,7 @@ def long_dir(tmp_path):
     return tmp_path / ("a-rather-long-directory-name-for-digests-" * 3) / "[draft] output"
 
 
+@pytest.mark.slow
 def test_digest_dry_run_says_where_it_wrote_in_one_line(tmp_path):
     out = long_dir(tmp_path)
     assert run_cli("--db", str(tmp_path / "a.db"), "db", "upgrade").returncode == 0
@@ -27,6 +29,7 @@ def test_digest_dry_run_says_where_it_wrote_in_one_line(tmp_path):
     assert len(wrote) == 1 and wrote[0].endswith(f"in {out} (not sent)"), result.stderr
 
 
+@pytest.mark.slow
 def test_pledges_feed_says_where_it_wrote_in_one_line(tmp_path):
     feed = long_dir(tmp_path) / "pledges.xml"
     assert run_cli("--db", str(tmp_path / "a.db"), "db", "upgrade").returncode == 0

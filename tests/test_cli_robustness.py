@@ -10,6 +10,7 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 
 from pledgewatch.store import db
@@ -38,6 +39,7 @@ def _one_line(result, code: int) -> str:  # type: ignore[no-untyped-def]
     return lines[0]
 
 
+@pytest.mark.slow
 def test_a_file_that_is_not_a_database_is_one_line(tmp_path: Path):
     target = tmp_path / "notes.db"
     target.write_text("hello\n")
@@ -47,6 +49,7 @@ def test_a_file_that_is_not_a_database_is_one_line(tmp_path: Path):
     assert target.read_text() == "hello\n"
 
 
+@pytest.mark.slow
 def test_a_truncated_database_is_one_line(tmp_path: Path):
     full = tmp_path / "full.db"
     _archive(full)
@@ -56,6 +59,7 @@ def test_a_truncated_database_is_one_line(tmp_path: Path):
     assert "malformed" in line
 
 
+@pytest.mark.slow
 def test_writing_to_a_read_only_database_is_one_line(tmp_path: Path):
     """A shared archive opened read-only: reads work, a write says why it failed (exit 1)."""
     path = tmp_path / "shared.db"
@@ -70,6 +74,7 @@ def test_writing_to_a_read_only_database_is_one_line(tmp_path: Path):
     assert _digest(path) == before
 
 
+@pytest.mark.slow
 def test_database_folder_that_cannot_be_created_is_one_line(tmp_path: Path):
     blocker = tmp_path / "afile"
     blocker.write_text("")
@@ -77,6 +82,7 @@ def test_database_folder_that_cannot_be_created_is_one_line(tmp_path: Path):
     assert "cannot create folder" in line
 
 
+@pytest.mark.slow
 def test_commands_that_only_read_refuse_a_missing_archive_and_create_nothing(tmp_path: Path):
     """`--db /tmp/typo/x.db status` created the folder and an empty archive, and left them."""
     target = tmp_path / "typo" / "x.db"
@@ -98,6 +104,7 @@ def test_commands_that_only_read_refuse_a_missing_archive_and_create_nothing(tmp
         assert list(tmp_path.iterdir()) == [], args
 
 
+@pytest.mark.slow
 def test_a_foreign_sqlite_file_is_refused_unchanged(tmp_path: Path):
     """Another program's database was switched to WAL mode (its header rewritten) before the
     refusal: the connect pragmas ran before the check."""
@@ -119,6 +126,7 @@ def test_a_foreign_sqlite_file_is_refused_unchanged(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["places.db", "report.txt"]
 
 
+@pytest.mark.slow
 def test_db_upgrade_leaves_another_programs_database_alone(tmp_path: Path):
     path = tmp_path / "places.db"
     with sqlite3.connect(path) as connection:
@@ -130,6 +138,7 @@ def test_db_upgrade_leaves_another_programs_database_alone(tmp_path: Path):
     assert tables == {"moz_places"}
 
 
+@pytest.mark.slow
 def test_dates_outside_what_utc_can_hold_are_bad_input(tmp_path: Path):
     """Year 1 east of UTC, the day after 9999-12-31, a million days ago: no traceback."""
     url = _archive(tmp_path / "a.db")
@@ -153,6 +162,7 @@ def _config(tmp_path: Path, text: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_huge_day_counts_in_the_config_are_refused(tmp_path: Path):
     """window_days = 10**20 passed `config check`, then every crawl died with an OverflowError."""
     for text, key in (
@@ -164,6 +174,7 @@ def test_huge_day_counts_in_the_config_are_refused(tmp_path: Path):
         assert key in line
 
 
+@pytest.mark.slow
 def test_config_check_checks_the_schedule(tmp_path: Path):
     """`config check` said OK to schedules that `run` then refused (or crashed on)."""
     for expression in ("every banana", "61 * * * *", "every 99999999999999999d"):
@@ -174,6 +185,7 @@ def test_config_check_checks_the_schedule(tmp_path: Path):
     assert run_cli("--config", str(config), "config", "check").returncode == 0
 
 
+@pytest.mark.slow
 def test_a_misspelt_source_section_is_refused(tmp_path: Path):
     """[sources.chinadialy] used to be ignored: China Daily stayed enabled, daemon crawls failed."""
     config = _config(tmp_path, "[sources.chinadialy]\nenabled = false\n")
@@ -186,6 +198,7 @@ def test_a_misspelt_source_section_is_refused(tmp_path: Path):
     assert "sources.chinadialy" in line
 
 
+@pytest.mark.slow
 def test_numbers_outside_their_range_are_bad_input(tmp_path: Path):
     url = _archive(tmp_path / "a.db")
     # A LIMIT past SQLite's integer, a port past 65535: a traceback / Datasette's own usage text.
@@ -200,6 +213,7 @@ def test_numbers_outside_their_range_are_bad_input(tmp_path: Path):
     assert run_cli("--db", url, "pledges", "list", "--min-amount", "6 billion").returncode == 0
 
 
+@pytest.mark.slow
 def test_db_downgrade_takes_the_relative_revision_its_help_suggests(tmp_path: Path):
     """`db downgrade -1` (the help's own example) was refused as "No such option: -1"."""
     url = _archive(tmp_path / "a.db")
@@ -219,6 +233,7 @@ def _cut(tmp_path: Path, name: str, data: bytes) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_truncated_warc_is_not_taken_for_a_complete_one(tmp_path: Path):
     """An interrupted download imported (or replayed) part of an archive and said "ok"."""
     import gzip
@@ -241,6 +256,7 @@ def test_a_truncated_warc_is_not_taken_for_a_complete_one(tmp_path: Path):
     assert result.stderr == f"note: created a new, empty archive at {tmp_path / 'ok.db'}\n"
 
 
+@pytest.mark.slow
 def test_importing_an_empty_file_is_bad_input(tmp_path: Path):
     empty = _cut(tmp_path, "empty.warc.gz", b"")
     line = _one_line(run_cli("--db", str(tmp_path / "a.db"), "import", str(empty)), 2)
@@ -261,6 +277,7 @@ def _saved_page(tmp_path: Path, url_part: str) -> Path:
     raise AssertionError(f"no {url_part} page in the sample web")
 
 
+@pytest.mark.slow
 def test_extract_resolves_a_protocol_relative_canonical_link_to_https(tmp_path: Path):
     """China Daily's canonical link is "//www.chinadaily.com.cn/...": it became file://www...."""
     import json
@@ -274,23 +291,27 @@ def test_extract_resolves_a_protocol_relative_canonical_link_to_https(tmp_path: 
     assert fields["canonical_url"] == fields["url"] and fields["source"] == "chinadaily"
 
 
+@pytest.mark.slow
 def test_extract_refuses_an_unknown_charset(tmp_path: Path):
     page = _saved_page(tmp_path, "chinadaily.com.cn/a/20")
     line = _one_line(run_cli("extract", str(page), "--charset", "nosuch-charset"), 2)
     assert "nosuch-charset" in line
 
 
+@pytest.mark.slow
 def test_an_unreachable_database_server_is_a_runtime_failure():
     """README: exit 1 for a failure while running (database unreachable); it was 2."""
     line = _one_line(run_cli("--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "db", "current"), 1)
     assert "cannot open database" in line
 
 
+@pytest.mark.slow
 def test_a_folder_given_as_config_file_is_named_as_such(tmp_path: Path):
     line = _one_line(run_cli("--config", str(tmp_path), "config", "check"), 2)
     assert "is a folder" in line and str(tmp_path) in line
 
 
+@pytest.mark.slow
 def test_conflicting_options_are_refused_not_ignored(tmp_path: Path):
     url = _archive(tmp_path / "a.db")
     config = _config(tmp_path, '[email]\nrecipients = ["analyst@example.org"]\nport = 1\n')
@@ -307,6 +328,7 @@ def test_conflicting_options_are_refused_not_ignored(tmp_path: Path):
     assert not other.exists() and not out.exists()
 
 
+@pytest.mark.slow
 def test_record_never_appends_to_a_file_that_is_not_a_warc(tmp_path: Path):
     """`--record archive.db` (meant: --db) appended gzipped WARC records to the SQLite file."""
     url = _archive(tmp_path / "a.db")
@@ -326,6 +348,7 @@ def test_record_never_appends_to_a_file_that_is_not_a_warc(tmp_path: Path):
         assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_pledges_list_refuses_empty_ranges_as_search_does(tmp_path: Path):
     """--since after --until (or min above max) listed "0 pledges", as if there were none."""
     url = _archive(tmp_path / "a.db")
@@ -374,6 +397,7 @@ def _in_read_only_folder(folder: Path, *args: str):  # type: ignore[no-untyped-d
     return result
 
 
+@pytest.mark.slow
 def test_an_archive_in_a_read_only_folder_can_be_read(tmp_path: Path):
     """SQLite in WAL mode creates -shm beside the file even to read: a shared archive in a folder
     the user cannot write could not be read at all. Reading works now; writing says why not."""
@@ -404,6 +428,7 @@ def test_an_archive_in_a_read_only_folder_can_be_read(tmp_path: Path):
     assert sorted(p.name for p in folder.iterdir()) == ["archive.db"]
 
 
+@pytest.mark.slow
 def test_a_site_that_cannot_be_reached_is_one_line_per_error_not_a_traceback(tmp_path: Path):
     """Offline, Scrapy logged each site's failed robots.txt with a 70-line Twisted traceback."""
     import json

@@ -113,6 +113,7 @@ def crawl(config: Path, db_path: Path, proxy_url: str, *extra: str) -> subproces
     )
 
 
+@pytest.mark.slow
 def test_a_crawl_that_reaches_nothing_fails_and_a_later_good_one_is_ok(tmp_path: Path, config: Path) -> None:
     db_path = tmp_path / "archive.db"
 
@@ -158,6 +159,7 @@ def test_a_crawl_that_reaches_nothing_fails_and_a_later_good_one_is_ok(tmp_path:
         assert re.search(r"^  articles new +0$", result.stdout, re.MULTILINE)
 
 
+@pytest.mark.slow
 def test_the_daemon_records_a_source_that_answers_only_5xx_as_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -201,6 +203,7 @@ def stored(db_path: Path) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_and_keeps_the_run(tmp_path: Path) -> None:
     config = tiny_config(
         tmp_path / "pledgewatch.toml",
@@ -233,6 +236,7 @@ def test_ctrl_c_exits_130_and_keeps_the_run(tmp_path: Path) -> None:
     assert db_rows(db_path, "SELECT canonical_url FROM articles") == [("https://jdcorporateblog.com/first/",)]
 
 
+@pytest.mark.slow
 def test_record_to_a_plain_warc_name_writes_plain_records(tmp_path: Path, config: Path) -> None:
     archive = tmp_path / "today.warc"
     with serve() as (proxy_url, _):
@@ -261,6 +265,7 @@ def test_record_to_a_plain_warc_name_writes_plain_records(tmp_path: Path, config
     assert json.loads(replayed.stdout.strip().splitlines()[-1])["articles_new"] == 2
 
 
+@pytest.mark.slow
 def test_record_refuses_to_mix_gzipped_and_plain_records(tmp_path: Path, config: Path) -> None:
     plain_named = tmp_path / "old.warc"
     plain_named.write_bytes(

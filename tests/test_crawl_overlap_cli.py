@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 from helpers_crawl import db_rows, tiny_config, tiny_site, write_warc
 
@@ -48,6 +49,7 @@ def crawl(tmp_path: Path, db: Path) -> subprocess.CompletedProcess[str]:
     return run_cli("--config", str(config), "--db", str(db), "crawl", "jd", "--replay", str(archive))
 
 
+@pytest.mark.slow
 def test_a_killed_crawl_does_not_block_the_next_and_is_marked_interrupted(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
     killed = crawl_row(db, dead_pid())
@@ -62,6 +64,7 @@ def test_a_killed_crawl_does_not_block_the_next_and_is_marked_interrupted(tmp_pa
     assert rows[1][1:] == ("ok", 1, crawlruns.this_host())
 
 
+@pytest.mark.slow
 def test_a_crawl_refuses_to_overlap_a_live_crawl_of_the_same_source(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
     live = crawl_row(db, os.getpid())

@@ -70,6 +70,7 @@ def copy_db(demo_out: Path, target: Path) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_demo_stores_every_sample_article_with_the_right_fields(demo_run: Path) -> None:
     expected = manifest_articles("first")
     summary = json.loads((demo_run / "summary.json").read_text())
@@ -94,6 +95,7 @@ def test_demo_stores_every_sample_article_with_the_right_fields(demo_run: Path) 
     assert isinstance(json.loads((demo_run / "pledges.json").read_text()), list)
 
 
+@pytest.mark.slow
 def test_demo_writes_the_digest_and_alerts_a_user_would_get(demo_run: Path) -> None:
     pledges = json.loads((demo_run / "pledges.json").read_text())
     hubei = [p for p in pledges if p["region"] == "Hubei" and p["actor"] == "JD.com"]
@@ -108,6 +110,7 @@ def test_demo_writes_the_digest_and_alerts_a_user_would_get(demo_run: Path) -> N
     assert alerts.count("Subject: New pledge: JD.com to invest RMB 6 bn in Hubei") == 1
 
 
+@pytest.mark.slow
 def test_second_crawl_of_the_same_web_requests_no_article_page(demo_run: Path, tmp_path: Path) -> None:
     db = copy_db(demo_run, tmp_path / "again.db")
     recording = tmp_path / "second.warc.gz"
@@ -123,6 +126,7 @@ def test_second_crawl_of_the_same_web_requests_no_article_page(demo_run: Path, t
     assert db_rows(db, "SELECT COUNT(*) FROM articles")[0][0] == len(manifest_articles("first"))
 
 
+@pytest.mark.slow
 def test_later_snapshot_stores_the_edit_as_a_new_version(demo_run: Path, tmp_path: Path) -> None:
     db = copy_db(demo_run, tmp_path / "later.db")
     summary = crawl_json("--replay", str(SAMPLE_WEB_LATER), "--since", "2015-01-01", db=db)
@@ -150,6 +154,7 @@ def test_later_snapshot_stores_the_edit_as_a_new_version(demo_run: Path, tmp_pat
 # Small sites: one behaviour each
 
 
+@pytest.mark.slow
 def test_missing_pages_are_listed_and_a_later_replay_fills_them(tmp_path: Path, db_url: str) -> None:
     weather = ARTICLES["weather"][0]
     first = write_warc(tmp_path / "first.warc.gz", tiny_site(drop=(weather,)))
@@ -181,6 +186,7 @@ def test_missing_pages_are_listed_and_a_later_replay_fills_them(tmp_path: Path, 
     assert validators[f"{SITE}/wp-sitemap.xml"] == '"sitemap-v2"'
 
 
+@pytest.mark.slow
 def test_listing_stops_paginating_at_known_articles(tmp_path: Path) -> None:
     archive = write_warc(tmp_path / "site.warc.gz", tiny_site())
     config = tiny_config(tmp_path / "pledgewatch.toml", start_urls=[f"{SITE}/"])
@@ -197,6 +203,7 @@ def test_listing_stops_paginating_at_known_articles(tmp_path: Path) -> None:
     assert summary["articles_seen"] == 0
 
 
+@pytest.mark.slow
 def test_publication_window_skips_old_articles_and_stops_pagination(tmp_path: Path) -> None:
     archive = write_warc(tmp_path / "site.warc.gz", tiny_site())
     config = tiny_config(tmp_path / "pledgewatch.toml", start_urls=[f"{SITE}/"])
@@ -210,6 +217,7 @@ def test_publication_window_skips_old_articles_and_stops_pagination(tmp_path: Pa
     assert summary["articles_seen"] == 0
 
 
+@pytest.mark.slow
 def test_a_recording_replays_to_the_same_archive(tmp_path: Path) -> None:
     archive = write_warc(tmp_path / "site.warc.gz", tiny_site())
     config = tiny_config(tmp_path / "pledgewatch.toml")
@@ -221,6 +229,7 @@ def test_a_recording_replays_to_the_same_archive(tmp_path: Path) -> None:
     assert db_rows(tmp_path / "a.db", query) == db_rows(tmp_path / "b.db", query)
 
 
+@pytest.mark.slow
 def test_replay_from_the_config_file_into_the_run_row_the_daemon_opened(tmp_path: Path) -> None:
     write_warc(tmp_path / "site.warc.gz", tiny_site())
     # A relative path in the config is relative to the config file, not to the working directory.
@@ -270,6 +279,7 @@ def test_crawl_that_cannot_run_fails_with_one_line(
     assert captured.out == ""
 
 
+@pytest.mark.slow
 def test_a_corrupt_archive_is_a_clear_error(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.warc.gz"
     bogus.write_bytes(b"this is not a WARC file\n" * 10)
@@ -279,6 +289,7 @@ def test_a_corrupt_archive_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_run_crawl_reports_progress_and_returns_the_summary(tmp_path: Path) -> None:
     """The Python API (one crawl per process, so in a child): progress calls, then the summary."""
     archive = write_warc(tmp_path / "site.warc.gz", tiny_site())
@@ -302,6 +313,7 @@ print(json.dumps(out))
     assert data["last"] == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "pipe"])
 def test_crawl_progress_line_on_a_terminal_and_none_in_a_pipe(tmp_path: Path, terminal: bool) -> None:
     """The live progress line (rich) is drawn on a terminal and absent when stderr is not one.

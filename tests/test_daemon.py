@@ -74,6 +74,7 @@ def test_bad_schedule_names_the_key_and_the_file(tmp_path, bad):
     assert "schedule.crawl" in str(caught.value) and str(path) in str(caught.value)
 
 
+@pytest.mark.slow
 def test_run_refuses_a_bad_schedule_in_one_line(tmp_path, sqlite_url):
     path = daemon_config(tmp_path / "pw.toml", 25, crawl="0 */2 * *")
     result = run_cli("--db", sqlite_url, "--config", str(path), "run", "--once")
@@ -117,6 +118,7 @@ STUBBORN = [
 ]
 
 
+@pytest.mark.slow
 def test_a_child_past_its_time_limit_is_stopped():
     started = time.monotonic()
     result = run_child(SLEEPER, time_limit=1.0, stop=threading.Event(), stop_grace=30)
@@ -125,12 +127,14 @@ def test_a_child_past_its_time_limit_is_stopped():
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.slow
 def test_a_child_ignoring_sigterm_is_killed():
     result = run_child(STUBBORN, time_limit=1.0, stop=threading.Event(), stop_grace=30, kill_after=0.5)
     assert result.status == "timeout" and result.returncode == -signal.SIGKILL
     assert result.seconds < 5
 
 
+@pytest.mark.slow
 def test_on_stop_a_running_child_may_finish_within_the_grace_period():
     stop = threading.Event()
     stop.set()
@@ -154,6 +158,7 @@ def test_summary_is_the_json_line_of_the_output():
     assert parse_summary("no summary") is None
 
 
+@pytest.mark.slow
 def test_a_crawl_child_that_fails_is_recorded_and_the_caller_carries_on(tmp_path, sqlite_url):
     """Whatever the crawl command does, a failure ends as a failed crawl_runs row with its error."""
     config = load_config(
@@ -175,6 +180,7 @@ def test_a_crawl_child_that_fails_is_recorded_and_the_caller_carries_on(tmp_path
 # -- the crawl guard ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_two_crawls_of_a_source_overlap(sessions):
     sleeper = subprocess.Popen(SLEEPER)
     limit = timedelta(hours=1)
@@ -288,6 +294,7 @@ def _wait(predicate, timeout: float = 30.0) -> bool:
     return predicate()
 
 
+@pytest.mark.slow
 def test_daemon_delivers_once_through_an_smtp_outage_and_stops_on_sigterm(tmp_path, db_url):
     engine = db.make_engine(db_url)
     db.ensure_schema(engine)
@@ -343,6 +350,7 @@ def test_daemon_delivers_once_through_an_smtp_outage_and_stops_on_sigterm(tmp_pa
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_run_once_sends_what_is_due_then_nothing(tmp_path, sqlite_url):
     engine = db.make_engine(sqlite_url)
     db.ensure_schema(engine)
@@ -439,6 +447,7 @@ alert_max_age_days = 0
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_schedule_survives_a_restart_and_missed_runs_coalesce(tmp_path, sqlite_url):
     from apscheduler.events import EVENT_JOB_EXECUTED
 

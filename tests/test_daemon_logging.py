@@ -6,6 +6,8 @@ import logging
 import re
 from pathlib import Path
 
+import pytest
+
 from pledgewatch.config import load_config
 from pledgewatch.crawler.crawl_child import ChildResult, CrawlOutcome
 from pledgewatch.scheduler import Daemon, log_outcome
@@ -34,6 +36,7 @@ def _records(caplog, level):
     return [r for r in caplog.records if r.name == "pledgewatch.daemon" and r.levelno == level]
 
 
+@pytest.mark.slow
 def test_a_failed_crawl_is_a_warning_with_the_source_and_why(tmp_path, sqlite_url, caplog):
     """A real crawl child that fails (its replay archive does not exist)."""
     config = load_config(
@@ -75,6 +78,7 @@ def test_a_crawl_past_its_time_limit_is_a_warning_that_says_so(caplog):
     ]
 
 
+@pytest.mark.slow
 def test_next_run_is_logged_to_the_second_in_the_schedule_zone(tmp_path, sqlite_url, caplog):
     config = load_config(write_config(tmp_path / "pw.toml"))
     engine = db.make_engine(sqlite_url)

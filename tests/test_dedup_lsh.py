@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 
+import pytest
 from helpers_dedup import open_session, record, text
 
 from pledgewatch.store import dedup
 from pledgewatch.store.archive import save_article
 
 
+@pytest.mark.slow
 def test_signatures_are_the_same_in_another_process():
     """Fingerprints are persisted: a new process (other hash seed) must compute the same ones."""
     body = text("cd_001.txt")

@@ -248,6 +248,7 @@ def test_sitemap_index_lists_children_and_urlset_lists_articles_with_lastmod() -
 # ---- the extract command -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_extract_cli_prints_the_article_as_json() -> None:
     page = PUBLISHERS_DIR / "jd" / "extra" / "seed000" / "article.html"
     url = "https://jdcorporateblog.com/jd-com-to-invest-over-rmb-6-billion-in-hubei/"
@@ -264,6 +265,7 @@ def test_extract_cli_prints_the_article_as_json() -> None:
     assert data["text"].startswith("JD.com announced today that it would invest more than RMB 6 billion")
 
 
+@pytest.mark.slow
 def test_extract_cli_unknown_url_uses_generic_extraction(tmp_path: Path) -> None:
     page = tmp_path / "page.html"
     page.write_bytes((GBK_CASE / "article.html").read_bytes())
@@ -274,6 +276,7 @@ def test_extract_cli_unknown_url_uses_generic_extraction(tmp_path: Path) -> None
     assert "(扶贫)" in data["text"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["missing", "binary", "not-html", "empty-shell", "unknown-source"])
 def test_extract_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "page.html"
@@ -298,6 +301,7 @@ def test_extract_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, kind: str)
 # ---- robustness --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["jd", "chinadaily", "people"])
 def test_truncated_and_corrupted_pages_never_crash(name: str) -> None:
     folder = PUBLISHERS_DIR / name

@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 from helpers_crawl import Page, db_rows, write_warc
 from sqlalchemy import create_engine, text
@@ -28,6 +29,7 @@ def sample_page(url: str) -> tuple[list[tuple[str, str]], bytes]:
     return headers, body
 
 
+@pytest.mark.slow
 def test_import_the_sample_web_then_its_later_snapshot(db_url: str) -> None:
     first = [a for a in MANIFEST["articles"] if "first" in a["snapshots"]]
     later_only = [a for a in MANIFEST["articles"] if a["snapshots"] == ["later"]]
@@ -105,6 +107,7 @@ def test_import_a_foreign_archive(tmp_path: Path, sqlite_url: str) -> None:
     }
 
 
+@pytest.mark.slow
 def test_import_cli_prints_json_and_refuses_a_non_warc(tmp_path: Path) -> None:
     result = run_cli("--db", str(tmp_path / "a.db"), "import", str(SAMPLE_WEB), "--json", timeout=120)
     assert result.returncode == 0, result.stderr
@@ -121,6 +124,7 @@ def test_import_cli_prints_json_and_refuses_a_non_warc(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_importing_an_older_snapshot_after_a_newer_one_rolls_nothing_back(tmp_path: Path) -> None:
     """Backfill from an old WARC must not turn the current text of an edited article back."""
     (edited_url,) = MANIFEST["special_pages"]["edited_in_later"]

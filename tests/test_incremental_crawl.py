@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 from helpers_crawl import ARTICLES, SITE, db_rows, tiny_config, tiny_site, write_warc
 
@@ -43,6 +44,7 @@ def stored_urls(db: Path) -> list[str]:
     return [row[0] for row in db_rows(db, "SELECT canonical_url FROM articles ORDER BY canonical_url")]
 
 
+@pytest.mark.slow
 def test_a_crawl_of_a_narrow_window_does_not_hide_older_articles_from_a_backfill(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
     narrow = crawl(db, "--replay", str(SAMPLE_WEB))  # the default 30-day window: all older
@@ -52,6 +54,7 @@ def test_a_crawl_of_a_narrow_window_does_not_hide_older_articles_from_a_backfill
     assert stored_urls(db) == FIRST_SNAPSHOT
 
 
+@pytest.mark.slow
 def test_an_article_missing_from_one_crawl_arrives_with_the_next(tmp_path: Path) -> None:
     # No --since (a backfill refetches everything anyway): the daemon's case, window covering all.
     config = tmp_path / "pw.toml"
@@ -74,6 +77,7 @@ def test_an_article_missing_from_one_crawl_arrives_with_the_next(tmp_path: Path)
     assert third["pages_fetched"] < second["pages_fetched"]
 
 
+@pytest.mark.slow
 def test_an_article_lost_on_page_2_arrives_although_page_1_holds_only_known_ones(tmp_path: Path) -> None:
     config = tiny_config(tmp_path / "pw.toml", start_urls=[f"{SITE}/"])  # the listing only
     weather = ARTICLES["weather"][0]  # the one article on page 2

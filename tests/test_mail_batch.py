@@ -38,6 +38,7 @@ def states(engine):
         return store.deliveries_state(session)
 
 
+@pytest.mark.slow
 def test_a_pass_sends_its_messages_over_one_connection(engine, sqlite_url, tmp_path):
     sink = SmtpSink().start()
     try:
@@ -51,6 +52,7 @@ def test_a_pass_sends_its_messages_over_one_connection(engine, sqlite_url, tmp_p
         sink.stop()
 
 
+@pytest.mark.slow
 def test_a_silent_server_costs_one_timeout_per_run_and_nothing_is_lost(engine, sqlite_url, tmp_path):
     silent = SilentServer().start()
     try:

@@ -127,6 +127,7 @@ SHAANXI = "https://jdcorporateblog.com/jd-pledges-to-help-sell-rmb-10-billion-of
 LONG_AGO = datetime(2021, 1, 1, tzinfo=UTC)
 
 
+@pytest.mark.slow
 def test_feed_updated_changes_only_when_the_entry_does(sessions):
     """A later crawl moves <updated> of the pledges it reports again, revises or withdraws only."""
     first = [

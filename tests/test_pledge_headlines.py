@@ -109,6 +109,7 @@ SAMPLE_HEADLINES = {
 }
 
 
+@pytest.mark.slow
 def test_every_sample_web_headline_reads_as_the_text_says(sessions):
     with sessions() as session:
         for snapshot in ("first", "later"):

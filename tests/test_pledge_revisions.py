@@ -53,6 +53,7 @@ def ingest_snapshot(sessions, snapshot: str) -> None:
         helpers_pledges.ingest_snapshot(session, snapshot)
 
 
+@pytest.mark.slow
 def test_a_corrected_amount_alerts_once_as_a_revision_and_the_note_is_no_pledge(sessions, smtp):
     ingest_snapshot(sessions, "first")
     dispatcher = Dispatcher(config(smtp.port, alert_max_age_days=0), sessions)
@@ -222,6 +223,7 @@ def test_editors_notes_and_corrections_are_not_pledges(note):
     assert extract_pledges("JD.com will invest RMB 3 billion in Jiangsu.", datetime(2021, 6, 10, tzinfo=UTC))
 
 
+@pytest.mark.slow
 def test_demo_export_and_pledges_list_share_one_json_shape(sqlite_url, tmp_path):
     import json
 
@@ -242,6 +244,7 @@ def test_demo_export_and_pledges_list_share_one_json_shape(sqlite_url, tmp_path)
     assert {"id", "first_report", "mentions", "withdrawn_mentions"} <= set(exported[0])
 
 
+@pytest.mark.slow
 def test_an_edit_after_its_digest_comes_back_once_in_the_next_digest(sessions, smtp):
     """A digest-only reader learns of the corrected amount: the edited article is shown again,
     marked updated, with the revision and the pledge the edit added on top; only once."""
@@ -273,6 +276,7 @@ def test_an_edit_after_its_digest_comes_back_once_in_the_next_digest(sessions, s
         assert dispatcher.compose(session, delivery).text.split() == text.split()
 
 
+@pytest.mark.slow
 def test_an_article_edited_before_its_first_digest_is_not_shown_again(sessions, smtp):
     ingest_snapshot(sessions, "first")
     ingest_snapshot(sessions, "later")

@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 from helpers_pledges import seed_body
 
@@ -24,6 +25,7 @@ def _seed_reports() -> list[dict]:
     ]
 
 
+@pytest.mark.slow
 def test_extract_jsonl_is_a_stream_of_reports(tmp_path):
     path = _write_jsonl(tmp_path / "in.jsonl", _seed_reports())
     result = run_cli("pledges", "extract", "--jsonl", str(path))
@@ -45,6 +47,7 @@ def test_extract_jsonl_is_a_stream_of_reports(tmp_path):
     assert [(p["pledge_id"], p["is_new"]) for p in rereport] == [(hubei["pledge_id"], False)]
 
 
+@pytest.mark.slow
 def test_extract_uses_a_temporary_store_unless_db_is_given(tmp_path):
     path = _write_jsonl(tmp_path / "in.jsonl", _seed_reports()[:1])
     for _ in range(2):
@@ -58,6 +61,7 @@ def test_extract_uses_a_temporary_store_unless_db_is_given(tmp_path):
     assert json.loads(second.stdout)["pledges"][0]["is_new"] is False
 
 
+@pytest.mark.slow
 def test_extract_bad_input_names_the_line_and_exits_2(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": "a", "text": "JD will invest 1 billion yuan in Anhui."}\n{"id": "b", "text": \n')
@@ -72,6 +76,7 @@ def test_extract_bad_input_names_the_line_and_exits_2(tmp_path):
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
+@pytest.mark.slow
 def test_extract_one_file_or_stdin(tmp_path):
     text = "JD.com will invest 2 billion yuan in Hunan over the next five years."
     path = tmp_path / "report.txt"
@@ -84,6 +89,7 @@ def test_extract_one_file_or_stdin(tmp_path):
         assert (pledge["region"], pledge["start_year"], pledge["end_year"]) == ("Hunan", 2021, 2026)
 
 
+@pytest.mark.slow
 def test_list_formats_and_filters(tmp_path, db_url):
     reports = [
         *_seed_reports(),
@@ -124,6 +130,7 @@ def test_list_formats_and_filters(tmp_path, db_url):
     assert len(none.stdout.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_list_bad_options_exit_2(tmp_path):
     db_file = str(tmp_path / "a.db")
     for args in (["--since", "last week"], ["--min-amount", "lots"], ["--kind", "promise"]):

@@ -93,6 +93,7 @@ def publisher_proxy() -> Iterator[tuple[str, type[PublisherProxy]]]:
         yield url, handler
 
 
+@pytest.mark.slow
 def test_polite_crawl_handles_every_failure_without_crashing(
     tmp_path: Path, publisher_proxy: tuple[str, type[PublisherProxy]]
 ) -> None:
@@ -154,6 +155,7 @@ def test_polite_crawl_handles_every_failure_without_crashing(
     assert any("/huge/" in line for line in log)
 
 
+@pytest.mark.slow
 def test_sigterm_stops_the_crawl_cleanly(
     tmp_path: Path, publisher_proxy: tuple[str, type[PublisherProxy]]
 ) -> None:

@@ -16,8 +16,7 @@ from sqlalchemy import func, inspect, select, text
 
 from pledgewatch.errors import UsageError
 from pledgewatch.records import ArticleRecord
-from pledgewatch.store import db
-from pledgewatch.store import search as search_module
+from pledgewatch.store import db, search_postgres
 from pledgewatch.store.archive import save_article
 from pledgewatch.store.models import Article, ArticleUrl, Pledge, PledgeMention, Source
 from pledgewatch.store.search import (
@@ -174,9 +173,10 @@ def window_archive(db_url):
     engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "first_span, margin",
-    [(16, 0.3), (128, 1.0), (search_module.POSTGRES_FIRST_SPAN, search_module.POSTGRES_SPAN_MARGIN)],
+    [(16, 0.3), (128, 1.0), (search_postgres.POSTGRES_FIRST_SPAN, search_postgres.POSTGRES_SPAN_MARGIN)],
 )
 def test_rank_window_is_exactly_the_newest_matches_however_they_are_spread(
     window_archive, monkeypatch, first_span, margin
@@ -184,9 +184,9 @@ def test_rank_window_is_exactly_the_newest_matches_however_they_are_spread(
     # PostgreSQL looks for the window in ranges of ids, sized from the matches seen so far (see
     # store/search.py); whatever the sizes (here also ranges much too short, so many of them), the
     # window must hold the newest matches, no more, no less.
-    monkeypatch.setattr(search_module, "POSTGRES_FIRST_SPAN", first_span)
-    monkeypatch.setattr(search_module, "POSTGRES_SPAN_MARGIN", margin)
-    monkeypatch.setattr(search_module, "POSTGRES_SPAN_MARGIN_FILTERED", margin)
+    monkeypatch.setattr(search_postgres, "POSTGRES_FIRST_SPAN", first_span)
+    monkeypatch.setattr(search_postgres, "POSTGRES_SPAN_MARGIN", margin)
+    monkeypatch.setattr(search_postgres, "POSTGRES_SPAN_MARGIN_FILTERED", margin)
     session, contains = window_archive
     people = set(contains["people"])
     cases = [
@@ -448,6 +448,7 @@ def test_same_results_on_sqlite_and_postgresql(sqlite_url, postgres_schema_url):
 # --- command line --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_search_json_and_csv(archive, db_url):
     _session, ids = archive
     result = run_cli("--db", db_url, "search", "Hubei -Wuhan", "--format", "json")
@@ -486,6 +487,7 @@ def test_cli_search_json_and_csv(archive, db_url):
     assert table.returncode == 0 and "no articles match" in table.stderr
 
 
+@pytest.mark.slow
 def test_cli_hostile_queries_give_results_and_change_nothing(archive, db_url):
     session, _ = archive
     before = _fingerprint(session)
@@ -497,6 +499,7 @@ def test_cli_hostile_queries_give_results_and_change_nothing(archive, db_url):
     assert _fingerprint(session) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [

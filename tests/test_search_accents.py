@@ -258,6 +258,7 @@ def unprivileged_database() -> Iterator[tuple[str, str]]:
         admin.dispose()
 
 
+@pytest.mark.slow
 def test_without_the_extension_the_upgrade_warns_and_search_stays_accent_sensitive(unprivileged_database):
     url, admin_url = unprivileged_database
     result = run_cli("--db", url, "db", "upgrade")

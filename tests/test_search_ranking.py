@@ -10,8 +10,7 @@ import pytest
 from helpers_search import fill_window_archive, open_archive, seed_archive
 from sqlalchemy import select
 
-from pledgewatch.store import fts5rank
-from pledgewatch.store import search as search_module
+from pledgewatch.store import fts5rank, search_sqlite
 from pledgewatch.store.models import Article
 from pledgewatch.store.search import SearchFilters, parse_query, search
 
@@ -77,9 +76,9 @@ def test_ranks_are_bm25s_in_an_archive_smaller_than_the_sample(seeded, monkeypat
 
 def test_document_frequencies_are_estimated_from_the_newest_articles(window, monkeypatch):
     session, contains = window
-    monkeypatch.setattr(search_module, "IDF_SAMPLE_ARTICLES", 500)
-    monkeypatch.setattr(search_module, "IDF_SAMPLE_HITS", 60)
-    monkeypatch.setattr(search_module, "IDF_EXACT_BELOW", 5)
+    monkeypatch.setattr(search_sqlite, "IDF_SAMPLE_ARTICLES", 500)
+    monkeypatch.setattr(search_sqlite, "IDF_SAMPLE_HITS", 60)
+    monkeypatch.setattr(search_sqlite, "IDF_EXACT_BELOW", 5)
     newest = session.scalars(select(Article.id).order_by(Article.id)).all()[-500:]
 
     def expected(word: str) -> float:
@@ -94,7 +93,7 @@ def test_document_frequencies_are_estimated_from_the_newest_articles(window, mon
 
     # In the newest 500: market about 250 times (its newest 60 suffice), logistics about 100,
     # Hubei (2 % of recent articles) about 10, the phrase about 75.
-    shares = search_module._sqlite_phrase_shares(
+    shares = search_sqlite._sqlite_phrase_shares(
         session, parse_query('market logistics Hubei -"rural revitalization"')
     )
     assert shares == [
@@ -105,8 +104,8 @@ def test_document_frequencies_are_estimated_from_the_newest_articles(window, mon
     ]
     assert 0.4 < shares[0] < 0.6 and 0.1 < shares[1] < 0.3 and 0 < shares[2] < 0.05
     # Rare among the newest articles: counted exactly, as bm25() does.
-    monkeypatch.setattr(search_module, "IDF_EXACT_BELOW", 50)
-    assert search_module._sqlite_phrase_shares(session, parse_query("Hubei"))[0] == -1.0
+    monkeypatch.setattr(search_sqlite, "IDF_EXACT_BELOW", 50)
+    assert search_sqlite._sqlite_phrase_shares(session, parse_query("Hubei"))[0] == -1.0
 
 
 def test_estimated_ranking_finds_what_bm25_finds(window, monkeypatch):
@@ -114,8 +113,8 @@ def test_estimated_ranking_finds_what_bm25_finds(window, monkeypatch):
     # scales every score alike) in the same order.
     session, _ = window
     monkeypatch.delenv(fts5rank.RANKING_ENV, raising=False)
-    monkeypatch.setattr(search_module, "IDF_SAMPLE_ARTICLES", 500)
-    monkeypatch.setattr(search_module, "IDF_SAMPLE_HITS", 60)
+    monkeypatch.setattr(search_sqlite, "IDF_SAMPLE_ARTICLES", 500)
+    monkeypatch.setattr(search_sqlite, "IDF_SAMPLE_HITS", 60)
     ours = {
         query: ranked(session, query, rank_window=400) for query in ("market", "Hubei market", "logistics")
     }

@@ -105,6 +105,7 @@ def served_archive(tmp_path):
             process.wait()
 
 
+@pytest.mark.slow
 def test_canned_query_shows_the_pledge_in_a_browser(served_archive, tmp_path):
     base, path = served_archive
     before = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -159,6 +160,7 @@ def test_canned_query_shows_the_pledge_in_a_browser(served_archive, tmp_path):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
+@pytest.mark.slow
 def test_serve_on_postgresql_says_it_needs_sqlite(postgres_schema_url):
     result = run_cli("--db", postgres_schema_url, "serve", "--port", str(free_port()))
     assert result.returncode == 2
@@ -166,6 +168,7 @@ def test_serve_on_postgresql_says_it_needs_sqlite(postgres_schema_url):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_serve_without_datasette_says_how_to_install(tmp_path):
     # A Python whose import system cannot find datasette (as without the [web] extra).
     blocker = tmp_path / "sitecustomize.py"
@@ -186,6 +189,7 @@ def test_serve_without_datasette_says_how_to_install(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_serve_on_a_host_it_cannot_resolve_says_so_in_one_line(tmp_path):
     archive = tmp_path / "a.db"
     result = run_cli("--db", str(archive), "serve", "--host", "not-a-host", timeout=120)
@@ -195,6 +199,7 @@ def test_serve_on_a_host_it_cannot_resolve_says_so_in_one_line(tmp_path):
     assert not archive.exists()  # checked before the archive is created
 
 
+@pytest.mark.slow
 def test_serve_on_a_port_in_use_names_the_port_in_one_line(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from scrapy.exceptions import NotConfigured
@@ -208,10 +208,3 @@ class ReplayDownloadHandler:
 
     async def close(self) -> None:
         return None
-
-
-def index_summary(path: str | Path) -> dict[str, Any]:
-    """What an archive holds, for messages: number of URLs and hosts."""
-    index = load_index(path)
-    hosts = sorted({urlsplit(url).hostname or "" for url in index.urls()})
-    return {"urls": len(index), "hosts": hosts}

@@ -108,5 +108,6 @@ PUBLISHER = register(
         furniture=(r"trusted by top global brands", r"discover jd\.com brand partners"),
         # The shortest real article seen is several sentences; a page with less is furniture.
         min_body_chars=80,
+        order=1,
     )
 )

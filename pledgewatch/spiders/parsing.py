@@ -859,21 +859,6 @@ class ArticleParser:
             )
         )
 
-    def as_dict(self) -> dict[str, object]:
-        """The fields as JSON-ready values (what ``pledgewatch extract`` prints)."""
-        published, modified = self.checked_published(), self.field("modified")
-        return {
-            "title": self.checked_title(),
-            "authors": self.field("authors"),
-            "published": published.isoformat() if published else None,
-            "modified": modified.isoformat() if modified else None,
-            "outlet": self.field("outlet"),
-            "language": self.language(),
-            "canonical_url": self.canonical_url(),
-            "text": self.checked_body(),
-            "page_urls": self.page_urls(),
-            "extraction": self.extraction,
-        }
 
 
 def _content_type(headers: Mapping[Any, Any]) -> str | None:

@@ -63,6 +63,9 @@ class Publisher:
     min_body_chars: int = 1
     # How far a printed publication date may stray from the URL's date before the URL wins.
     max_date_drift: timedelta = timedelta(days=3)
+    # Where the publisher comes in every list shown to a user (the default crawl order, source
+    # names in help texts and summaries); ties go by name.
+    order: int = 100
 
     def date_in_url(self, url: str) -> date | None:
         """The date an article URL carries (``/a/202605/17/``, ``/n3/2020/0430/``), or None."""
@@ -150,9 +153,10 @@ def _spider_modules() -> tuple[str, ...]:
 
 
 def all_publishers() -> dict[str, Publisher]:
+    """Every registered publisher by name, in their declared ``order``."""
     for module in _spider_modules():
         importlib.import_module(module)
-    return dict(_REGISTRY)
+    return {p.name: p for p in sorted(_REGISTRY.values(), key=lambda p: (p.order, p.name))}
 
 
 def get_publisher(name: str) -> Publisher:

@@ -88,10 +88,6 @@ def finish_run(
     session.commit()
 
 
-def recent_runs(session: Session, limit: int = 20) -> list[CrawlRun]:
-    return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit)))
-
-
 def this_host() -> str:
     return socket.gethostname()[:255]
 

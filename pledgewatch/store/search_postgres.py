@@ -1,0 +1,243 @@
+"""Search on PostgreSQL: a generated tsvector column, ts_rank_cd, ts_headline.
+
+Every term goes, as its words only, through ``phraseto_tsquery`` (plain text, no operators) and the
+terms are combined with tsquery operators in SQL. The index is built with ``pledgewatch_english``
+(migration 0008: ``english`` with ``unaccent`` before the stemmer) where the server has unaccent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, and_, bindparam, func, literal_column, select, text, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
+
+from pledgewatch.store.models import Article
+from pledgewatch.store.search_query import (
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    MAX_TERMS,
+    ParsedQuery,
+    SearchFilters,
+    Term,
+    filter_clauses,
+)
+
+# PostgreSQL: the text search configuration articles.search_vector was built with, which queries and
+# headlines must use too: pledgewatch_english (english with unaccent, migration 0008), or english
+# where the server had no unaccent extension. The column's expression depends on it (pg_depend);
+# english, a built-in, is pinned and has no such entry. Read as the name search_path resolves.
+POSTGRES_CONFIGURATION_SQL = """
+SELECT dep.refobjid::regconfig::text
+FROM pg_attrdef def
+JOIN pg_attribute att ON att.attrelid = def.adrelid AND att.attnum = def.adnum
+JOIN pg_depend dep ON dep.classid = 'pg_attrdef'::regclass AND dep.objid = def.oid
+    AND dep.refclassid = 'pg_ts_config'::regclass
+WHERE def.adrelid = 'articles'::regclass AND att.attname = 'search_vector'
+LIMIT 1
+"""
+POSTGRES_DEFAULT_CONFIGURATION = "english"
+
+# ... and ts_rank_cd weights {D, C, B, A} on PostgreSQL (title is A, body is B).
+POSTGRES_RANK_WEIGHTS = "{0.01, 0.02, 0.1, 1.0}"
+# One passage (the best cover): fragments (MaxFragments) cost twice the time per headline.
+POSTGRES_HEADLINE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_END}, MaxWords=30, MinWords=15"
+POSTGRES_TITLE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_END}, HighlightAll=true"
+# PostgreSQL searches the rank window in ranges of ids, newest first (_postgres_window), choosing for
+# each range between the GIN index and walking the primary key by these costs (µs, measured in 1M
+# articles with PostgreSQL's default 128 MB of shared buffers): testing one article on a walk (reads
+# its tsvector out of TOAST), one entry of the GIN index's lists (all the articles containing a term,
+# whatever the range), reading one row that the index found in the range.
+POSTGRES_WALK_US = 5.0
+POSTGRES_INDEX_ENTRY_US = 0.3
+POSTGRES_ROW_US = 15.0
+# ... and one entry of a filter's index bitmap (all the articles the filter keeps, whatever the range).
+POSTGRES_FILTER_ENTRY_US = 0.17
+# The first range, walked: the newest articles, whose matches tell how common the query's words are.
+POSTGRES_FIRST_SPAN = 512
+# Later ranges should hold this much more than the matches still missing (twice as much with filters,
+# whose index bitmaps every probe reads again: 60 ms for a filter that keeps a third of 1M articles).
+POSTGRES_SPAN_MARGIN = 1.25
+POSTGRES_SPAN_MARGIN_FILTERED = 2.0
+# Memory for those bitmaps: under PostgreSQL's default 4 MB, the bitmap of a filter that keeps a third
+# of 1M articles turns lossy (whole pages) and every row on those pages is tested again.
+POSTGRES_SEARCH_WORK_MEM = "64MB"
+
+
+def postgres_configuration(session: Session) -> ColumnElement[object]:
+    """The configuration the index was built with, as a regconfig constant (see
+    POSTGRES_CONFIGURATION_SQL): a query parsed with another one would miss words (``café``)."""
+    name = session.execute(text(POSTGRES_CONFIGURATION_SQL)).scalar() or POSTGRES_DEFAULT_CONFIGURATION
+    # A literal, not a bound parameter: the planner must see the tsquery's value (see _postgres_search),
+    # and text -> regconfig is not an immutable cast. The name comes from the catalog, quoted by it.
+    return literal_column("'{}'::regconfig".format(name.replace("'", "''")))
+
+
+def _tsquery(term: Term, index: int, configuration: ColumnElement[object]) -> ColumnElement[object]:
+    # The words only, as the index saw them (migration 0002 turns punctuation into spaces).
+    parameter: BindParameter[str] = bindparam(f"term_{index}", " ".join(term.tokens))
+    return func.phraseto_tsquery(configuration, parameter)
+
+
+def postgres_tsquery(parsed: ParsedQuery, configuration: ColumnElement[object]) -> ColumnElement[object]:
+    counter = iter(range(MAX_TERMS + 1))
+
+    def any_of(terms: Sequence[Term]) -> ColumnElement[object]:
+        expression = _tsquery(terms[0], next(counter), configuration)
+        for term in terms[1:]:
+            expression = func.tsquery_or(expression, _tsquery(term, next(counter), configuration))
+        return expression
+
+    query = any_of(parsed.groups[0])
+    for group in parsed.groups[1:]:
+        query = func.tsquery_and(query, any_of(group))
+    if parsed.excluded:
+        query = func.tsquery_and(query, func.tsquery_not(any_of(parsed.excluded)))
+    return query
+
+
+def postgres_search(
+    session: Session, parsed: ParsedQuery, filters: SearchFilters
+) -> tuple[list[tuple[int, float, str, str]], bool]:
+    # The tsquery is written out wherever it is used (same bound parameters), never put in a CTE, so
+    # the planner sees its value; and every statement is planned for its values: psycopg prepares a
+    # statement run five times, and PostgreSQL may then switch to one generic plan for all terms (3 s
+    # for a common word in 1M articles). JIT compilation would cost 30-40 ms in these short queries.
+    # The first range of ids is walked (_postgres_window). The settings as they were come back at
+    # the end, for the rest of the caller's transaction.
+    newest, saved = _postgres_begin_search(
+        session,
+        plan_cache_mode="force_custom_plan",
+        jit="off",
+        work_mem=POSTGRES_SEARCH_WORK_MEM,
+        enable_indexscan="on",
+        enable_bitmapscan="off",
+        enable_seqscan="off",
+    )
+    if newest is None:
+        _set_local(session, **saved)
+        return [], False
+    configuration = postgres_configuration(session)
+    q = postgres_tsquery(parsed, configuration)
+    window = _postgres_window(session, q, filters, newest)
+    best = sorted(window, key=lambda row: (-row[1], row[0]))[: filters.limit]
+    headlines: dict[int, tuple[str, str]] = {}
+    if best:
+        # Headlines only for the few best rows: ts_headline re-parses the whole text.
+        title_headline = func.ts_headline(configuration, Article.title, q, bindparam("title_opts"))
+        text_headline = func.ts_headline(configuration, Article.text, q, bindparam("opts"))
+        found = session.execute(
+            select(Article.id, title_headline, text_headline).where(Article.id.in_([row[0] for row in best])),
+            {"opts": POSTGRES_HEADLINE_OPTIONS, "title_opts": POSTGRES_TITLE_OPTIONS},
+        )
+        headlines = {row[0]: (row[1], row[2]) for row in found}
+    _set_local(session, **saved)
+    windowed = len(window) >= filters.rank_window
+    return [(row[0], row[1], *headlines.get(row[0], ("", ""))) for row in best], windowed
+
+
+def _postgres_window(
+    session: Session, q: ColumnElement[object], filters: SearchFilters, newest: int
+) -> list[tuple[int, float]]:
+    """The ``rank_window`` newest matches (highest ids) with their ranks, newest first.
+
+    Neither plan PostgreSQL picks by itself for "the newest N matches" scales to a million articles:
+    walking the primary key backwards tests every article on the way, and each test reads that
+    article's tsvector out of TOAST (a term in 3 % of the articles: 70,000 tests, 0.45 s); the GIN
+    index finds every match cheaply, but sorting them by id reads every matching row first (28,000
+    rows, 0.3 s). So the window is searched in ranges of ids, newest first. The newest
+    POSTGRES_FIRST_SPAN ids are walked, which tells how common the words are and how many of those
+    articles the filters keep; each further range is sized to hold the matches still missing, and
+    searched whichever way costs less (POSTGRES_*_US): with the GIN index AND the range's part of the
+    primary key (a BitmapAnd, so only the rows in the range are read, about as many as the window
+    needs), or walking (a common word: a few thousand tests cost less than reading the index's list
+    of the 273,000 articles that contain it, 75 ms).
+    """
+    articles = Article.__table__
+    vector = literal_column("articles.search_vector")
+    clauses = filter_clauses(filters)
+    weights = literal_column(f"'{POSTGRES_RANK_WEIGHTS}'::float4[]")
+
+    def newest_matches(
+        upper: int, lower: int, limit: int | None, conditions: Sequence[ColumnElement[bool]]
+    ) -> list[tuple[int, float, bool]]:
+        in_range = [articles.c.id <= upper] + ([articles.c.id > lower] if lower > 0 else [])
+        # The filters in the WHERE clause, or (first range) as a column: do they keep the match?
+        kept = and_(*clauses) if clauses and not conditions else true()
+        matching = (
+            select(articles.c.id, vector.label("search_vector"), kept.label("kept"))
+            .where(vector.op("@@")(q), *conditions, *in_range)
+            .order_by(articles.c.id.desc())
+            .limit(limit)
+            .subquery("newest")
+        )
+        # Ranked after the limit (the sort carries the tsvector's TOAST pointer, not its value), so
+        # only the rows kept are read for ranking.
+        rank = func.ts_rank_cd(weights, matching.c.search_vector, q)
+        found = session.execute(
+            select(matching.c.id, rank, matching.c.kept).order_by(matching.c.id.desc())
+        ).all()
+        return [(row[0], float(row[1]), bool(row[2])) for row in found]
+
+    first = newest_matches(newest, newest - POSTGRES_FIRST_SPAN, None, ())
+    rows = [(row[0], row[1]) for row in first if row[2]][: filters.rank_window]
+    # From the walk, per id in the archive: entries in the index's lists (articles with the words) and,
+    # taking the share of those matches the filters keep for the share of all articles they keep,
+    # entries in the filters' index bitmaps.
+    words_share = max(len(first), 1) / POSTGRES_FIRST_SPAN
+    filters_share = max(len(rows), 1) / max(len(first), 1) if clauses else 0.0
+    upper, walking = newest - POSTGRES_FIRST_SPAN, True
+    while len(rows) < filters.rank_window and upper > 0:
+        need, share = filters.rank_window - len(rows), max(len(rows), 1) / (newest - upper)
+        walk = (
+            need / share * POSTGRES_WALK_US
+            < newest * (words_share * POSTGRES_INDEX_ENTRY_US + filters_share * POSTGRES_FILTER_ENTRY_US)
+            + need * POSTGRES_ROW_US
+        )
+        # A range too short costs another probe (index lists and filter bitmaps read again), one too
+        # long reads more rows; a walk stops at the limit, its range (twice the expected) only bounds
+        # a wrong guess. Less than half a range would be left over: take it all now.
+        margin = 2.0 if walk else POSTGRES_SPAN_MARGIN_FILTERED if clauses else POSTGRES_SPAN_MARGIN
+        span = math.ceil(margin * need / share)
+        lower = 0 if upper - span < span // 2 else upper - span
+        if walk != walking:
+            # The planner counts a test as nearly free and would walk large ranges: bitmaps only.
+            _set_local(
+                session, enable_indexscan="on" if walk else "off", enable_bitmapscan="off" if walk else "on"
+            )
+            walking = walk
+        rows += [(row[0], row[1]) for row in newest_matches(upper, lower, need, clauses)]
+        upper = lower
+    return rows
+
+
+def _postgres_begin_search(session: Session, **settings: str) -> tuple[int | None, dict[str, str]]:
+    """The newest article id and the current values of ``settings``, which are then set for the rest
+    of the transaction (``SET LOCAL``), all in one round trip.
+
+    The CTE is read before the outer row is made, so the values saved are the ones before the change.
+    """
+    names = list(settings)
+    saved = ", ".join(f"current_setting('{name}') AS saved_{index}" for index, name in enumerate(names))
+    changes = ", ".join(f"set_config('{name}', :value_{index}, true)" for index, name in enumerate(names))
+    statement = text(
+        f"WITH saved AS MATERIALIZED (SELECT max(id) AS newest, {saved} FROM articles) "
+        f"SELECT saved.*, {changes} FROM saved"
+    )
+    row = session.execute(
+        statement, {f"value_{index}": settings[name] for index, name in enumerate(names)}
+    ).one()
+    return row[0], dict(zip(names, row[1 : 1 + len(names)], strict=True))
+
+
+def _set_local(session: Session, **settings: str) -> None:
+    """Settings for the rest of this transaction only (``SET LOCAL``), in one round trip.
+
+    The names come from this module, never from input; the values are bound parameters.
+    """
+    calls = ", ".join(f"set_config('{name}', :value_{index}, true)" for index, name in enumerate(settings))
+    session.execute(
+        text(f"SELECT {calls}"), {f"value_{index}": value for index, value in enumerate(settings.values())}
+    )
