@@ -156,6 +156,9 @@ def test_a_pre_2018_page_on_a_regional_host_parses() -> None:
     url = "http://europe.chinadaily.com.cn/business/2016-01/13/content_23066150.htm"
     record = extract_article((CD / "content-scheme" / "article.html").read_bytes(), url)
     assert record.canonical is not None and record.canonical.article_key == "chinadaily:content_23066150"
+    # The regional edition's page stays on its host; a mobile or www variant is the main host.
+    assert record.canonical.url == url.replace("http://", "https://")
+    assert canonicalize(url.replace("europe.", "m.")).url == url.replace("http://europe.", "https://www.")
     assert (record.authors, record.outlet) == ([], "Xinhua")
 
 

@@ -138,6 +138,8 @@ PUBLISHER = register(
             (r"(/content_\d+)_\d+(\.html?)$", r"\1\2"),
         ),
         page_suffix=re.compile(r"(?:/WS[0-9a-f]{24}|/content_\d+)_(?P<page>\d+)\.html?$"),
+        # Pre-2018 pages of europe., usa., africa. ... live on their regional host.
+        own_host_paths=re.compile(r"/content_\d+\.html?$"),
         outlet="China Daily",
         parser=ChinaDailyParser,
         listing_parser=parse_listing,

@@ -41,6 +41,9 @@ class Publisher:
     # ``WS..._2.html``): a regex on the URL path with a group ``page``. Those pages are fetched
     # and joined into the article of page 1 (their canonical form, by ``url_rewrites``).
     page_suffix: re.Pattern[str] | None = None
+    # Article paths that are served by the host they were found on (regional editions), so their
+    # canonical URL keeps that host instead of ``domain`` (None: every article is on ``domain``).
+    own_host_paths: re.Pattern[str] | None = None
     # Fundus-style field parser for article pages (None: generic extraction).
     parser: type[ArticleParser] | None = None
     # (html, url) -> ListingPage for the listing pages above (None: every article link on the page).
