@@ -129,3 +129,27 @@ def test_extract_refuses_a_listing_and_a_home_page(tmp_path: Path) -> None:
     result = run_cli("extract", str(home))
     assert result.returncode == 2 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and "not an article" in result.stderr
+
+
+def test_import_joins_the_pages_of_multi_page_articles(tmp_path: Path) -> None:
+    from pledgewatch.config import Config
+    from pledgewatch.crawler.importer import import_warc
+
+    db = tmp_path / "import.db"
+    summary = import_warc(FIRST_WARC, Config(), f"sqlite:///{db}")
+    first = [a for a in MANIFEST["articles"] if "first" in a["snapshots"]]
+    assert (summary.articles_new, summary.errors) == (len(first), 0)
+    by_url = {a["url"]: a for a in first}
+    with sqlite3.connect(db) as connection:
+        for url, pages in MANIFEST["special_pages"]["multi_page"].items():
+            (article_id, stored) = connection.execute(
+                "SELECT id, text FROM articles WHERE canonical_url = ?", (url,)
+            ).fetchone()
+            assert " ".join(stored.split()) == " ".join(by_url[url]["text"].split()), url
+            aliases = {
+                row[0]
+                for row in connection.execute(
+                    "SELECT url FROM article_urls WHERE article_id = ?", (article_id,)
+                )
+            }
+            assert set(pages[1:]) <= aliases
