@@ -88,7 +88,7 @@ def test_multi_page_articles_are_one_row_with_their_pages_as_aliases(tmp_path: P
             assert set(pages[1:]) <= aliases
             fields = json.loads(extraction)["fields"]
             assert json.loads(extraction)["version"] == "w860-d2txtCon"
-            assert fields["body"].startswith("w860-d2txtCon:") and fields["title"] != "generic"
+            assert fields["body"] == "w860-d2txtCon#1" and fields["title"] != "generic"
         total = connection.execute("SELECT count(*) FROM articles").fetchone()[0]
     channel = {
         u

@@ -432,7 +432,7 @@ class ArticleParser:
 
             publisher = publisher_for_url(url)
         self.publisher = publisher
-        #: field -> the step that produced it ("layout:<selector>", "generic", "url_date", "failed").
+        #: field -> the step that produced it ("<layout>#<n>", "generic", "url_date", "failed", ...).
         self.provenance: dict[str, str] = {}
         self._values: dict[str, Any] = {}
 
@@ -483,10 +483,14 @@ class ArticleParser:
         return result  # type: ignore[no-any-return]
 
     def layout_steps(self, name: str, read: Callable[[str], T]) -> list[tuple[str, Callable[[], T]]]:
-        """One chain step per selector the page's layout declares for ``name``."""
+        """One chain step per selector the page's layout declares for ``name``.
+
+        A step is labelled ``<layout>#<n>``: the n-th selector of that layout version, so ``#2``
+        and up are fallbacks inside the layout, and the layout's selectors can be looked up.
+        """
         return [
-            (f"{self.layout.name}:{css}", lambda css=css: read(css))  # type: ignore[misc]
-            for css in self.layout.selectors.get(name, ())
+            (f"{self.layout.name}#{number}", lambda css=css: read(css))  # type: ignore[misc]
+            for number, css in enumerate(self.layout.selectors.get(name, ()), start=1)
         ]
 
     def field(self, name: str) -> Any:
@@ -665,7 +669,7 @@ class ArticleParser:
         )
         if self.body_selector:
             selector = self.body_selector
-            steps.append((f"body_selector:{selector}", lambda: "\n\n".join(self.paragraphs_of(selector))))
+            steps.append(("body_selector", lambda: "\n\n".join(self.paragraphs_of(selector))))
         steps.append(("generic", self._generic_body))
         return self.chain("body", *steps)
 
