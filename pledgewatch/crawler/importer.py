@@ -165,13 +165,16 @@ def _import_records(  # type: ignore[no-untyped-def]
             continue
         if not is_article_url(url):
             continue
+        body = record.content_stream().read()
+        if getattr(record.raw_stream, "limit", 0):
+            # The archive ends inside this record: a page cut short is no page (the check after
+            # the loop says where the archive ends).
+            break
         summary.pages_fetched += 1
         publisher = publisher_for_url(url)
         if publisher is not None and publisher.page_number(url) > 1:
             try:
-                pages[url] = page_text(
-                    record.content_stream().read(), url, encoding=content_type, publisher=publisher
-                )
+                pages[url] = page_text(body, url, encoding=content_type, publisher=publisher)
             except Exception as exc:
                 _error(summary, f"parse {url}: {type(exc).__name__}: {exc}")
                 continue
@@ -182,7 +185,7 @@ def _import_records(  # type: ignore[no-untyped-def]
             continue
         item: ArticleRecord | None = None
         try:
-            item = parse_page(url, record.content_stream().read(), content_type)
+            item = parse_page(url, body, content_type)
         except ExtractionError as exc:
             _error(summary, f"no article found: {url}: {exc}")
         except Exception as exc:
