@@ -26,7 +26,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from pledgewatch.crawler.discovery import parse_feed, parse_listing, parse_sitemap
 from pledgewatch.spiders.listing import ListingPage
-from pledgewatch.spiders.parsing import ArticleParser, ExtractionError, parser_for
+from pledgewatch.spiders.parsing import ArticleParser, ExtractionError, join_pages, page_text, parser_for
 from pledgewatch.spiders.publisher import all_publishers, publisher_for_url
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,10 +44,26 @@ def _same_time(got: datetime | None, expected: str | None) -> bool:
     return got is not None and got == datetime.fromisoformat(expected)
 
 
-def compare(parser: ArticleParser, expected: dict) -> dict[str, tuple[bool, object, object]]:
-    """field -> (correct, got, expected) for the fields the expectation holds."""
+def compare(
+    parser: ArticleParser, expected: dict, more_pages: list[tuple[str, bytes, str | None]] = ()
+) -> dict[str, tuple[bool, object, object]]:
+    """field -> (correct, got, expected) for the fields the expectation holds.
+
+    ``more_pages`` are the (url, body, content type) of the article's further pages, joined to
+    page 1 as the crawl joins them.
+    """
     try:
         record = parser.record()
+        available = {url: (body, ctype) for url, body, ctype in more_pages}
+        if record.page_urls:
+            record = join_pages(
+                record,
+                [
+                    (url, page_text(available[url][0], url, encoding=available[url][1]))
+                    for url in record.page_urls
+                    if url in available
+                ],
+            )
     except ExtractionError as exc:
         return {
             field: (False, f"ExtractionError: {exc}", expected.get(field))
@@ -97,9 +113,10 @@ def warc_pages(path: Path) -> dict[str, tuple[bytes, str | None]]:
 def discover(pages: dict[str, tuple[bytes, str | None]]) -> dict[str, tuple[set[str], int, int]]:
     """Walk every publisher's feeds, sitemaps and listings (with pagination) inside the WARC.
 
-    Returns publisher -> (article URLs found, discovery pages read, discovery URLs missing).
+    Returns publisher -> (article URLs found, discovery pages read, discovery URLs missing, listing
+    pages read through the article-link fallback).
     """
-    found: dict[str, tuple[set[str], int, int]] = {}
+    found: dict[str, tuple[set[str], int, int, int]] = {}
     for publisher in all_publishers().values():
         queue = [(url, parse_feed) for url in publisher.feeds]
         queue += [(url, parse_sitemap) for url in publisher.sitemaps]
@@ -107,6 +124,7 @@ def discover(pages: dict[str, tuple[bytes, str | None]]) -> dict[str, tuple[set[
         seen: set[str] = set()
         urls: set[str] = set()
         missing = 0
+        fallbacks = 0
         while queue:
             url, parse = queue.pop(0)
             if url in seen:
@@ -116,11 +134,12 @@ def discover(pages: dict[str, tuple[bytes, str | None]]) -> dict[str, tuple[set[
                 missing += 1
                 continue
             page: ListingPage = parse(pages[url][0], url, publisher)
+            fallbacks += page.fallback
             urls.update(page.urls)
             if page.next_page:
                 queue.append((page.next_page, parse))
             queue.extend((child, parse) for child in page.children)
-        found[publisher.name] = (urls, len(seen) - missing, missing)
+        found[publisher.name] = (urls, len(seen) - missing, missing, fallbacks)
     return found
 
 
@@ -143,12 +162,18 @@ def main(argv: list[str] | None = None) -> int:
     pages_done = 0
     started = time.perf_counter()
 
-    def score(set_name: str, url: str, parser_obj: ArticleParser, expected: dict) -> None:
+    def score(
+        set_name: str,
+        url: str,
+        parser_obj: ArticleParser,
+        expected: dict,
+        more_pages: list[tuple[str, bytes, str | None]] = (),
+    ) -> None:
         nonlocal pages_done
         pages_done += 1
         publisher = publisher_for_url(url)
         key = (set_name, publisher.name if publisher else "generic")
-        for field, (ok, got, want) in compare(parser_obj, expected).items():
+        for field, (ok, got, want) in compare(parser_obj, expected, more_pages).items():
             scores[key][field][0] += ok
             scores[key][field][1] += 1
             if not ok:
@@ -172,17 +197,18 @@ def main(argv: list[str] | None = None) -> int:
                 if snapshot != "first" and "later" in article:
                     expected.update({k: v for k, v in article["later"].items() if k in FIELDS})
                 body, content_type = pages[url]
-                score(f"sw-{snapshot}", url, make(body, url, content_type), expected)
+                more = [(u, *pages[u]) for u in article.get("page_urls", [url])[1:] if u in pages]
+                score(f"sw-{snapshot}", url, make(body, url, content_type), expected, more)
             print(f"discovery in the {snapshot} snapshot (feeds + sitemaps + paginated listings):")
             wanted = set(info["article_urls"])
-            for name, (urls, read, missing) in discover(pages).items():
+            for name, (urls, read, missing, fallbacks) in discover(pages).items():
                 expected_urls = {
                     u for u in wanted if (p := publisher_for_url(u)) is not None and p.name == name
                 }
                 print(
                     f"  {name:<11} found {len(urls & expected_urls)}/{len(expected_urls)} articles, "
                     f"{len(urls - expected_urls)} non-article links, {read} discovery pages read, "
-                    f"{missing} missing"
+                    f"{missing} missing, {fallbacks} listing pages by fallback"
                 )
     else:
         print(f"(no sample web at {args.warc} / {args.manifest}: fixtures only)", file=sys.stderr)
@@ -190,7 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     for expected_path in sorted(args.fixtures.glob("**/article.expected.json")):
         expected = json.loads(expected_path.read_text(encoding="utf-8"))
         body = (expected_path.parent / "article.html").read_bytes()
-        score("fixtures", expected["url"], make(body, expected["url"], None), expected)
+        more = [
+            (page_url, (expected_path.parent / f"article-{n}.html").read_bytes(), None)
+            for n, page_url in enumerate(expected.get("page_urls", []), start=2)
+        ]
+        score("fixtures", expected["url"], make(body, expected["url"], None), expected, more)
 
     elapsed = time.perf_counter() - started
     print(f"{'set':<10} {'publisher':<11} " + " ".join(f"{f:>11}" for f in FIELDS) + f" {'all':>11}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from courlan.clean import TRACKERS_RE
@@ -125,8 +126,6 @@ def generic_canonical(url: str) -> CanonicalUrl:
     return CanonicalUrl(urlunsplit(("https", netloc, parts.path, parts.query, "")))
 
 
-
-
 @dataclass
 class ArticleRecord:
     """An article as extracted from one fetched page, before the store decides what it is.
@@ -151,3 +150,9 @@ class ArticleRecord:
     # (pledgewatch.spiders.urls.identify); the store falls back to the generic rules without them.
     canonical: CanonicalUrl | None = None
     hint: CanonicalUrl | None = None
+    # The article's further pages (2..N) when it is printed on several: their text is joined into
+    # ``text`` and the store keeps their URLs as aliases of the one article.
+    page_urls: list[str] = field(default_factory=list)
+    # Which parser, layout version and fallback step produced each field (stored as JSON on the
+    # article): {"parser": ..., "version": ..., "fields": {"title": "generic", ...}}.
+    extraction: dict[str, Any] | None = None

@@ -20,7 +20,7 @@ from helpers_parsers import (
 )
 
 from pledgewatch.crawler.discovery import parse_feed, parse_listing
-from pledgewatch.spiders.parsing import is_noise, parser_for
+from pledgewatch.spiders.parsing import is_noise, join_pages, page_text, parser_for
 from pledgewatch.spiders.publisher import all_publishers, publisher_for_url
 
 
@@ -38,6 +38,14 @@ def test_article_page_parses_to_expected_fields(case: Path) -> None:
     assert publisher is not None, f"{url} belongs to no publisher"
     parser = parser_for(url)((case / "article.html").read_bytes(), url)
     record = parser.record()
+    # A multi-page article: page 1 names its further pages, stored beside it as article-N.html.
+    assert record.page_urls == expected.get("page_urls", [])
+    if record.page_urls:
+        pages = [
+            (page_url, page_text((case / f"article-{n}.html").read_bytes(), page_url))
+            for n, page_url in enumerate(record.page_urls, start=2)
+        ]
+        record = join_pages(record, pages)
 
     assert record.source == expected.get("source", publisher.name) == publisher.name
     assert record.title == expected["title"]

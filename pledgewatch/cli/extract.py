@@ -85,6 +85,9 @@ def extract(
             canonical = "https:" + canonical[len("file:") :]
         publisher = publisher or publisher_for_url(canonical)
         parser = parser_for(canonical, publisher)(body, canonical, encoding=charset, publisher=publisher)
+    # A listing or a home page is refused, not printed with a footer line as its "text".
+    if reason := parser.not_an_article_reason():
+        raise UsageError(f"{file}: {reason}")
     try:
         record = parser.record(publisher.name if publisher else None)
     except ExtractionError as exc:
@@ -102,6 +105,8 @@ def extract(
                 "language": record.language,
                 "canonical_url": record.canonical_hint,
                 "text": record.text,
+                "page_urls": record.page_urls,
+                "extraction": record.extraction,
             },
             ensure_ascii=False,
             indent=2,

@@ -9,7 +9,7 @@ one module for every kind of discovery document.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from pledgewatch.spiders.listing import (
@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 __all__ = ["parse_feed", "parse_listing", "parse_sitemap"]
 
 
+def _tz(publisher: Publisher | None) -> tzinfo:
+    """Dates printed without an offset are the publisher's local time (UTC for unknown sites)."""
+    return publisher.timezone if publisher is not None else UTC
+
+
 # --------------------------------------------------------------------------------------------------
 # Feeds
 
@@ -42,12 +47,12 @@ def _struct_time(value: object) -> datetime | None:
         return None
 
 
-def _feed_date(entry: dict, key: str) -> datetime | None:
+def _feed_date(entry: dict, key: str, tz: tzinfo = UTC) -> datetime | None:
     # The printed string keeps the publisher's offset; feedparser's parsed tuple is UTC.
     # dict.get bypasses FeedParserDict's deprecated "updated" -> "published" fallback, which
     # would otherwise report a publication date as a modification.
     raw = dict.get(entry, key)
-    parsed = parse_datetime(raw) if isinstance(raw, str) else None
+    parsed = parse_datetime(raw, tz) if isinstance(raw, str) else None
     return parsed or _struct_time(dict.get(entry, f"{key}_parsed"))
 
 
@@ -68,8 +73,8 @@ def parse_feed(body: str | bytes, url: str, publisher: Publisher | None = None) 
         href = absolute_url(entry.get("link") or entry.get("id"), url)
         if href is None or not accept(href, publisher):
             continue
-        published = _feed_date(entry, "published")
-        updated = _feed_date(entry, "updated")
+        published = _feed_date(entry, "published", _tz(publisher))
+        updated = _feed_date(entry, "updated", _tz(publisher))
         links.append(ListingLink(href, published, updated if updated != published else None))
     next_page = None
     for link in parsed.feed.get("links", []):
@@ -102,5 +107,5 @@ def parse_sitemap(body: str | bytes, url: str, publisher: Publisher | None = Non
         href = absolute_url(entry.get("loc"), url)
         if href is None or not accept(href, publisher):
             continue
-        links.append(ListingLink(href, None, parse_datetime(entry.get("lastmod"))))
+        links.append(ListingLink(href, None, parse_datetime(entry.get("lastmod"), _tz(publisher))))
     return ListingPage(links=dedupe(links))

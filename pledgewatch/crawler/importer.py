@@ -23,7 +23,7 @@ from pledgewatch.errors import UsageError
 from pledgewatch.ingest import ingest
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.records import ArticleRecord
-from pledgewatch.spiders.parsing import ExtractionError, extract_article
+from pledgewatch.spiders.parsing import ExtractionError, extract_article, join_pages, page_text
 from pledgewatch.spiders.publisher import publisher_for_url
 
 logger = logging.getLogger(__name__)
@@ -120,12 +120,39 @@ def _error(summary: CrawlSummary, message: str) -> None:
     logger.warning("%s", message)
 
 
+def _joined(item: ArticleRecord, pages: dict[str, str]) -> ArticleRecord:
+    if not item.page_urls:
+        return item
+    return join_pages(item, [(url, pages[url]) for url in item.page_urls if url in pages])
+
+
+def _store(session, item: ArticleRecord, watchlist: Watchlist, summary: CrawlSummary) -> None:  # type: ignore[no-untyped-def]
+    summary.articles_seen += 1
+    try:
+        outcome = ingest(session, item, watchlist)
+    except Exception as exc:
+        _error(summary, f"store {item.url}: {type(exc).__name__}: {exc}")
+    else:
+        counter = _COUNTERS.get(outcome.status)
+        if counter:
+            setattr(summary, counter, getattr(summary, counter) + 1)
+        summary.pledges_new += outcome.pledges_new
+
+
 def _import_records(  # type: ignore[no-untyped-def]
     stream, total: int, watchlist: Watchlist, session, summary: CrawlSummary, progress
 ) -> None:
-    """Every 200 HTML response of a known publisher's article URL; ``pages_fetched`` counts those."""
+    """Every 200 HTML response of a known publisher's article URL; ``pages_fetched`` counts those.
+
+    A multi-page article is stored once, with its pages joined as a crawl joins them: page 1 waits
+    until the archive has shown its other pages (in whatever order they were recorded), or until
+    the end of the archive, and is then stored with the pages found.
+    """
     iterator = ArchiveIterator(stream)
     record = None
+    # Continuation pages seen so far (url -> text) and page-1 records waiting for theirs.
+    pages: dict[str, str] = {}
+    waiting: dict[str, ArticleRecord] = {}
     for record in iterator:
         if progress is not None:
             progress(stream.tell(), total, summary)
@@ -138,28 +165,41 @@ def _import_records(  # type: ignore[no-untyped-def]
             continue
         if not is_article_url(url):
             continue
+        body = record.content_stream().read()
+        if getattr(record.raw_stream, "limit", 0):
+            # The archive ends inside this record: a page cut short is no page (the check after
+            # the loop says where the archive ends).
+            break
         summary.pages_fetched += 1
+        publisher = publisher_for_url(url)
+        if publisher is not None and publisher.page_number(url) > 1:
+            try:
+                pages[url] = page_text(body, url, encoding=content_type, publisher=publisher)
+            except Exception as exc:
+                _error(summary, f"parse {url}: {type(exc).__name__}: {exc}")
+                continue
+            for first, item in list(waiting.items()):
+                if all(page in pages for page in item.page_urls):
+                    del waiting[first]
+                    _store(session, _joined(item, pages), watchlist, summary)
+            continue
         item: ArticleRecord | None = None
         try:
-            item = parse_page(url, record.content_stream().read(), content_type)
+            item = parse_page(url, body, content_type)
         except ExtractionError as exc:
             _error(summary, f"no article found: {url}: {exc}")
         except Exception as exc:
             _error(summary, f"parse {url}: {type(exc).__name__}: {exc}")
         if item is not None and item.text.strip():
-            summary.articles_seen += 1
             captured = _warc_date(record.rec_headers.get_header("WARC-Date"))
             if captured is not None:
                 item.fetched_at = captured
-            try:
-                outcome = ingest(session, item, watchlist)
-            except Exception as exc:
-                _error(summary, f"store {url}: {type(exc).__name__}: {exc}")
-            else:
-                counter = _COUNTERS.get(outcome.status)
-                if counter:
-                    setattr(summary, counter, getattr(summary, counter) + 1)
-                summary.pledges_new += outcome.pledges_new
+            if item.page_urls and not all(page in pages for page in item.page_urls):
+                waiting[url] = item
+                continue
+            _store(session, _joined(item, pages), watchlist, summary)
+    for item in waiting.values():  # pages the archive does not hold: stored with those it has
+        _store(session, _joined(item, pages), watchlist, summary)
     problem = truncation(iterator, record, stream, total)
     if problem:
         # What came before is imported (each article is whole); the run says the rest is missing.

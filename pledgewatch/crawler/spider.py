@@ -37,8 +37,9 @@ from pledgewatch.crawler.middlewares import (
 from pledgewatch.crawler.summary import STAT_PREFIX, record_answered, record_error, record_request_failed
 from pledgewatch.records import ArticleRecord
 from pledgewatch.spiders.listing import ListingLink
-from pledgewatch.spiders.parsing import ExtractionError, extract_article
+from pledgewatch.spiders.parsing import ExtractionError, extract_article, join_pages, page_text
 from pledgewatch.spiders.publisher import Publisher, get_publisher
+from pledgewatch.spiders.urls import canonical_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PAGE = "pw_page"
+# A continuation page (2..N) of a multi-page article: neither the seen-URL check nor conditional
+# requests apply to it (its article is being assembled, not yet stored).
+ARTICLE_PAGE = "article_page"
 PUBLISHED = "pw_published"  # the publication time the listing or feed printed
 # Discovery pages first: their dates decide which articles are worth a request.
 FEED_PRIORITY = 30
@@ -210,6 +214,11 @@ class PublisherSpider(scrapy.Spider):
             url = link.url
             if not self.publisher.article_id(url):
                 continue
+            if self.publisher.page_number(url) > 1:
+                # A link to page 2 of an article: the article is read from its page 1, which
+                # gathers the other pages.
+                url = canonical_url(url)
+                link = ListingLink(url, link.published, link.modified)
             modified = _aware(link.modified)
             if modified is not None and (url not in self.announced or self.announced[url] < modified):
                 self.announced[url] = modified
@@ -263,6 +272,11 @@ class PublisherSpider(scrapy.Spider):
 
     def read_listing(self, response: Response) -> tuple[list[ListingLink], str | None]:
         page = discovery.parse_listing(response.text, response.url, self.publisher)
+        if page.fallback:
+            # The listing's markup changed (or the page is not the listing it was): the links come
+            # from the article URL pattern alone. Counted per source for source health.
+            self.crawler.stats.inc_value(f"{STAT_PREFIX}{self.publisher.name}/listing_fallbacks")
+            logger.warning("listing layout not recognised on %s: %s", response.url, page.reason)
         return list(page.links), page.next_page
 
     # -- articles -------------------------------------------------------------------------------
@@ -287,8 +301,74 @@ class PublisherSpider(scrapy.Spider):
         announced = _aware(response.meta.get(MODIFIED)) or self.announced.get(response.url)
         if announced is not None and (record.modified is None or record.modified < announced):
             record.modified = announced
+        if record.page_urls:
+            # A multi-page article: fetch pages 2..N one after the other, then yield one record.
+            yield self.page_request(record, link, list(record.page_urls), [])
+            return
         self.completeness.item_extracted(record.url, link)
         yield record
+
+    def page_request(
+        self, record: ArticleRecord, link: str, remaining: list[str], done: list[tuple[str, str]]
+    ) -> scrapy.Request:
+        """The request for the next page of ``record``; the partial article travels in cb_kwargs."""
+        url = remaining[0]
+        kwargs = {"record": record, "link": link, "remaining": remaining[1:], "done": done}
+        return scrapy.Request(
+            url,
+            callback=self.parse_article_page,
+            errback=self.on_page_error,
+            priority=ARTICLE_PRIORITY + 1,  # finish an article before starting the next
+            meta={KIND: ARTICLE_PAGE, LINK: url},
+            cb_kwargs=kwargs,
+        )
+
+    def parse_article_page(
+        self,
+        response: Response,
+        record: ArticleRecord,
+        link: str,
+        remaining: list[str],
+        done: list[tuple[str, str]],
+    ) -> Iterable[Any]:
+        record_answered(self.crawler.stats)
+        self.crawler.stats.inc_value(f"{STAT_PREFIX}article_pages")
+        content_type = response.headers.get(b"Content-Type")
+        try:
+            text = page_text(
+                response.body,
+                response.url,
+                encoding=content_type.decode("latin-1") if content_type else None,
+                publisher=self.publisher,
+            )
+        except Exception as exc:  # one bad page must not lose the pages already read
+            logger.exception("could not parse page %s", response.url)
+            record_error(self.crawler.stats, f"parse {response.url}: {type(exc).__name__}: {exc}")
+            text = ""
+        done = [*done, (response.url, text)]
+        if remaining:
+            yield self.page_request(record, link, remaining, done)
+            return
+        yield self.finish_pages(record, link, done)
+
+    def finish_pages(self, record: ArticleRecord, link: str, done: list[tuple[str, str]]) -> ArticleRecord:
+        record = join_pages(record, done)
+        self.completeness.item_extracted(record.url, link)
+        return record
+
+    def on_page_error(self, failure: Failure) -> Iterable[Any]:
+        """A continuation page that could not be fetched: the article is stored with the pages read.
+
+        The error is counted; the missing page's text is lost for this crawl, not the article.
+        """
+        request = failure.request  # type: ignore[attr-defined]
+        kwargs = request.cb_kwargs
+        record_error(self.crawler.stats, f"page of {kwargs['record'].url} not fetched: {request.url}")
+        done = list(kwargs["done"])
+        if kwargs["remaining"]:
+            yield self.page_request(kwargs["record"], kwargs["link"], kwargs["remaining"], done)
+            return
+        yield self.finish_pages(kwargs["record"], kwargs["link"], done)
 
     def publisher_parser(self, response: Response) -> ArticleRecord:
         # The raw bytes and the HTTP charset: the parser decodes exactly as `pledgewatch import` does

@@ -50,14 +50,15 @@ FIXTURE_FEEDS = {
 }
 FIXTURE_LISTINGS = {
     "jd": "https://jdcorporateblog.com/",
-    "chinadaily": "https://www.chinadaily.com.cn/business/",
+    # The channel with the featured block (div.tw2), as on the real /world/china-us page.
+    "chinadaily": "https://www.chinadaily.com.cn/world/china-us",
     "people": "https://en.people.cn/90777/index.html",
 }
 
 CONVENTIONS = {
     "published": "ISO 8601 in Beijing time (+08:00), as the page prints it",
     "authors": "personal names in title case (China Daily prints them in capitals: 'By FAN FEIFEI')",
-    "outlet": "the outlet the page credits: China Daily's meta source, People's Daily's byline parenthesis, "
+    "outlet": "the outlet the page credits: China Daily's byline, People's Daily's origin-line parenthesis, "
     "'JD Corporate Blog' for the blog",
     "text": "the clean body: paragraphs joined by a blank line; no byline, e-mail line, caption, share "
     "block or other page furniture",
@@ -84,6 +85,8 @@ def article_entry(article: Article, by_key: dict[str, Article]) -> dict[str, Any
         "key": article.key,
         "source": article.site,
         "snapshots": snapshots,
+        # Page 1 first; a multi-page article's text is that of all its pages.
+        "page_urls": article.page_urls,
         "title": article.first.title,
         "authors": article.authors,
         "published": article.published.isoformat(),
@@ -168,6 +171,21 @@ def manifest(articles: list[Article]) -> dict[str, Any]:
             if a.syndicated_from
         ],
         "seeds": {a.seed: a.url for a in articles if a.seed},
+        "multi_page": {a.url: a.page_urls for a in articles if a.pages > 1},
+        "old_url_scheme": [a.url for a in articles if a.url.endswith(".htm")],
+        "slash_byline": [a.url for a in articles if a.extra.get("byline_sep") == "/"],
+        "older_article_layout": [a.url for a in articles if a.special == "gbk"],
+        # Listing pages whose markup the parser does not know in that snapshot: the crawl reaches
+        # their articles through the article-link fallback.
+        "changed_listing_markup": {
+            snapshot: [
+                url
+                for listing in LISTINGS
+                if listing.template(snapshot) != f"{listing.site}_listing.html.j2"
+                for url, _ in listing_pages(listing, [a for a in articles if in_snapshot(a, snapshot)])
+            ]
+            for snapshot in SNAPSHOTS
+        },
     }
     return {
         "description": "Ground truth of the pledgewatch sample web "
@@ -198,10 +216,14 @@ def write_fixtures(articles: list[Article], first_pages: list[Page], fixtures_di
         article = by_key[FIXTURE_ARTICLES[site]]
         text = served_text(article, "first")
         (target / "article.html").write_bytes(pages[article.url].body)
+        # A multi-page article's further pages: article-2.html, article-3.html, ...
+        for number, page_url in enumerate(article.page_urls[1:], start=2):
+            (target / f"article-{number}.html").write_bytes(pages[page_url].body)
         _dump(
             target / "article.expected.json",
             {
                 "url": article.url,
+                **({"page_urls": article.page_urls[1:]} if len(article.page_urls) > 1 else {}),
                 "source": site,
                 "title": article.first.title,
                 "authors": article.authors,

@@ -15,6 +15,7 @@ File format (all keys but ``title``, ``published`` and ``body`` are optional)::
     channels = ["business"]                    # listings (and feeds) the article appears in
     syndicated_from = "<file stem of the original article>"
     special = "gbk" | "malformed"
+    pages = 3                                  # printed on 3 pages (-2.html, _2.html)
     body = '''paragraphs separated by blank lines'''
     [figure]  src, caption, after (paragraph number the figure follows)
     [[pledges]]  expected pledges (see docs/sampleweb.md)
@@ -96,6 +97,29 @@ class Article:
     truncate_at: str | None = None
     quote_zh: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # How many pages the article is printed on (its text split evenly, in order).
+    pages: int = 1
+
+    @property
+    def page_urls(self) -> list[str]:
+        """Page 1's URL, then the continuation pages' (``-2.html`` on People's Daily, ``_2.html``)."""
+        if self.pages <= 1:
+            return [self.url]
+        stem, ext = self.url.rsplit(".", 1)
+        joiner = "-" if self.site == "people" else "_"
+        return [self.url] + [f"{stem}{joiner}{n}.{ext}" for n in range(2, self.pages + 1)]
+
+    def page_paragraphs(self, snapshot: str) -> list[list[str]]:
+        """The served paragraphs split over the article's pages (earlier pages get the extra one)."""
+        paragraphs = self.served_paragraphs(snapshot)
+        count = max(1, min(self.pages, len(paragraphs)))
+        size, extra = divmod(len(paragraphs), count)
+        out, start = [], 0
+        for number in range(count):
+            end = start + size + (1 if number < extra else 0)
+            out.append(paragraphs[start:end])
+            start = end
+        return out
 
     def version(self, snapshot: str) -> Version:
         return self.later if snapshot == "later" and self.later else self.first
@@ -203,6 +227,7 @@ def load_article(path: Path, site: str) -> Article:
         "special",
         "truncate_at",
         "quote_zh",
+        "pages",
         "body",
         "pledges",
         "later",
@@ -231,6 +256,7 @@ def load_article(path: Path, site: str) -> Article:
         truncate_at=data.get("truncate_at"),
         quote_zh=data.get("quote_zh", ""),
         extra=data.get("extra", {}),
+        pages=int(data.get("pages", 1)),
     )
 
 

@@ -60,6 +60,16 @@ class Listing:
     per_page: int
     # None: every article of the site; else articles with this channel.
     channel: str | None
+    # Stories page 1 shows in a featured block above the list (China Daily's div.tw2), not
+    # repeated in the list itself.
+    featured: int = 0
+    # The site prints no pager: the page after the last is served, empty (People's Daily).
+    empty_last_page: bool = False
+    # The listing's template in each snapshot ("" = the site's listing template): a redesign.
+    templates: tuple[tuple[str, str], ...] = ()
+
+    def template(self, snapshot: str) -> str:
+        return dict(self.templates).get(snapshot, f"{self.site}_listing.html.j2")
 
 
 LISTINGS: tuple[Listing, ...] = (
@@ -89,6 +99,9 @@ LISTINGS: tuple[Listing, ...] = (
         lambda n: f"https://www.chinadaily.com.cn/business/page_{n}.html",
         4,
         "business",
+        # The later snapshot has the business channel redesigned: the parser's listing layout no
+        # longer matches and the crawl reaches its articles through the fallback.
+        templates=(("later", "chinadaily_listing_redesign.html.j2"),),
     ),
     Listing(
         "chinadaily",
@@ -96,8 +109,9 @@ LISTINGS: tuple[Listing, ...] = (
         "China-US",
         "https://www.chinadaily.com.cn/world/china-us",
         lambda n: f"https://www.chinadaily.com.cn/world/china-us/page_{n}.html",
-        4,
+        2,
         "china-us",
+        featured=2,
     ),
     Listing(
         "people",
@@ -107,6 +121,7 @@ LISTINGS: tuple[Listing, ...] = (
         lambda n: f"https://en.people.cn/90777/index{n}.html",
         4,
         "90777",
+        empty_last_page=True,
     ),
     Listing(
         "people",
@@ -116,6 +131,7 @@ LISTINGS: tuple[Listing, ...] = (
         lambda n: f"https://en.people.cn/business/index{n}.html",
         4,
         "business",
+        empty_last_page=True,
     ),
 )
 
@@ -241,10 +257,12 @@ def listing_pages(listing: Listing, articles: list[Article]) -> list[tuple[str, 
         ]
     )
     pages = []
-    for index in range(0, max(len(chosen), 1), listing.per_page):
-        number = index // listing.per_page + 1
-        url = listing.first_url if number == 1 else listing.page_url(number)
-        pages.append((url, chosen[index : index + listing.per_page]))
+    first = listing.featured + listing.per_page
+    pages.append((listing.first_url, chosen[:first]))
+    for index in range(first, len(chosen), listing.per_page):
+        pages.append((listing.page_url(len(pages) + 1), chosen[index : index + listing.per_page]))
+    if listing.empty_last_page and chosen:
+        pages.append((listing.page_url(len(pages) + 1), []))
     return pages
 
 
@@ -347,11 +365,14 @@ class SiteRenderer:
             for number, (url, items) in enumerate(numbered, start=1):
                 next_url = numbered[number][0] if number < len(numbered) else None
                 prev_url = numbered[number - 2][0] if number > 1 else None
+                featured = items[: listing.featured] if number == 1 else []
                 body = self.render(
-                    f"{site}_listing.html.j2",
+                    listing.template(self.snapshot),
                     listing=listing,
                     url=url,
-                    items=items,
+                    featured=featured,
+                    items=items[len(featured) :],
+                    page_count=len(numbered),
                     number=number,
                     page_urls=[u for u, _ in numbered],
                     next_url=next_url,
@@ -371,10 +392,30 @@ class SiteRenderer:
                     )
                 )
         for article in site_articles:
-            pages.append(self.article_page(article, site_articles))
+            pages.extend(self.article_pages(article, site_articles))
         return pages
 
-    def article_page(self, article: Article, site_articles: list[Article]) -> Page:
+    def article_pages(self, article: Article, site_articles: list[Article]) -> list[Page]:
+        """The article's page 1 and, for a multi-page article, its continuation pages."""
+        split = article.page_paragraphs(self.snapshot)
+        urls = article.page_urls[: len(split)]
+        return [
+            self.article_page(
+                article, site_articles, url=url, number=number, paragraphs=chunk, page_urls=urls
+            )
+            for number, (url, chunk) in enumerate(zip(urls, split, strict=True), start=1)
+        ]
+
+    def article_page(
+        self,
+        article: Article,
+        site_articles: list[Article],
+        *,
+        url: str,
+        number: int,
+        paragraphs: list[str],
+        page_urls: list[str],
+    ) -> Page:
         version = article.version(self.snapshot)
         ordered = newest_first(site_articles)
         others = [a for a in ordered if a.key != article.key]
@@ -382,12 +423,19 @@ class SiteRenderer:
         # "Related" links: the nearest stories in time on the same site, as CMSes tend to pick.
         related = sorted(others, key=lambda a: abs((a.published - article.published).total_seconds()))[:4]
         charset = "gbk" if article.special == "gbk" else "utf-8"
+        # One page keeps People's Daily's older article layout (body in div.d2txt_con).
+        template = f"{article.site}_article.html.j2"
+        if article.special == "gbk":
+            template = f"{article.site}_article_old.html.j2"
         html = self.render(
-            f"{article.site}_article.html.j2",
+            template,
             a=article,
             v=version,
+            url=url,
+            page_number=number,
+            page_urls=page_urls,
             # The malformed page is rendered whole, then cut (see _truncate).
-            paragraphs=version.paragraphs,
+            paragraphs=version.paragraphs if article.special == "malformed" else paragraphs,
             charset=charset,
             malformed=article.special == "malformed",
             recent=others[:5],
@@ -405,7 +453,7 @@ class SiteRenderer:
             body = html.encode("utf-8")
             content_type = HTML_TYPE[article.site]
         return Page(
-            article.url,
+            url,
             body,
             content_type,
             "article",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from parsel import Selector
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pledgewatch.spiders.publisher import Publisher
 
 __all__ = [
+    "ListingLayout",
     "ListingLink",
     "ListingPage",
     "ListingParser",
@@ -58,6 +59,13 @@ class ListingPage:
     links: list[ListingLink] = field(default_factory=list)
     next_page: str | None = None
     children: list[str] = field(default_factory=list)
+    #: True when the listing's item selectors found nothing and the links are every link on the
+    #: page that the publisher's article pattern accepts: the site's markup changed (or this is
+    #: not the page it used to be). ``reason`` says so in words; source health counts it.
+    fallback: bool = False
+    reason: str = ""
+    #: The listing layout whose selectors matched ("" for feeds, sitemaps and the fallback).
+    layout: str = ""
 
     @property
     def urls(self) -> list[str]:
@@ -125,6 +133,26 @@ def _selector(body: str | bytes) -> Selector:
 # Listing pages
 
 
+@dataclass(frozen=True)
+class ListingLayout:
+    """One markup of a publisher's listing pages: CSS for its items, their link, date and pager.
+
+    ``item`` selects one entry per article (an ``<a>`` entry is its own link), ``link`` the ``<a>``
+    inside it, ``date`` the element (or ``<time datetime>``) with its publication time,
+    ``next_page`` the pager's links. A publisher lists its layouts newest first; the first whose
+    items match a page parses it (see :func:`select_listing_layouts`).
+    """
+
+    name: str
+    item: str
+    link: str = "a"
+    date: str | None = None
+    next_page: str | None = None
+    #: The element that holds the items: present but empty, the listing has simply run out (the
+    #: page after the last), which is no layout change and no reason for the fallback.
+    container: str | None = None
+
+
 def select_listing(
     body: str | bytes,
     url: str,
@@ -139,24 +167,86 @@ def select_listing(
 
     ``item`` selects one entry per article, ``link`` the ``<a>`` inside it, ``date`` the element (or
     ``<time datetime>``) with its publication time, ``next_page`` the pager's links; the one whose
-    text reads "Next" (or rel=next) is the next page.
+    text reads "Next" (or rel=next) is the next page. When ``item`` finds nothing on the page of a
+    known publisher, every link its article pattern accepts is used instead (``fallback``).
+    """
+    return select_listing_layouts(
+        body, url, publisher, (ListingLayout("selectors", item, link, date, next_page),)
+    )
+
+
+def select_listing_layouts(
+    body: str | bytes,
+    url: str,
+    publisher: Publisher | None,
+    layouts: Iterable[ListingLayout],
+    *,
+    next_page_rule: Callable[[str, ListingPage], str | None] | None = None,
+) -> ListingPage:
+    """The page parsed by the first of ``layouts`` whose items match; else the fallback.
+
+    A redesign that renames the listing's classes must not silently yield zero links: the fallback
+    takes every link on the page that the publisher's article pattern accepts, in page order, and
+    marks the page ``fallback`` with the reason, so the crawl still reaches the articles and the
+    change is counted. ``next_page_rule(url, page)`` computes the next page for sites that print no
+    pager (People's Daily: ``index2.html`` after ``index.html``); it is asked only when a layout
+    matched and the page printed no next link.
     """
     page = _selector(body)
+    tried: list[str] = []
+    pager_css: list[str] = []
+    for layout in layouts:
+        tried.append(layout.name)
+        if layout.next_page:
+            pager_css.append(layout.next_page)
+        links = _select_items(page, url, publisher, layout)
+        if not links and layout.container and page.css(layout.container):
+            return ListingPage(next_page=_next_page(page, url, layout.next_page), layout=layout.name)
+        if links:
+            result = ListingPage(
+                links=dedupe(links), next_page=_next_page(page, url, layout.next_page), layout=layout.name
+            )
+            if result.next_page is None and next_page_rule is not None:
+                result.next_page = next_page_rule(url, result)
+            return result
+    next_link = _next_page(page, url, ", ".join(pager_css) or None)
+    if publisher is None:
+        return ListingPage(next_page=next_link)
+    fallback = [
+        ListingLink(href)
+        for href in (absolute_url(a.attrib.get("href"), url) for a in page.css("a[href]"))
+        if href is not None and accept(href, publisher)
+    ]
+    if not fallback:
+        return ListingPage(next_page=next_link)
+    return ListingPage(
+        links=dedupe(fallback),
+        next_page=next_link,
+        fallback=True,
+        reason=f"no listing item matched ({', '.join(tried)}): "
+        f"{len(dedupe(fallback))} article links taken from the whole page",
+    )
+
+
+def _select_items(
+    page: Selector, url: str, publisher: Publisher | None, layout: ListingLayout
+) -> list[ListingLink]:
     links: list[ListingLink] = []
-    for entry in page.css(item):
-        anchor = entry.css(link)
+    for entry in page.css(layout.item):
+        anchor = entry if entry.root.tag == "a" else entry.css(layout.link)
         href = absolute_url(anchor.attrib.get("href") if anchor else None, url)
         if href is None or not accept(href, publisher):
             continue
         published = None
-        if date:
-            stamp = entry.css(date)
+        if layout.date:
+            stamp = entry.css(layout.date)
             if stamp:
-                published = parse_datetime(stamp.attrib.get("datetime")) or parse_datetime(
-                    normalise_space(" ".join(stamp[0].css("::text").getall()))
+                tz = publisher.timezone if publisher is not None else UTC
+                published = parse_datetime(stamp.attrib.get("datetime"), tz) or parse_datetime(
+                    normalise_space(" ".join(stamp[0].css("::text").getall())), tz
                 )
         links.append(ListingLink(href, published))
-    return ListingPage(links=dedupe(links), next_page=_next_page(page, url, next_page))
+    return links
 
 
 def _next_page(page: Selector, url: str, css: str | None) -> str | None:
@@ -188,8 +278,11 @@ def _next_page(page: Selector, url: str, css: str | None) -> str | None:
 
 
 def parse_generic_listing(body: str | bytes, url: str, publisher: Publisher | None = None) -> ListingPage:
-    """Every link the publisher's article pattern accepts, in page order; rel=next as the next page."""
-    return select_listing(body, url, publisher, item="a[href]", link="a", next_page=None)
+    """Every link the publisher's article pattern accepts, in page order; rel=next as the next page.
+
+    For a publisher that declares no listing parser this is the parser, not a fallback.
+    """
+    return select_listing_layouts(body, url, publisher, (ListingLayout("all-links", "a[href]"),))
 
 
 def parse_listing(body: str | bytes, url: str, publisher: Publisher | None = None) -> ListingPage:

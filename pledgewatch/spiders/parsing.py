@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urljoin
 
 from parsel import Selector
@@ -32,23 +33,37 @@ __all__ = [
     "BEIJING",
     "ArticleParser",
     "ExtractionError",
+    "Layout",
+    "NotAnArticle",
     "clean_paragraphs",
     "decode_html",
     "extract_article",
     "is_noise",
+    "join_pages",
+    "page_text",
     "parse_datetime",
     "parser_for",
     "split_authors",
 ]
 
-# The three publishers print Beijing time without an offset.
+# China's time zone: the three watched publishers declare it (Publisher.timezone), and
+# parse_datetime assumes it when called without one (its callers always pass the publisher's).
 BEIJING = timezone(timedelta(hours=8))
+
+T = TypeVar("T")
 
 
 class ExtractionError(PledgewatchError):
     """The page holds no article at all (not HTML, an empty shell, an error page)."""
 
     exit_code = 2
+
+
+class NotAnArticle(ExtractionError):
+    """The page is HTML but not an article: a listing, a home page, a page whose fields all failed.
+
+    Raised instead of returning a record whose "text" is a footer line or a list of headlines.
+    """
 
 
 # --------------------------------------------------------------------------------------------------
@@ -96,7 +111,7 @@ def decode_html(body: bytes | str, content_type: str | None = None) -> tuple[str
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
 
 
-def parse_datetime(value: str | None, tz: timezone = BEIJING) -> datetime | None:
+def parse_datetime(value: str | None, tz: tzinfo = BEIJING) -> datetime | None:
     """A timezone-aware datetime from what a page prints, or None.
 
     Strings without an offset are the publisher's local time (``tz``, Beijing by default): "Apr 8,
@@ -117,7 +132,7 @@ def parse_datetime(value: str | None, tz: timezone = BEIJING) -> datetime | None
     if parsed is None:
         import dateparser
 
-        offset = tz.utcoffset(None)
+        offset = tz.utcoffset(None) or timedelta(0)
         hours, minutes = divmod(int(offset.total_seconds()) // 60, 60)
         settings = {
             "TIMEZONE": f"{'+' if offset >= timedelta(0) else '-'}{abs(hours):02d}{minutes:02d}",
@@ -144,7 +159,8 @@ def parse_datetime(value: str | None, tz: timezone = BEIJING) -> datetime | None
 
 _BY_RE = re.compile(r"^\s*(?:[-–—•·]\s*)?(?:written\s+)?by[:\s]+", re.I)
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_AUTHOR_SPLIT_RE = re.compile(r"\s*(?:,|;|&|\band\b|\|)\s*", re.I)
+# "By OUYANG SHIJIA/ZHOU LANXU" (China Daily) names two people, like "and" does.
+_AUTHOR_SPLIT_RE = re.compile(r"\s*(?:,|;|&|/|\band\b|\|)\s*", re.I)
 _NOT_A_NAME = re.compile(
     r"^(?:staff(?: reporter| writer)?s?|reporters?|correspondents?|updated|web editor|editors?|agencies|"
     r"afp|reuters|ap|.*\b(?:daily|edition|news|times|agency|press|online|post|xinhua|media|"
@@ -198,12 +214,12 @@ def split_authors(text: str | Iterable[str] | None) -> list[str]:
 # Body cleaning
 
 
-# Paragraphs that are page furniture wherever they appear (compare with the seed texts).
+# Paragraphs that are page furniture wherever they appear (compare with the seed texts). What only
+# one site prints lives in its Publisher declaration (``furniture``). China Daily's footer headings
+# stay here: they travel with its copy when other sites republish it.
 _FURNITURE = {
     "recent posts",
     "topics",
-    "trusted by top global brands",
-    "discover jd.com brand partners",
     "newspapers in english",
     "newspapers from hong kong",
     "related stories",
@@ -242,13 +258,19 @@ _PHOTO_TAG_RE = re.compile(r"\[(?:Photo|Photos|Video)(?:/| by )[^\]]*\]", re.I)
 _SHARE_RE = re.compile(r"^(?:share (?:on|to|via)\b|follow us\b|copyright\b|©)", re.I)
 
 
-def is_noise(paragraph: str) -> bool:
-    """True for a paragraph that is furniture, a byline, an e-mail line or a caption, not body text."""
+def is_noise(paragraph: str, furniture: re.Pattern[str] | None = None) -> bool:
+    """True for a paragraph that is furniture, a byline, an e-mail line or a caption, not body text.
+
+    ``furniture`` is the publisher's own furniture (:attr:`Publisher.furniture_re`), matched
+    against the whole paragraph.
+    """
     text = paragraph.strip().lstrip("•·▪◦*").strip()
     if not text:
         return True
     low = text.lower().rstrip(":")
     if low in _FURNITURE:
+        return True
+    if furniture is not None and furniture.fullmatch(text):
         return True
     if _EMAILS_ONLY_RE.match(text) or _WEB_EDITOR_RE.match(text) or _CAPTION_RE.search(text):
         return True
@@ -265,13 +287,13 @@ def normalise_space(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").replace("\u3000", " ").split())
 
 
-def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
+def clean_paragraphs(paragraphs: Iterable[str], furniture: re.Pattern[str] | None = None) -> list[str]:
     """Whitespace-normalised paragraphs without furniture, bylines, e-mail lines and captions."""
     cleaned: list[str] = []
     for paragraph in paragraphs:
         # A trailing e-mail address glued to a byline or the last sentence ("... said. xy@chinadaily.com.cn").
         text = _TRAILING_EMAIL_RE.sub("", normalise_space(paragraph))
-        if not text or is_noise(text):
+        if not text or is_noise(text, furniture):
             continue
         if cleaned and cleaned[-1] == text:
             continue
@@ -330,13 +352,56 @@ _PRUNE_XPATH = [
 ]
 
 
+@dataclass(frozen=True)
+class Layout:
+    """One layout version of a publisher's article pages (Fundus calls them parser versions).
+
+    Sites redesign: a parser may know several layouts, tried in order. A layout applies when its
+    ``marker`` (CSS) matches the page and the URL's date (if any) falls within ``since``/``until``;
+    the first that applies is the page's layout, and its name is recorded with the article (column
+    ``extraction``), so a redesign shows up in the data instead of as silent generic fallback.
+
+    ``selectors`` maps a field name to an ordered chain of selectors, each tried before the next and
+    all before the generic extractor. For ``body`` a selector names the element holding the
+    paragraphs; one starting with ``xpath:`` selects the paragraphs themselves.
+    """
+
+    name: str
+    marker: str | None = None
+    since: date | None = None
+    until: date | None = None
+    selectors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def applies(self, parser: ArticleParser, url_date: date | None) -> bool:
+        if self.marker and not parser.selector.css(self.marker):
+            return False
+        if url_date is not None:
+            if self.since is not None and url_date < self.since:
+                return False
+            if self.until is not None and url_date > self.until:
+                return False
+        return True
+
+
+#: The layout of a page no declared layout matched (or of a parser that declares none).
+GENERIC_LAYOUT = Layout("generic")
+
+#: Without a publisher's own threshold, a page with less text than this is no article to
+#: ``pledgewatch extract`` (a listing's or home page's stray footer line).
+GENERIC_MIN_BODY_CHARS = 150
+
+#: Fields recorded in ``extraction["fields"]``, in the order record() reads them.
+FIELDS = ("title", "authors", "published", "modified", "outlet", "body")
+
+
 class ArticleParser:
     """Generic article extraction; subclass and override single fields for a publisher.
 
-    Subclasses usually only set ``body_selector`` (the element whose paragraphs are the article) and
-    ``body_exclude`` (its parts that are not: captions, share blocks), and override the one or two
-    field methods their pages need. Every method returns what it can find and never raises on
-    malformed markup; only :meth:`record` raises :class:`ExtractionError`, when there is no text.
+    Subclasses declare their ``layouts`` (selector chains per field) and override the field methods
+    that need more than a selector (a byline to split, a date to read out of a line); each field
+    goes through :meth:`chain`, which records which step produced it. Every method returns what it
+    can find and never raises on malformed markup; only :meth:`record` raises
+    :class:`ExtractionError`, when the page holds no article.
     """
 
     #: CSS selector of the element holding the article's paragraphs (None: trafilatura decides).
@@ -344,10 +409,13 @@ class ArticleParser:
     #: Descendants of the body element that are not body text.
     body_exclude: ClassVar[str] = (
         "figure, figcaption, script, style, noscript, iframe, form, "
-        "[class*=share], [class*=caption], .related, .editor"
+        "[class*=share], [class*=caption], .related, .editor, [style*='display: none'], "
+        "[style*='display:none']"
     )
     #: Block elements whose text makes up the body inside ``body_selector``.
     body_blocks: ClassVar[str] = "p, h2, h3, h4, li, blockquote"
+    #: The layout versions this parser knows, most recent first (empty: generic only).
+    layouts: ClassVar[tuple[Layout, ...]] = ()
 
     def __init__(
         self,
@@ -364,6 +432,74 @@ class ArticleParser:
 
             publisher = publisher_for_url(url)
         self.publisher = publisher
+        #: field -> the step that produced it ("<layout>#<n>", "generic", "url_date", "failed", ...).
+        self.provenance: dict[str, str] = {}
+        self._values: dict[str, Any] = {}
+
+    # ---- publisher data -------------------------------------------------------------------------
+
+    @property
+    def tz(self) -> tzinfo:
+        """The time zone of times printed without an offset: the publisher's, else UTC."""
+        return self.publisher.timezone if self.publisher is not None else UTC
+
+    @property
+    def furniture(self) -> re.Pattern[str] | None:
+        return self.publisher.furniture_re if self.publisher is not None else None
+
+    def date(self, value: str | None) -> datetime | None:
+        """:func:`parse_datetime` in the publisher's time zone."""
+        return parse_datetime(value, self.tz)
+
+    @cached_property
+    def url_date(self) -> date | None:
+        return self.publisher.date_in_url(self.url) if self.publisher is not None else None
+
+    @cached_property
+    def layout(self) -> Layout:
+        """The first declared layout that applies to this page, else :data:`GENERIC_LAYOUT`."""
+        for layout in self.layouts:
+            if layout.applies(self, self.url_date):
+                return layout
+        return GENERIC_LAYOUT
+
+    # ---- field chains ---------------------------------------------------------------------------
+
+    def chain(self, name: str, *steps: tuple[str, Callable[[], T]]) -> T:
+        """The first non-empty result of ``steps`` (label, function), recording which one it was.
+
+        When every step comes back empty the field is recorded as ``failed`` and the last (empty)
+        result is returned. A step may record a more precise label itself (nested chains).
+        """
+        result: Any = None
+        for label, step in steps:
+            before = self.provenance.get(name)
+            result = step()
+            if result:
+                if self.provenance.get(name) == before:
+                    self.provenance[name] = label
+                return result  # type: ignore[no-any-return]
+        self.provenance[name] = "failed"
+        return result  # type: ignore[no-any-return]
+
+    def layout_steps(self, name: str, read: Callable[[str], T]) -> list[tuple[str, Callable[[], T]]]:
+        """One chain step per selector the page's layout declares for ``name``.
+
+        A step is labelled ``<layout>#<n>``: the n-th selector of that layout version, so ``#2``
+        and up are fallbacks inside the layout, and the layout's selectors can be looked up.
+        """
+        return [
+            (f"{self.layout.name}#{number}", lambda css=css: read(css))  # type: ignore[misc]
+            for number, css in enumerate(self.layout.selectors.get(name, ()), start=1)
+        ]
+
+    def field(self, name: str) -> Any:
+        """A field's value, computed once (fields read each other: body drops the title)."""
+        if name not in self._values:
+            value = getattr(self, name)()
+            self.provenance.setdefault(name, "generic" if value else "failed")
+            self._values[name] = value
+        return self._values[name]
 
     # ---- helpers for subclasses -----------------------------------------------------------------
 
@@ -399,7 +535,14 @@ class ArticleParser:
         return None
 
     def paragraphs_of(self, css: str) -> list[str]:
-        """The cleaned paragraphs inside the first element matching ``css``."""
+        """The cleaned paragraphs inside the first element matching ``css``.
+
+        ``xpath:EXPR`` selects the paragraph elements themselves (People's Daily: the ``<p>``
+        directly inside its article container, between the origin line and the share bar).
+        """
+        if css.startswith("xpath:"):
+            blocks = [" ".join(node.xpath(".//text()").getall()) for node in self.selector.xpath(css[6:])]
+            return clean_paragraphs(blocks, self.furniture)
         containers = self.selector.css(css)
         if not containers:
             return []
@@ -416,7 +559,7 @@ class ArticleParser:
         if not blocks:
             # Text directly in the container, paragraphs separated by <br>.
             blocks = container.xpath(".//text()").getall()
-        return clean_paragraphs(blocks)
+        return clean_paragraphs(blocks, self.furniture)
 
     @cached_property
     def _trafilatura(self):  # type: ignore[no-untyped-def]
@@ -456,11 +599,15 @@ class ArticleParser:
                 return self._strip_site_name(candidate)
         return ""
 
-    def _strip_site_name(self, title: str) -> str:
+    def site_names(self) -> list[str]:
+        """What the site calls itself: a title that is only this is no article's headline."""
         names = [self.meta("og:site_name")]
         if self.publisher is not None:
             names += [self.publisher.title, self.publisher.outlet]
-        for name in filter(None, names):
+        return [name for name in names if name]
+
+    def _strip_site_name(self, title: str) -> str:
+        for name in self.site_names():
             for sep in (" - ", " | ", " – ", " — "):
                 if title.endswith(sep + name):
                     return title[: -len(sep + name)].strip()
@@ -483,10 +630,10 @@ class ArticleParser:
             "dc.date",
             "date",
         )
-        parsed = parse_datetime(value)
+        parsed = self.date(value)
         if parsed is not None:
             return parsed
-        parsed = parse_datetime(self.selector.css("time::attr(datetime)").get())
+        parsed = self.date(self.selector.css("time::attr(datetime)").get())
         if parsed is not None:
             return parsed
         return self._htmldate(original=True)
@@ -504,12 +651,10 @@ class ArticleParser:
             )
         except Exception:  # htmldate is best effort; a crash there must not lose the article
             return None
-        return parse_datetime(found) if found else None
+        return self.date(found) if found else None
 
     def modified(self) -> datetime | None:
-        return parse_datetime(
-            self.meta("article:modified_time", "og:updated_time", "dateModified", "lastmod")
-        )
+        return self.date(self.meta("article:modified_time", "og:updated_time", "dateModified", "lastmod"))
 
     def outlet(self) -> str | None:
         """The outlet as printed (a syndicated story names its origin); else the publisher's own."""
@@ -519,16 +664,22 @@ class ArticleParser:
         return self.publisher.outlet if self.publisher is not None else None
 
     def body(self) -> str:
+        steps: list[tuple[str, Callable[[], str]]] = self.layout_steps(
+            "body", lambda css: "\n\n".join(self.paragraphs_of(css))
+        )
         if self.body_selector:
-            paragraphs = self.paragraphs_of(self.body_selector)
-            if paragraphs:
-                return "\n\n".join(paragraphs)
+            selector = self.body_selector
+            steps.append(("body_selector", lambda: "\n\n".join(self.paragraphs_of(selector))))
+        steps.append(("generic", self._generic_body))
+        return self.chain("body", *steps)
+
+    def _generic_body(self) -> str:
         text = getattr(self._trafilatura, "text", None)
         if not text:
             return ""
-        paragraphs = clean_paragraphs(text.split("\n"))
+        paragraphs = clean_paragraphs(text.split("\n"), self.furniture)
         # trafilatura keeps an <h1> inside <article>: the headline is the title field, not body text.
-        if paragraphs and paragraphs[0] == self.title():
+        if paragraphs and paragraphs[0] == self.field("title"):
             paragraphs = paragraphs[1:]
         return "\n\n".join(paragraphs)
 
@@ -553,32 +704,176 @@ class ArticleParser:
         except ValueError:  # a garbled href ("http://[x/") is no canonical URL
             return None
 
+    def page_urls(self) -> list[str]:
+        """The URLs of this article's further pages (2..N) as its pager links them, in order.
+
+        Empty for a one-page article and on any page but the first (page 1 gathers the others).
+        A publisher parser with multi-page articles overrides :meth:`pager_links`.
+        """
+        if self.publisher is None or self.publisher.page_number(self.url) != 1:
+            return []
+        from pledgewatch.spiders.urls import canonical_or_none
+
+        own = canonical_or_none(self.url)
+        urls: list[str] = []
+        for href in self.pager_links():
+            absolute = urljoin(self.url, href).split("#")[0]
+            other = canonical_or_none(absolute)
+            if own is None or other is None or other.url != own.url:
+                continue  # a pager link to another article is no page of this one
+            if self.publisher.page_number(absolute) > 1 and absolute not in urls:
+                urls.append(absolute)
+        return urls
+
+    def pager_links(self) -> list[str]:
+        """The hrefs of the article's own pager (none: a one-page article)."""
+        return []
+
+    # ---- sanity checks --------------------------------------------------------------------------
+
+    def checked_published(self) -> datetime | None:
+        """The published field, unless it is implausible: then the URL's date (a fallback).
+
+        A printed date more than ``max_date_drift`` away from the date in the URL, in the future,
+        or before the site existed is wrong (a Buddhist-era "2569-05-17" for an article whose URL
+        says 2026-05-17, a CMS default of 1970): the URL's date, midnight local time, replaces it
+        and the field is recorded as ``url_date``. Without a date in the URL an implausible date
+        is dropped (``failed``): the crawl then keeps the date the listing printed.
+        """
+        published = self.field("published")
+        url_day = self.url_date
+        if published is None:
+            if url_day is not None:
+                self.provenance["published"] = "url_date"
+                return datetime.combine(url_day, time(0), self.tz)
+            return None
+        if self._plausible(published, url_day):
+            return published
+        if url_day is not None:
+            self.provenance["published"] = "url_date"
+            return datetime.combine(url_day, time(0), self.tz)
+        self.provenance["published"] = "failed"
+        return None
+
+    def _plausible(self, when: datetime, url_day: date | None) -> bool:
+        aware = when if when.tzinfo is not None else when.replace(tzinfo=self.tz)
+        if aware > datetime.now(UTC) + timedelta(days=1):
+            return False
+        founded = self.publisher.founded if self.publisher is not None else None
+        if founded is not None and aware.astimezone(self.tz).date() < founded:
+            return False
+        if url_day is not None and self.publisher is not None:
+            drift = abs(aware.astimezone(self.tz).date() - url_day)
+            if drift > self.publisher.max_date_drift:
+                return False
+        return True
+
+    def checked_title(self) -> str:
+        """The title, or "" (``failed``) when it is only the site's name: a home page, not a headline."""
+        title = self.field("title")
+        names = {normalise_space(n).casefold() for n in self.site_names()}
+        if self.publisher is not None:
+            names.add(self.publisher.name.casefold())
+            names.add(self.publisher.domain.casefold())
+        if title and normalise_space(title).casefold() in names:
+            self.provenance["title"] = "failed"
+            return ""
+        return title
+
+    def checked_body(self) -> str:
+        """The body, or "" (``failed``) when shorter than the publisher's ``min_body_chars``."""
+        text = self.field("body")
+        minimum = self.publisher.min_body_chars if self.publisher is not None else 1
+        if text and len(text) < minimum:
+            self.provenance["body"] = "failed"
+            return ""
+        return text
+
+    @property
+    def extraction(self) -> dict[str, Any]:
+        """Which parser and layout version produced the fields, and which step each field came from.
+
+        Stored with the article (``articles.extraction``): a layout change shows up as fields that
+        suddenly come from ``generic``, ``url_date`` or ``failed``.
+        """
+        parser = type(self).__name__
+        return {
+            "parser": parser,
+            "version": self.layout.name,
+            "fields": {name: self.provenance.get(name, "failed") for name in FIELDS},
+        }
+
+    def not_an_article_reason(self) -> str | None:
+        """Why this page is no article (None: it is one). Reads the fields, with their checks."""
+        if not self.is_html():
+            return "not an HTML page"
+        if self.publisher is not None and self.publisher.article_id(self.url) is None:
+            return f"not an article page: {self.url} is no article URL of {self.publisher.title}"
+        text = self.checked_body()
+        minimum = self.publisher.min_body_chars if self.publisher is not None else GENERIC_MIN_BODY_CHARS
+        if not text and not self.field("body"):
+            return "not an article page: no article text found"
+        if not text or len(text) < minimum:
+            return (
+                f"not an article page (a listing or a home page?): {len(self.field('body'))} characters "
+                f"of text, fewer than {minimum}"
+            )
+        if not self.checked_title() and self.field("title"):
+            return f"not an article page: its title is the site's name ({self.field('title')!r})"
+        return None
+
     def record(self, source: str | None = None) -> ArticleRecord:
-        """All fields as one record; ``source`` defaults to the publisher the URL belongs to."""
+        """All fields as one record; ``source`` defaults to the publisher the URL belongs to.
+
+        Raises :class:`ExtractionError` for a page that is not HTML or holds no text, and
+        :class:`NotAnArticle` for one whose title is the site's name or whose text is too short.
+        """
         if not self.is_html():
             raise ExtractionError(f"{self.url}: not an HTML page")
-        text = self.body()
+        text = self.checked_body()
         if not text:
+            if self.field("body"):
+                raise NotAnArticle(
+                    f"{self.url}: not an article ({len(self.field('body'))} characters of text, "
+                    f"fewer than {self.publisher.min_body_chars if self.publisher else 1})"
+                )
             raise ExtractionError(f"{self.url}: no article text found")
+        title = self.checked_title()
+        if not title and self.field("title"):
+            raise NotAnArticle(f"{self.url}: not an article (its title is the site's name)")
         if source is None and self.publisher is not None:
             source = self.publisher.name
         from pledgewatch.spiders.urls import identify
 
+        published = self.checked_published()
         return identify(
             ArticleRecord(
                 url=self.url,
                 source=source or "",
-                title=self.title(),
+                title=title,
                 text=text,
-                authors=self.authors(),
-                published=self.published(),
-                modified=self.modified(),
-                outlet=self.outlet(),
+                authors=self.field("authors"),
+                published=published,
+                modified=self.field("modified"),
+                outlet=self.field("outlet"),
                 language=self.language(),
                 canonical_hint=self.canonical_url(),
+                page_urls=self.page_urls(),
+                extraction=self.extraction,
             )
         )
 
+
+
+def _content_type(headers: Mapping[Any, Any]) -> str | None:
+    # Plain dicts, http.client/warcio headers and Scrapy's Headers (bytes, list values) all work.
+    for key, value in headers.items():
+        name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+        if name.lower() == "content-type":
+            if isinstance(value, list):
+                value = value[0] if value else None
+            return value.decode("latin-1") if isinstance(value, bytes) else value
+    return None
 
 
 def parser_for(url: str, publisher: Publisher | None = None) -> type[ArticleParser]:
@@ -605,17 +900,51 @@ def extract_article(
     ``headers`` (HTTP response headers) supplies the Content-Type charset unless ``encoding`` does.
     """
     if encoding is None and headers:
-        # Plain dicts, http.client/warcio headers and Scrapy's Headers (bytes, list values) all work.
-        for key, value in headers.items():
-            name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
-            if name.lower() == "content-type":
-                if isinstance(value, list):
-                    value = value[0] if value else None
-                encoding = value.decode("latin-1") if isinstance(value, bytes) else value
-                break
+        encoding = _content_type(headers)
     if publisher is None:
         from pledgewatch.spiders.publisher import publisher_for_url
 
         publisher = publisher_for_url(url)
     parser = parser_for(url, publisher)(html, url, encoding=encoding, publisher=publisher)
     return parser.record(source)
+
+
+def page_text(
+    html: str | bytes,
+    url: str,
+    *,
+    headers: Mapping[Any, Any] | None = None,
+    encoding: str | None = None,
+    publisher: Publisher | None = None,
+) -> str:
+    """The body text of one continuation page (2..N) of a multi-page article ("" if none).
+
+    No length threshold and no title check: the last page of an article may be one paragraph.
+    """
+    if encoding is None and headers:
+        encoding = _content_type(headers)
+    if publisher is None:
+        from pledgewatch.spiders.publisher import publisher_for_url
+
+        publisher = publisher_for_url(url)
+    parser = parser_for(url, publisher)(html, url, encoding=encoding, publisher=publisher)
+    return parser.field("body") if parser.is_html() else ""
+
+
+def join_pages(record: ArticleRecord, pages: Iterable[tuple[str, str]]) -> ArticleRecord:
+    """``record`` (page 1) with the text of its further pages appended: one article, one text.
+
+    ``pages`` are (url, text) in page order; the URLs of the pages actually read stay on the
+    record (``page_urls``) so the store keeps them as aliases. A paragraph repeated at a page
+    boundary (a CMS that reprints the last one) is kept once.
+    """
+    paragraphs = record.text.split("\n\n")
+    urls: list[str] = []
+    for url, text in pages:
+        urls.append(url)
+        for paragraph in text.split("\n\n") if text else []:
+            if paragraph and paragraph != paragraphs[-1]:
+                paragraphs.append(paragraph)
+    record.text = "\n\n".join(paragraphs)
+    record.page_urls = urls
+    return record

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, timedelta, tzinfo
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -25,8 +26,8 @@ class Publisher:
     domain: str
     # Every host the publisher serves articles from (www., m., global., print mirrors...).
     hosts: tuple[str, ...]
-    # Matches an article URL; the named group ``id`` is the publisher's article id, which is
-    # the same article on any of its hosts.
+    # Matches an article URL; the named group ``id`` (or ``id_<scheme>`` when the site has had
+    # several URL schemes) is the publisher's article id, the same article on any of its hosts.
     article_url: re.Pattern[str]
     feeds: tuple[str, ...] = ()
     listings: tuple[str, ...] = ()
@@ -36,15 +37,64 @@ class Publisher:
     # (regex, replacement) pairs applied to an article URL's path to reach its canonical form:
     # page 2 of a China Daily article, trailing slashes... (pledgewatch.spiders.urls)
     url_rewrites: tuple[tuple[str, str], ...] = ()
+    # The page-number suffix of an article's continuation pages (``c90000-9685505-2.html``,
+    # ``WS..._2.html``): a regex on the URL path with a group ``page``. Those pages are fetched
+    # and joined into the article of page 1 (their canonical form, by ``url_rewrites``).
+    page_suffix: re.Pattern[str] | None = None
+    # Article paths that are served by the host they were found on (regional editions), so their
+    # canonical URL keeps that host instead of ``domain`` (None: every article is on ``domain``).
+    own_host_paths: re.Pattern[str] | None = None
     # Fundus-style field parser for article pages (None: generic extraction).
     parser: type[ArticleParser] | None = None
     # (html, url) -> ListingPage for the listing pages above (None: every article link on the page).
     listing_parser: ListingParser | None = None
     # The language the publisher writes in, when a page does not say.
     language: str = "en"
+    # The time zone its pages print times in without an offset (the three watched sites: Beijing).
+    timezone: tzinfo = UTC
+    # Paragraphs that are this site's page furniture, not article text: regexes matched against a
+    # whole whitespace-normalised paragraph, case-insensitively ("Recent posts", "(For the latest
+    # China news, Please follow ...)"). Generic furniture (bylines, e-mail lines, share prompts)
+    # is known to every parser; this is what only this site prints.
+    furniture: tuple[str, ...] = ()
+    # The publication date an article URL carries: a regex with named groups ``year``, ``month``
+    # and ``day`` (None: the URLs carry no date). The sanity check of the published field.
+    url_date: re.Pattern[str] | None = None
+    # The day the site started publishing: a page claiming an earlier date is wrong.
+    founded: date | None = None
+    # A page whose text is shorter than this is not an article (a listing, an error page).
+    min_body_chars: int = 1
+    # How far a printed publication date may stray from the URL's date before the URL wins.
+    max_date_drift: timedelta = timedelta(days=3)
     # Where the publisher comes in every list shown to a user (the default crawl order, source
     # names in help texts and summaries); ties go by name.
     order: int = 100
+
+    def date_in_url(self, url: str) -> date | None:
+        """The date an article URL carries (``/a/202605/17/``, ``/n3/2020/0430/``), or None."""
+        if self.url_date is None:
+            return None
+        match = self.url_date.search(url)
+        if match is None:
+            return None
+        try:
+            return date(int(match.group("year")), int(match.group("month")), int(match.group("day")))
+        except ValueError:
+            return None
+
+    def page_number(self, url: str) -> int:
+        """1 for an article's first page, N for its continuation page N (``page_suffix``)."""
+        if self.page_suffix is None:
+            return 1
+        match = self.page_suffix.search(urlsplit(url).path)
+        return int(match.group("page")) if match else 1
+
+    @property
+    def furniture_re(self) -> re.Pattern[str] | None:
+        """The ``furniture`` patterns as one regex (None when the site declares none)."""
+        if not self.furniture:
+            return None
+        return _compiled_furniture(self.furniture)
 
     @property
     def start_urls(self) -> tuple[str, ...]:
@@ -58,9 +108,24 @@ class Publisher:
         if not self.owns(url):
             return None
         match = self.article_url.search(url)
-        return match.group("id") if match else None
+        if match is None:
+            return None
+        # A pattern with several URL schemes names each scheme's id group ``id``, ``id_<scheme>``.
+        for name, value in match.groupdict().items():
+            if value and (name == "id" or name.startswith("id_")):
+                return value
+        return None
 
 
+def _compiled_furniture(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    cached = _FURNITURE_CACHE.get(patterns)
+    if cached is None:
+        cached = re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+        _FURNITURE_CACHE[patterns] = cached
+    return cached
+
+
+_FURNITURE_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
 _REGISTRY: dict[str, Publisher] = {}
 
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import replace
 from urllib.parse import urlunsplit
 
-from pledgewatch.records import ArticleRecord, CanonicalUrl, generic_canonical, url_parts
+from pledgewatch.records import VARIANT_HOST_LABELS, ArticleRecord, CanonicalUrl, generic_canonical, url_parts
 from pledgewatch.spiders.publisher import Publisher, publisher_for_url
 
 __all__ = ["CanonicalUrl", "canonical_or_none", "canonical_url", "canonicalize", "identify", "same_article"]
@@ -32,7 +32,7 @@ def canonicalize(url: str) -> CanonicalUrl:
     publisher = publisher_for_url(f"https://{parts.host}/")
     if publisher is None:
         return generic_canonical(url)
-    return _publisher_canonical(publisher, parts.path, parts.query)
+    return _publisher_canonical(publisher, parts.path, parts.query, parts.host)
 
 
 def canonical_or_none(url: str | None) -> CanonicalUrl | None:
@@ -52,15 +52,25 @@ def identify(record: ArticleRecord) -> ArticleRecord:
     )
 
 
-def _publisher_canonical(publisher: Publisher, path: str, query: str) -> CanonicalUrl:
+def _publisher_canonical(publisher: Publisher, path: str, query: str, host: str = "") -> CanonicalUrl:
     for pattern, replacement in publisher.url_rewrites:
         path = re.sub(pattern, replacement, path)
-    bare = urlunsplit(("https", publisher.domain, path, "", ""))
+    domain = publisher.domain
+    if (
+        publisher.own_host_paths is not None
+        and publisher.own_host_paths.search(path)
+        and host
+        and host.split(".")[0] not in VARIANT_HOST_LABELS
+    ):
+        # A regional edition's page (europe.chinadaily.com.cn/.../content_N.htm) lives on its own
+        # host: a canonical URL on the main host might not exist.
+        domain = host
+    bare = urlunsplit(("https", domain, path, "", ""))
     article_id = publisher.article_id(bare)
     if article_id is not None:
         # The id lives in the path: any query string is a view of the same article.
         return CanonicalUrl(bare, publisher.name, article_id)
-    url = urlunsplit(("https", publisher.domain, path, query, ""))
+    url = urlunsplit(("https", domain, path, query, ""))
     return CanonicalUrl(url, publisher.name, publisher.article_id(url))
 
 

@@ -140,7 +140,8 @@ class _Identity:
 
 def _identity(record: ArticleRecord) -> _Identity:
     own = record.canonical or _generic(record.url)
-    urls = {record.url}
+    # The further pages of a multi-page article are URLs of the same article.
+    urls = {record.url, *record.page_urls}
     keys: set[str] = set()
     canonical_url = own.url if own else record.url
     article_key = own.article_key if own else None
@@ -196,6 +197,7 @@ def _record_edit(
     article.modified_at = record.modified or article.modified_at
     article.entities = entities
     article.relevant = bool(entities)
+    article.extraction = record.extraction or article.extraction
     session.add(
         ArticleVersion(
             article=article,
@@ -285,6 +287,7 @@ def save_article(session: Session, record: ArticleRecord, entities: list[str]) -
         entities=entities,
         story_id=story.id,
         version=1,
+        extraction=record.extraction,
     )
     for url in sorted(identity.urls):
         article.urls.append(ArticleUrl(url=url, first_seen_at=record.fetched_at))

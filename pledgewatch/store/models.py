@@ -135,6 +135,9 @@ class Article(Base):
     entities: Mapped[list[str]] = mapped_column(default=list)
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # How the latest text was extracted: parser, layout version and the step that produced each
+    # field ("generic", "url_date", "failed", ...), so a site's redesign is visible in the data.
+    extraction: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     source: Mapped[Source] = relationship(back_populates="articles")
     story: Mapped[Story | None] = relationship(back_populates="articles")
