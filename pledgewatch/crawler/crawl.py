@@ -57,13 +57,23 @@ def _drop_traceback(record: logging.LogRecord) -> bool:
 
 
 def check_configured_sources(config: Config) -> None:
-    """Refuse a ``[sources.NAME]`` section for a publisher that does not exist.
+    """Register the configured (``kind = "generic"``) sources, then refuse a ``[sources.NAME]``
+    section for a publisher that does not exist.
 
     A typo there (``[sources.chinadialy] enabled = false``) would otherwise be ignored: the
     source meant stays enabled, and the daemon's crawls fail on the unknown name.
     """
+    from pledgewatch.spiders.configured import built_in_names, register_configured_sources
     from pledgewatch.spiders.publisher import all_publishers
 
+    where = str(config.path) if config.path else "config"
+    for name in sorted(built_in_names()):
+        if config.source(name).kind == "generic":
+            raise ConfigError(
+                f"{where}: bad value for 'sources.{name}.kind': {name} is a built-in publisher; "
+                "give the generic source another name"
+            )
+    register_configured_sources(config)
     known = all_publishers()
     for name in config.sources:
         if name not in known:
@@ -249,7 +259,7 @@ def run_crawl(
 
             crawler.signals.connect(on_progress, signal=signals.response_received, weak=False)
             crawler.signals.connect(on_progress, signal=signals.item_scraped, weak=False)
-        deferred = process.crawl(crawler, publisher=name)
+        deferred = process.crawl(crawler, publisher=name, config=config)
 
         def on_failure(failure: Any, name: str = name) -> None:
             failures.append(f"{name}: {failure.getErrorMessage()}")

@@ -142,7 +142,9 @@ def assess(
     broken: list[str] = []
     degraded: list[str] = []
     dead = {
-        url: previous_dead.get(url, 0) + 1 for url, status in counts.start_urls.items() if status in DEAD_STATUSES
+        url: previous_dead.get(url, 0) + 1
+        for url, status in counts.start_urls.items()
+        if status in DEAD_STATUSES
     }
     if not reachable:
         broken.append(f"no request answered ({unreachable_reason or 'unreachable'})")
@@ -155,7 +157,9 @@ def assess(
         broken.append(f"none of {_plural(attempted, 'article page')} could be parsed")
     for url, runs in sorted(dead.items()):
         if runs >= dead_after_runs and not broken:
-            degraded.append(f"start URL {url} answered HTTP {counts.start_urls[url]} in {runs} consecutive runs")
+            degraded.append(
+                f"start URL {url} answered HTTP {counts.start_urls[url]} in {runs} consecutive runs"
+            )
     if counts.listing_fallbacks:
         degraded.append(
             f"{_plural(counts.listing_fallbacks, 'listing page')}: item selector found nothing, "
@@ -174,7 +178,9 @@ def assess(
         parts = [f"{name} {n}" for name, n in sorted(counts.failed_fields.items())]
         if counts.parse_failures:
             parts.insert(0, f"not parsed {counts.parse_failures}")
-        degraded.append(f"failed fields or parses in {_plural(attempted, 'article page')} ({', '.join(parts)})")
+        degraded.append(
+            f"failed fields or parses in {_plural(attempted, 'article page')} ({', '.join(parts)})"
+        )
     if broken:
         return Health(BROKEN, broken + degraded, dead)
     if degraded:

@@ -104,7 +104,12 @@ class PublisherSpider(scrapy.Spider):
 
     name = "publisher"
 
-    def __init__(self, publisher: str, **kwargs: Any) -> None:
+    def __init__(self, publisher: str, config: Any = None, **kwargs: Any) -> None:
+        if config is not None:
+            # A source defined in the configuration ([sources.NAME] kind = "generic").
+            from pledgewatch.spiders.configured import register_configured_sources
+
+            register_configured_sources(config)
         self.publisher: Publisher = get_publisher(publisher)
         super().__init__(name=self.publisher.name, **kwargs)
         self.start_urls_configured: list[str] = []
@@ -387,7 +392,8 @@ class PublisherSpider(scrapy.Spider):
         if isinstance(error, HttpError):  # (a subclass of IgnoreRequest)
             response = error.response
             if "missing" not in response.flags and request.meta.get(KIND) == "discovery":
-                self.count_start_url(request.meta.get(LINK) or request.url, request.meta.get(PAGE), response.status)
+                link = request.meta.get(LINK) or request.url
+                self.count_start_url(link, request.meta.get(PAGE), response.status)
             missing = stats.get_value(STAT_PREFIX + "missing")
             if "missing" in response.flags and missing is not None:
                 return  # replay: listed in the summary's `missing`
@@ -406,7 +412,9 @@ class PublisherSpider(scrapy.Spider):
         record_error(stats, f"{type(error).__name__}: {request.url}: {error}".rstrip(": "))
 
 
-def health_of_fields(record: ArticleRecord, response: Response, publisher: Publisher) -> tuple[list[str], list[str]]:
+def health_of_fields(
+    record: ArticleRecord, response: Response, publisher: Publisher
+) -> tuple[list[str], list[str]]:
     """(fallback fields as "field: step", failed field names) of one parsed article.
 
     A record that says how each field was produced (``extraction["fields"]``: "generic",
