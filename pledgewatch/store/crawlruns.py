@@ -157,16 +157,15 @@ def latest_health(session: Session) -> list[SourceHealth]:
     return [found[name] for name in sorted(found)]
 
 
-def runs_with_health(session: Session, after_run_id: int, limit: int = 500) -> list[CrawlRun]:
-    """Finished runs that recorded source health, after ``after_run_id``, oldest first."""
-    return list(
-        session.scalars(
-            select(CrawlRun)
-            .where(CrawlRun.health.is_not(None), CrawlRun.id > after_run_id)
-            .order_by(CrawlRun.id)
-            .limit(limit)
-        )
+def runs_with_health(session: Session, after_run_id: int, limit: int = HEALTH_LOOKBACK) -> list[CrawlRun]:
+    """The latest ``limit`` runs that recorded source health after ``after_run_id``, oldest first."""
+    rows = session.scalars(
+        select(CrawlRun)
+        .where(CrawlRun.health.is_not(None), CrawlRun.id > after_run_id)
+        .order_by(CrawlRun.id.desc())
+        .limit(limit)
     )
+    return list(reversed(list(rows)))
 
 
 def get_run(session: Session, run_id: int) -> CrawlRun | None:
