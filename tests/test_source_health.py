@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from helpers_crawl import ARTICLES, HTML, SITE, XML, Page, article_html, sitemap_xml, tiny_site, write_warc
+from helpers_crawl import ARTICLES, HTML, SITE, XML, Page, sitemap_xml, tiny_site, write_warc
 
 from pledgewatch.crawler.health import BROKEN, DEGRADED, OK, HealthCounts, assess
 
@@ -42,7 +42,8 @@ def test_a_feed_is_dead_after_n_consecutive_404_runs() -> None:
     assert second.state == DEGRADED
     assert second.reasons == [f"start URL {FEED} answered HTTP 404 in 2 consecutive runs"]
     # The feed answers again: the streak is over.
-    back = assess(HealthCounts(articles_parsed=3, start_urls={FEED: 200}), previous_dead=second.dead_start_urls)
+    answering = HealthCounts(articles_parsed=3, start_urls={FEED: 200})
+    back = assess(answering, previous_dead=second.dead_start_urls)
     assert back.state == OK and back.dead_start_urls == {}
 
 
@@ -233,7 +234,12 @@ listings = ["{ACME}/business/"]
 sitemaps = ["{ACME}/sitemap.xml"]
 article_url = '/stories/\\d{{4}}/\\d{{2}}/[a-z0-9-]+$'
 timezone = "Europe/Paris"
-listing = {{ item = "ul.stories li.story", link = "a.headline", date = "span.when", next_page = "nav.pager a" }}
+
+[sources.acme.listing]
+item = "ul.stories li.story"
+link = "a.headline"
+date = "span.when"
+next_page = "nav.pager a"
 
 [crawl]
 window_days = 0
