@@ -48,6 +48,11 @@ DEAD_AFTER_RUNS = 2
 #: HTTP statuses that mean "this URL is gone" (a 5xx is an outage: counted as a failed request).
 DEAD_STATUSES = (404, 410)
 
+#: The fields whose fallback or absence is counted: an article is title, text and date. A missing
+#: modification date, byline (agency copy) or outlet is normal, and generic extraction is the
+#: designed source of several of those, so counting them would degrade every source.
+HEALTH_FIELDS = ("title", "body", "published")
+
 PREFIX = "pledgewatch/health/"
 LISTING_PAGES = PREFIX + "listing_pages"
 LISTING_LINKS = PREFIX + "listing_links"  # {listing URL: article links found on it}

@@ -417,10 +417,10 @@ def health_of_fields(
 ) -> tuple[list[str], list[str]]:
     """(fallback fields as "field: step", failed field names) of one parsed article.
 
-    A record that says how each field was produced (``extraction["fields"]``: "generic",
-    "url_date", "failed"...) is read as it says. Otherwise the one fallback the parsers have is
-    checked: a publisher parser whose body selector found nothing, so generic extraction gave the
-    text. A missing title or publication date is a failed field either way.
+    Only :data:`health.HEALTH_FIELDS` count. A record that says how each field was produced
+    (``extraction["fields"]``: "generic", "url_date", "failed"...) is read as it says. Otherwise
+    the one fallback today's parsers have is checked: a publisher parser whose body selector found
+    nothing, so generic extraction gave the text. A missing title or date is a failed field.
     """
     fallbacks: list[str] = []
     failed: list[str] = []
@@ -429,6 +429,8 @@ def health_of_fields(
     if isinstance(steps, dict):
         generic_parser = extraction.get("parser") in (None, "", "generic", "ArticleParser")
         for name, step in steps.items():
+            if name not in health.HEALTH_FIELDS:
+                continue
             if step == "failed":
                 failed.append(name)
             elif step == "generic" and not generic_parser:
