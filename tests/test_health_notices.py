@@ -108,3 +108,58 @@ def test_a_notice_that_could_not_be_sent_is_sent_once_by_the_next_run(
         assert len(health_mail(sink)) == 1
     finally:
         sink.stop()
+
+
+# -- the store and the dispatcher, on SQLite and PostgreSQL -----------------------------------
+
+
+def _finished_run(sessions, health: dict) -> int:  # type: ignore[no-untyped-def]
+    from pledgewatch.store import crawlruns
+
+    with sessions() as session:
+        run_id = crawlruns.start_run(session, "cli", sorted(health))
+        crawlruns.finish_run(session, run_id, "ok", {}, [], health=health)
+    return run_id
+
+
+def _entry(state: str, *reasons: str) -> dict:
+    return {"health": state, "reasons": list(reasons), "counts": {}, "dead_start_urls": {}}
+
+
+def test_health_is_stored_per_run_and_notices_follow_changes_only(sessions) -> None:  # type: ignore[no-untyped-def]
+    from pledgewatch.config import parse_config
+    from pledgewatch.notify.dispatch import Dispatcher
+    from pledgewatch.store import crawlruns
+
+    sink = SmtpSink().start()
+    try:
+        config = parse_config(
+            {
+                "email": {"host": "127.0.0.1", "port": sink.port, "recipients": ["analyst@example.org"]},
+                "health": {"recipients": ["operator@example.org"]},
+            }
+        )
+        dispatcher = Dispatcher(config, sessions)
+        _finished_run(sessions, {"jd": _entry("ok"), "people": _entry("ok")})
+        assert dispatcher.send_health().sent == []  # ok from the start: nothing to tell
+        _finished_run(sessions, {"people": _entry("degraded", "1 listing page: ... (listing fallback)")})
+        _finished_run(sessions, {"people": _entry("degraded", "1 listing page: ... (listing fallback)")})
+        report = dispatcher.send_health()
+        assert len(report.sent) == 1
+        assert subjects(health_mail(sink)) == [f"{HEALTH}: people is degraded (was ok)"]
+        assert str(health_mail(sink)[0]["To"]) == "operator@example.org"
+        assert dispatcher.send_health().sent == []  # told once
+        _finished_run(sessions, {"people": _entry("broken", "every start URL answered an error (HTTP 404)")})
+        _finished_run(sessions, {"people": _entry("ok"), "jd": _entry("ok")})
+        dispatcher.send_health()
+        assert subjects(health_mail(sink))[1:] == [
+            f"{HEALTH}: people is broken (was degraded)",
+            f"{HEALTH}: people recovered (broken -> ok)",
+        ]
+        with sessions() as session:
+            latest = {h.source: h.health for h in crawlruns.latest_health(session)}
+            assert latest == {"jd": "ok", "people": "ok"}
+            previous = crawlruns.previous_health(session, "people", before_run_id=10**6)
+            assert previous is not None and previous["health"] == "ok"
+    finally:
+        sink.stop()
