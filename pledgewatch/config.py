@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pledgewatch.errors import ConfigError
 
@@ -24,6 +24,16 @@ DEFAULT_CONFIG_NAME = "pledgewatch.toml"
 
 # A century: more than any archive spans, and far from datetime's limits (year 1 to 9999).
 MAX_DAYS = 36500
+
+
+def _check_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {value!r}") from exc
+    return value
 
 
 class _Section(BaseModel):
@@ -72,6 +82,34 @@ def default_watchlist() -> list[WatchEntity]:
     ]
 
 
+class ListingSelectors(_Section):
+    """CSS selectors of a generic source's listing pages (see docs/crawling.md)."""
+
+    # One element per article entry; the <a> inside it; its date (text or <time datetime>).
+    item: str
+    link: str = "a"
+    date: str = ""
+    # The pager links; the one reading "Next" (or rel/class next) is followed.
+    next_page: str = ""
+
+    @field_validator("item", "link", "date", "next_page")
+    @classmethod
+    def _valid_css(cls, value: str, info: Any) -> str:
+        if not value.strip():
+            if info.field_name in ("item", "link"):
+                raise ValueError("must not be empty")
+            return ""
+        from cssselect import SelectorError, parse
+
+        try:
+            parse(value)
+        except SelectorError as exc:
+            raise ValueError(f"not a CSS selector: {value!r} ({exc})") from None
+        return value
+
+
+
+
 class WatchlistOptions(_Section):
     """How the file's ``[[watchlist]]`` entries combine with the built-in list."""
 
@@ -81,10 +119,77 @@ class WatchlistOptions(_Section):
 
 
 class SourceConfig(_Section):
-    """Per-publisher switches; empty ``start_urls`` keeps the spider's own defaults."""
+    """One source: a built-in publisher's switches, or (``kind = "generic"``) a whole site by data.
+
+    Empty ``start_urls`` keeps the spider's own defaults (a generic source's feeds, sitemaps and
+    listings). A generic source needs ``article_url`` and at least one URL to start from.
+    """
 
     enabled: bool = True
     start_urls: list[str] = Field(default_factory=list)
+    # "publisher": one of the built-in publishers; "generic": built from the keys below.
+    kind: Literal["publisher", "generic"] = "publisher"
+    title: str = ""
+    # The hosts its articles live on; empty: the hosts of its start URLs.
+    hosts: list[str] = Field(default_factory=list)
+    # A regular expression an article URL matches (search); its group `id`, if any, is the article id.
+    article_url: str = Field(default="", validate_default=True)
+    feeds: list[str] = Field(default_factory=list)
+    sitemaps: list[str] = Field(default_factory=list)
+    listings: list[str] = Field(default_factory=list)
+    listing: ListingSelectors | None = None
+    # The time zone of times printed without an offset (listing dates, page metadata).
+    timezone: str = "UTC"
+    language: str = "en"
+    outlet: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return _check_zone(value)
+
+    @model_validator(mode="after")
+    def _something_to_start_from(self) -> SourceConfig:
+        if self.kind == "generic" and not (self.start_urls or self.generic_start_urls):
+            raise ValueError('kind = "generic" needs feeds, sitemaps, listings or start_urls')
+        return self
+
+    @field_validator("article_url")
+    @classmethod
+    def _valid_pattern(cls, value: str, info: Any) -> str:
+        import re
+
+        kind = info.data.get("kind", "publisher")
+        if kind == "generic" and not value.strip():
+            raise ValueError('required when kind = "generic" (a regular expression for article URLs)')
+        if value:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("hosts", "feeds", "sitemaps", "listings", "title", "outlet", "listing")
+    @classmethod
+    def _generic_only(cls, value: Any, info: Any) -> Any:
+        if value and info.data.get("kind", "publisher") != "generic":
+            raise ValueError('only a source with kind = "generic" sets this')
+        return value
+
+    @field_validator("feeds", "sitemaps", "listings")
+    @classmethod
+    def _http_urls(cls, value: list[str]) -> list[str]:
+        from urllib.parse import urlsplit
+
+        for url in value:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"not an http(s) URL: {url!r}")
+        return value
+
+    @property
+    def generic_start_urls(self) -> list[str]:
+        return [*self.feeds, *self.sitemaps, *self.listings]
 
 
 class CrawlConfig(_Section):
@@ -118,13 +223,7 @@ class ScheduleConfig(_Section):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {value!r}") from exc
-        return value
+        return _check_zone(value)
 
 
 class EmailConfig(_Section):
@@ -153,6 +252,22 @@ class EmailConfig(_Section):
         return os.environ.get(self.password_env, "") if self.password_env else ""
 
 
+class HealthConfig(_Section):
+    """Source health (pledgewatch.crawler.health): thresholds, and who hears of a change."""
+
+    # Mail the operator when a source turns degraded or broken, and when it recovers.
+    notify: bool = True
+    # Who gets those notices; empty: the alert recipients ([email] recipients). They go by e-mail,
+    # and to [email] apprise_urls too when those are set (channel "email" limits them to e-mail).
+    recipients: list[str] = Field(default_factory=list)
+    channel: Literal["all", "email"] = "all"
+    # Consecutive runs a start URL must answer 404/410 before it is reported as dead.
+    dead_after_runs: Annotated[int, Field(ge=1, le=1000)] = 2
+    # Share of parsed articles with fallback fields, and of failed pages, that degrade a source.
+    fallback_share: Annotated[float, Field(gt=0, le=1)] = 0.2
+    failed_share: Annotated[float, Field(gt=0, le=1)] = 0.2
+
+
 class Config(_Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     watchlist: list[WatchEntity] = Field(default_factory=default_watchlist)
@@ -163,6 +278,7 @@ class Config(_Section):
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
 
     # Where the configuration came from, for messages; not a TOML key.
     path: Path | None = Field(default=None, exclude=True)
@@ -189,8 +305,10 @@ def _explain(exc: ValidationError, where: str) -> ConfigError:
     key = _format_location(first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
         message = f"{where}: unknown key '{key}'"
+    elif first["type"] == "missing":
+        message = f"{where}: missing key '{key}'"
     else:
-        message = f"{where}: bad value for '{key}': {first['msg']}"
+        message = f"{where}: bad value for '{key}': {first['msg'].removeprefix('Value error, ')}"
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return ConfigError(message)

@@ -170,7 +170,13 @@ class Daemon:
         self.crawl_trigger = parse_schedule(config.schedule.crawl, "crawl", config)
         self.digest_trigger = parse_schedule(config.schedule.digest, "digest", config)
         self.zone = ZoneInfo(config.schedule.timezone)
-        needs_mail = self.digest_trigger is not None or config.email.alerts
+        # Health notices need somewhere to go; without any, the daemon does not insist on one.
+        health_channel = config.health.recipients or config.email.recipients or config.email.apprise_urls
+        needs_mail = (
+            self.digest_trigger is not None
+            or config.email.alerts
+            or (config.health.notify and bool(health_channel))
+        )
         self.dispatcher: Dispatcher | None = Dispatcher(config, self.sessions) if needs_mail else None
         if self.dispatcher is not None:
             _ = self.dispatcher.mailer  # no recipients, Apprise missing: say so now, not at 08:00
@@ -205,6 +211,9 @@ class Daemon:
         if self.dispatcher is not None and not self.stop.is_set():
             with self.dispatcher.sending():  # one SMTP connection for the lot
                 sent = self.dispatcher.retry_pending().merge(self.dispatcher.send_alerts())
+                # A source that turned degraded or broken (or recovered) in this crawl: tell the
+                # operator once (notify/health.py).
+                sent.merge(self.dispatcher.send_health())
             if sent.sent or sent.failed or sent.deferred:
                 log.info("alerts: %s", sent.summary())
             if report is not None:

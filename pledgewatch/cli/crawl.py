@@ -59,6 +59,10 @@ def print_summary(summary: CrawlSummary, title: str = "crawl") -> None:
         out.print(f"  {label:<21} {value}")
     for name, result in summary.sources.items():
         out.print(f"  source {name:<14} {result.describe()}", soft_wrap=True, markup=False)
+    for name, result in summary.sources.items():
+        if result.health != "ok":
+            why = "; ".join(result.health_reasons)
+            out.print(f"  health {name:<14} {result.health}: {why}", soft_wrap=True, markup=False)
     for message in summary.error_log[:10]:
         out.print(f"  error: {message}", markup=False)
     if len(summary.error_log) > 10:

@@ -123,13 +123,42 @@ def _in_schedule_zone(moment: datetime, config: Config) -> str:
 
 
 @app.command("status")
-def status(ctx: typer.Context) -> None:
-    """Show what the archive holds: articles, pledges, the last crawl, deliveries not yet sent."""
-    from pledgewatch.store.queries import archive_status
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as one JSON object.")] = False,
+) -> None:
+    """Show what the archive holds: articles, pledges, the last crawl, deliveries not yet sent,
+    and each source's health in its latest crawl (ok, degraded, broken, with why)."""
+    from pledgewatch.store.crawlruns import latest_health
+    from pledgewatch.store.queries import archive_status, isoformat
 
     app_ctx = get_context(ctx)
     with app_ctx.session() as session:
         state = archive_status(session)
+        health = latest_health(session)
+    if as_json:
+        data = {
+            "database": app_ctx.describe_database(),
+            "articles": state.articles,
+            "relevant_articles": state.relevant_articles,
+            "pledges": state.pledges,
+            "pledge_mentions": state.pledge_mentions,
+            "last_crawl": {"started": isoformat(state.last_run_started), "status": state.last_run_status}
+            if state.last_run_started is not None
+            else None,
+            "pending_deliveries": state.pending_deliveries,
+            "sources": {
+                entry.source: {
+                    "health": entry.health,
+                    "health_reasons": entry.reasons,
+                    "run_id": entry.run_id,
+                    "checked": isoformat(entry.checked_at),
+                }
+                for entry in health
+            },
+        }
+        print(json.dumps(data, ensure_ascii=False))
+        return
     out.print(f"database:           {app_ctx.describe_database()}")
     out.print(f"articles:           {state.articles} ({state.relevant_articles} relevant)")
     out.print(f"pledges:            {state.pledges} ({state.pledge_mentions} mentions)")
@@ -138,3 +167,10 @@ def status(ctx: typer.Context) -> None:
         last = f"{_in_schedule_zone(state.last_run_started, app_ctx.config)}, {state.last_run_status}"
     out.print(f"last crawl:         {last}")
     out.print(f"pending deliveries: {state.pending_deliveries}")
+    if health:
+        out.print("source health:")
+    for entry in health:
+        checked = _in_schedule_zone(entry.checked_at, app_ctx.config)
+        out.print(f"  {entry.source:<16} {entry.health} (crawl run {entry.run_id}, {checked})", markup=False)
+        for reason in entry.reasons:
+            out.print(f"    - {reason}", markup=False, soft_wrap=True)

@@ -57,13 +57,23 @@ def _drop_traceback(record: logging.LogRecord) -> bool:
 
 
 def check_configured_sources(config: Config) -> None:
-    """Refuse a ``[sources.NAME]`` section for a publisher that does not exist.
+    """Register the configured (``kind = "generic"``) sources, then refuse a ``[sources.NAME]``
+    section for a publisher that does not exist.
 
     A typo there (``[sources.chinadialy] enabled = false``) would otherwise be ignored: the
     source meant stays enabled, and the daemon's crawls fail on the unknown name.
     """
+    from pledgewatch.spiders.configured import built_in_names, register_configured_sources
     from pledgewatch.spiders.publisher import all_publishers
 
+    where = str(config.path) if config.path else "config"
+    for name in sorted(built_in_names()):
+        if config.source(name).kind == "generic":
+            raise ConfigError(
+                f"{where}: bad value for 'sources.{name}.kind': {name} is a built-in publisher; "
+                "give the generic source another name"
+            )
+    register_configured_sources(config)
     known = all_publishers()
     for name in config.sources:
         if name not in known:
@@ -249,7 +259,7 @@ def run_crawl(
 
             crawler.signals.connect(on_progress, signal=signals.response_received, weak=False)
             crawler.signals.connect(on_progress, signal=signals.item_scraped, weak=False)
-        deferred = process.crawl(crawler, publisher=name)
+        deferred = process.crawl(crawler, publisher=name, config=config)
 
         def on_failure(failure: Any, name: str = name) -> None:
             failures.append(f"{name}: {failure.getErrorMessage()}")
@@ -288,10 +298,49 @@ def run_crawl(
     engine = make_engine(db_url)
     try:
         with session_factory(engine)() as session:
-            crawlruns.finish_run(session, run_id, status, summary.to_json(), summary.error_log)
+            judge_health(session, summary, finished, run_id, config)
+            crawlruns.finish_run(
+                session,
+                run_id,
+                status,
+                summary.to_json(),
+                summary.error_log,
+                health=crawlruns.health_of_summary(summary.to_json()),
+            )
     finally:
         engine.dispose()
     return summary
+
+
+def judge_health(
+    session: Any,
+    summary: CrawlSummary,
+    finished: dict[str, tuple[dict[str, Any], str]],
+    run_id: int,
+    config: Config,
+) -> None:
+    """Each source's health with the configured thresholds and its previous run's dead start URLs.
+
+    The summary's first verdict knew only this run; a feed that answers 404 is dead once it has
+    done so in ``[health] dead_after_runs`` consecutive runs, which only the run history knows.
+    """
+    from pledgewatch.crawler.summary import assess_health
+    from pledgewatch.store import crawlruns
+
+    for name, (stats, _reason) in finished.items():
+        result = summary.sources.get(name)
+        if result is None:
+            continue
+        previous = crawlruns.previous_health(session, name, before_run_id=run_id) or {}
+        assess_health(
+            result,
+            stats,
+            name,
+            previous.get("dead_start_urls") or {},
+            dead_after_runs=config.health.dead_after_runs,
+            fallback_share=config.health.fallback_share,
+            failed_share=config.health.failed_share,
+        )
 
 
 def _adopted_run(session: Any) -> int | None:

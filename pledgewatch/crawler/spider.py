@@ -23,7 +23,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from pledgewatch.crawler import discovery
+from pledgewatch.crawler import discovery, health
 from pledgewatch.crawler.completeness import CompletenessTracker, completeness_of
 from pledgewatch.crawler.middlewares import (
     KIND,
@@ -37,7 +37,7 @@ from pledgewatch.crawler.middlewares import (
 from pledgewatch.crawler.summary import STAT_PREFIX, record_answered, record_error, record_request_failed
 from pledgewatch.records import ArticleRecord
 from pledgewatch.spiders.listing import ListingLink
-from pledgewatch.spiders.parsing import ExtractionError, extract_article, join_pages, page_text
+from pledgewatch.spiders.parsing import ExtractionError, extract_article, join_pages, page_text, parser_for
 from pledgewatch.spiders.publisher import Publisher, get_publisher
 from pledgewatch.spiders.urls import canonical_url
 
@@ -108,7 +108,12 @@ class PublisherSpider(scrapy.Spider):
 
     name = "publisher"
 
-    def __init__(self, publisher: str, **kwargs: Any) -> None:
+    def __init__(self, publisher: str, config: Any = None, **kwargs: Any) -> None:
+        if config is not None:
+            # A source defined in the configuration ([sources.NAME] kind = "generic").
+            from pledgewatch.spiders.configured import register_configured_sources
+
+            register_configured_sources(config)
         self.publisher: Publisher = get_publisher(publisher)
         super().__init__(name=self.publisher.name, **kwargs)
         self.start_urls_configured: list[str] = []
@@ -193,6 +198,7 @@ class PublisherSpider(scrapy.Spider):
         record_answered(self.crawler.stats)
         tracker = self.completeness
         here = response.meta.get(LINK) or response.url
+        self.count_start_url(here, response.meta.get(PAGE, 1), response.status)
         if response.status == 304:
             logger.info("unchanged since the last crawl: %s", response.url)
             tracker.page_parsed(here, response.url)
@@ -210,6 +216,7 @@ class PublisherSpider(scrapy.Spider):
         else:
             links, next_page = self.read_listing(response)
         self.crawler.stats.inc_value(f"{STAT_PREFIX}discovery/{kind}")
+        self.count_listing(here, kind, page, links)
         for link in links:
             url = link.url
             if not self.publisher.article_id(url):
@@ -279,6 +286,54 @@ class PublisherSpider(scrapy.Spider):
             logger.warning("listing layout not recognised on %s: %s", response.url, page.reason)
         return list(page.links), page.next_page
 
+    # -- source health --------------------------------------------------------------------------
+
+    def count_listing(self, url: str, kind: str, page: int, links: list[ListingLink]) -> None:
+        """Article links found on one discovery page; an HTML start page with none is noted."""
+        stats = self.crawler.stats
+        found = sum(1 for link in links if self.publisher.article_id(link.url))
+        stats.inc_value(health.LISTING_PAGES)
+        per_listing = stats.get_value(health.LISTING_LINKS)
+        if per_listing is None:
+            per_listing = {}
+            stats.set_value(health.LISTING_LINKS, per_listing)
+        per_listing[url] = per_listing.get(url, 0) + found
+        if not found and kind == "html" and page == 1:
+            empty = stats.get_value(health.EMPTY_LISTINGS)
+            if empty is None:
+                empty = []
+                stats.set_value(health.EMPTY_LISTINGS, empty)
+            empty.append(url)
+
+    def count_start_url(self, url: str, page: Any, status: int) -> None:
+        """The HTTP status a start URL answered with: a feed answering 404 run after run is dead."""
+        if int(page or 1) != 1 or url not in self.start_url_list():
+            return
+        statuses = self.crawler.stats.get_value(health.START_URL_STATUS)
+        if statuses is None:
+            statuses = {}
+            self.crawler.stats.set_value(health.START_URL_STATUS, statuses)
+        statuses[url] = status
+
+    def count_article(self, record: ArticleRecord, response: Response, dated_by_listing: bool) -> None:
+        """Which fields of a parsed article came from a fallback, and which are missing."""
+        stats = self.crawler.stats
+        stats.inc_value(health.ARTICLES_PARSED)
+        fallbacks, failed = health_of_fields(record, response, self.publisher)
+        if dated_by_listing:
+            fallbacks.append("published: listing")
+        for key, names in ((health.FIELD_FALLBACKS, fallbacks), (health.FAILED_FIELDS, failed)):
+            if not names:
+                continue
+            counter = stats.get_value(key)
+            if counter is None:
+                counter = {}
+                stats.set_value(key, counter)
+            for name in names:
+                counter[name] = counter.get(name, 0) + 1
+        if fallbacks:
+            stats.inc_value(health.FALLBACK_ARTICLES)
+
     # -- articles -------------------------------------------------------------------------------
 
     def parse_article(self, response: Response) -> Iterable[Any]:
@@ -287,17 +342,22 @@ class PublisherSpider(scrapy.Spider):
         try:
             record = self.publisher_parser(response)
         except ExtractionError as exc:
+            self.crawler.stats.inc_value(health.PARSE_FAILURES)
             record_error(self.crawler.stats, f"no article found: {response.url}: {exc}")
             self.completeness.article_done(link, False)
             return
         except Exception as exc:
             logger.exception("could not parse %s", response.url)
+            self.crawler.stats.inc_value(health.PARSE_FAILURES)
             record_error(self.crawler.stats, f"parse {response.url}: {type(exc).__name__}: {exc}")
             self.completeness.article_done(link, False)
             return
+        dated_by_listing = False
         if record.published is None:
             # A page that prints no date (a malformed one) keeps the date its listing printed.
             record.published = _aware(response.meta.get(PUBLISHED))
+            dated_by_listing = record.published is not None
+        self.count_article(record, response, dated_by_listing)
         announced = _aware(response.meta.get(MODIFIED)) or self.announced.get(response.url)
         if announced is not None and (record.modified is None or record.modified < announced):
             record.modified = announced
@@ -399,6 +459,9 @@ class PublisherSpider(scrapy.Spider):
             return  # already reported by the offsite middleware
         if isinstance(error, HttpError):  # (a subclass of IgnoreRequest)
             response = error.response
+            if "missing" not in response.flags and request.meta.get(KIND) == "discovery":
+                link = request.meta.get(LINK) or request.url
+                self.count_start_url(link, request.meta.get(PAGE), response.status)
             missing = stats.get_value(STAT_PREFIX + "missing")
             if "missing" in response.flags and missing is not None:
                 return  # replay: listed in the summary's `missing`
@@ -415,3 +478,41 @@ class PublisherSpider(scrapy.Spider):
             return
         record_request_failed(stats, failure_reason(error))
         record_error(stats, f"{type(error).__name__}: {request.url}: {error}".rstrip(": "))
+
+
+def health_of_fields(
+    record: ArticleRecord, response: Response, publisher: Publisher
+) -> tuple[list[str], list[str]]:
+    """(fallback fields as "field: step", failed field names) of one parsed article.
+
+    Only :data:`health.HEALTH_FIELDS` count. A record that says how each field was produced
+    (``extraction["fields"]``: "generic", "url_date", "failed"...) is read as it says. Otherwise
+    the one fallback today's parsers have is checked: a publisher parser whose body selector found
+    nothing, so generic extraction gave the text. A missing title or date is a failed field.
+    """
+    fallbacks: list[str] = []
+    failed: list[str] = []
+    extraction = getattr(record, "extraction", None)
+    steps = extraction.get("fields") if isinstance(extraction, dict) else None
+    if isinstance(steps, dict):
+        generic_parser = extraction.get("parser") in (None, "", "generic", "ArticleParser")
+        for name, step in steps.items():
+            if name not in health.HEALTH_FIELDS:
+                continue
+            if step == "failed":
+                failed.append(name)
+            elif step == "generic" and not generic_parser:
+                fallbacks.append(f"{name}: generic")
+            elif step in ("url_date", "listing"):
+                fallbacks.append(f"{name}: {step}")
+    else:
+        parser_class = parser_for(response.url, publisher)
+        if parser_class.body_selector:
+            parser = parser_class(response.body, response.url, publisher=publisher)
+            if not parser.paragraphs_of(parser_class.body_selector):
+                fallbacks.append("body: generic")
+    if not (record.title or "").strip() and "title" not in failed:
+        failed.append("title")
+    if record.published is None and "published" not in failed:
+        failed.append("published")
+    return fallbacks, failed

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pledgewatch.crawler import health
+
 logger = logging.getLogger(__name__)
 
 STAT_PREFIX = "pledgewatch/"
@@ -35,6 +37,12 @@ class SourceResult:
     requests: int = 0
     requests_failed: int = 0
     reason: str = ""
+    # Source health (pledgewatch.crawler.health): ok | degraded | broken, why, and what was counted.
+    health: str = field(default="ok", compare=False)
+    health_reasons: list[str] = field(default_factory=list, compare=False)
+    health_counts: dict[str, Any] = field(default_factory=dict, compare=False)
+    # Start URL -> consecutive runs it answered 404/410 (carried from run to run).
+    dead_start_urls: dict[str, int] = field(default_factory=dict, compare=False)
 
     def describe(self) -> str:
         """One line for the summary: the counts, and why a failed source failed."""
@@ -89,8 +97,13 @@ class CrawlSummary:
         self.sources.update(other.sources)
 
 
-def source_result(stats: Mapping[str, Any]) -> SourceResult:
-    """One source's outcome from its spider's stats (see :data:`ANSWERED_STAT`)."""
+def source_result(
+    stats: Mapping[str, Any], source: str = "", previous_dead: Mapping[str, int] | None = None
+) -> SourceResult:
+    """One source's outcome from its spider's stats (see :data:`ANSWERED_STAT`), with its health.
+
+    ``previous_dead``: the source's dead start URLs of its previous run (see :func:`health.assess`).
+    """
     answered = int(stats.get(ANSWERED_STAT, 0) or 0)
     failed = int(stats.get(FAILED_STAT, 0) or 0)
     reasons: dict[str, int] = dict(stats.get(FAILURE_REASONS_STAT) or {})
@@ -104,7 +117,30 @@ def source_result(stats: Mapping[str, Any]) -> SourceResult:
         result.reason = f"{failed} of {total} requests failed: {why}"
         if answered == 0:
             result.status = "failed"
+    assess_health(result, stats, source, previous_dead)
     return result
+
+
+def assess_health(
+    result: SourceResult,
+    stats: Mapping[str, Any],
+    source: str,
+    previous_dead: Mapping[str, int] | None = None,
+    **thresholds: Any,
+) -> None:
+    """Fill in ``result``'s health from the spider's stats (again, once the previous run is known)."""
+    counts = health.counts_from_stats(stats, source)
+    verdict = health.assess(
+        counts,
+        reachable=result.status != "failed",
+        unreachable_reason=result.reason,
+        previous_dead=previous_dead,
+        **thresholds,
+    )
+    result.health = verdict.state
+    result.health_reasons = verdict.reasons
+    result.health_counts = counts.to_json()
+    result.dead_start_urls = verdict.dead_start_urls
 
 
 def summary_from_stats(stats: Mapping[str, Any], replay: bool, source: str | None = None) -> CrawlSummary:
@@ -116,7 +152,7 @@ def summary_from_stats(stats: Mapping[str, Any], replay: bool, source: str | Non
     if replay:
         summary.missing = list(stats.get(STAT_PREFIX + "missing") or [])
     if source is not None:
-        summary.sources[source] = source_result(stats)
+        summary.sources[source] = source_result(stats, source)
     return summary
 
 

@@ -31,9 +31,11 @@ from sqlalchemy.orm import Session
 from pledgewatch.config import Config
 from pledgewatch.notify.alerts import Footer, alert_report, compose_alert, is_alertable
 from pledgewatch.notify.digest import Digest, build_digest, render_digest
+from pledgewatch.notify.health import changes_in_run, compose_health_notice
 from pledgewatch.notify.mailer import MailBatch, Mailer, SendError, build_message
 from pledgewatch.notify.rendering import ComposedMessage
 from pledgewatch.pledges.watchlist import Watchlist
+from pledgewatch.store import crawlruns
 from pledgewatch.store import deliveries as store
 from pledgewatch.store.models import Delivery, PledgeMention, utcnow
 
@@ -208,6 +210,8 @@ class Dispatcher:
     def compose(self, session: Session, delivery: Delivery) -> ComposedMessage:
         """The message of a delivery, rendered from its items."""
         items = [(item.item_type, item.item_id) for item in delivery.items]
+        if delivery.kind == store.HEALTH:
+            return self._compose_health(session, [i for t, i in items if t == store.ITEM_CRAWL_RUN])
         if delivery.kind == store.ALERT:
             mentions = store.mentions_by_ids(session, [i for t, i in items if t == store.ITEM_MENTION])
             if len(mentions) != 1:
@@ -217,6 +221,18 @@ class Dispatcher:
         edited = store.articles_of_versions(session, [i for t, i in items if t == store.ITEM_ARTICLE_VERSION])
         digest = self.build_digest(session, article_ids, edited, delivery.created_at)
         return self._render_digest(digest)
+
+    def _compose_health(self, session: Session, run_ids: list[int]) -> ComposedMessage:
+        run = crawlruns.get_run(session, run_ids[0]) if run_ids else None
+        changes = changes_in_run(session, run) if run is not None else []
+        if run is None or not changes:
+            raise SendError(f"health notice for crawl run {run_ids}: the run or its changes are gone")
+        return compose_health_notice(run, changes, self.zone)
+
+    @property
+    def health_recipients(self) -> list[str]:
+        """Who hears of source health changes: ``[health] recipients``, else the alert recipients."""
+        return list(self.config.health.recipients or self.config.email.recipients)
 
     def footer(self, watched: list[str]) -> Footer:
         """Why a message goes out and how to stop it, from this configuration."""
@@ -319,7 +335,15 @@ class Dispatcher:
                 date=delivery.created_at,
                 kind=delivery.kind,
             )
-            note = batch.send(message, composed)
+            if delivery.kind == store.HEALTH:
+                note = batch.send(
+                    message,
+                    composed,
+                    smtp=bool(delivery.recipients),
+                    apprise=self.config.health.channel == "all",
+                )
+            else:
+                note = batch.send(message, composed)
         except SendError as exc:
             store.mark_failed_attempt(session, delivery_id, str(exc))
             log.warning(
@@ -446,4 +470,36 @@ class Dispatcher:
                 return report
             report.created.append(delivery.id)
             self._send_one(session, delivery.id, report)
+        return report
+
+    def send_health(self) -> DispatchReport:
+        """One notice per crawl run in which a source's health changed (degraded, broken, recovered).
+
+        Runs are looked at from the last one a notice was recorded for; a notice is recorded as a
+        delivery before it is sent and retried like any other, so each change is told once.
+        """
+        report = DispatchReport()
+        if not self.config.health.notify:
+            return report
+        with self.sending():
+            report.merge(self.retry_pending(store.HEALTH))
+            with _SEND_LOCK, self._session() as session:
+                after = store.last_health_notice_run(session)
+                for run in crawlruns.runs_with_health(session, after):
+                    changes = changes_in_run(session, run)
+                    if not changes:
+                        continue
+                    composed = compose_health_notice(run, changes, self.zone)
+                    delivery = store.create_delivery(
+                        session,
+                        store.HEALTH,
+                        [(store.ITEM_CRAWL_RUN, run.id)],
+                        recipients=self.health_recipients,
+                        subject=composed.subject,
+                        channel=self.mailer.channel,
+                    )
+                    if delivery is None:
+                        continue  # another process recorded it first and sends it
+                    report.created.append(delivery.id)
+                    self._send_one(session, delivery.id, report, composed)
         return report

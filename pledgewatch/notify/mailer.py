@@ -148,17 +148,26 @@ class MailBatch:
         except (smtplib.SMTPException, OSError):
             smtp.close()
 
-    def send(self, message: EmailMessage, composed: ComposedMessage) -> str | None:
+    def send(
+        self,
+        message: EmailMessage,
+        composed: ComposedMessage,
+        *,
+        smtp: bool | None = None,
+        apprise: bool = True,
+    ) -> str | None:
         """Deliver to every channel; raises :class:`SendError` when a channel did not accept it.
 
         Returns a note (recipients the server refused) when the server accepted the message for
         some recipients only: that delivery is done, and the note says who did not get it.
+        ``smtp`` (default: when ``email.recipients`` is set) and ``apprise`` choose the channels of a
+        message with recipients of its own (a health notice to ``[health] recipients``).
         """
         note = None
-        if self.config.recipients:
+        if self.config.recipients if smtp is None else smtp:
             note = self._send_smtp(message)
-        apprise = self.mailer._apprise
-        if apprise is not None and not apprise.notify(
+        channel = self.mailer._apprise if apprise else None
+        if channel is not None and not channel.notify(
             title=composed.subject, body=composed.html, body_format="html"
         ):
             raise SendError("an Apprise channel did not accept the message")

@@ -38,6 +38,8 @@ COUNT_FIELDS = (
 )
 # Keep the error log of one run readable and the row small.
 MAX_ERROR_LOG = 200
+# How many recent runs are searched for a source's previous health (per-source jobs interleave).
+HEALTH_LOOKBACK = 200
 # How long past its time limit a crawl without a known live process still counts as running.
 STALE_MARGIN = timedelta(minutes=10)
 
@@ -77,15 +79,97 @@ def adopt_run(session: Session, run_id: int) -> int | None:
 
 
 def finish_run(
-    session: Session, run_id: int, status: str, counts: Mapping[str, Any], error_log: Sequence[str] = ()
+    session: Session,
+    run_id: int,
+    status: str,
+    counts: Mapping[str, Any],
+    error_log: Sequence[str] = (),
+    health: Mapping[str, Any] | None = None,
 ) -> None:
-    """The outcome a crawl or import records for itself, in its own process."""
+    """The outcome a crawl or import records for itself, in its own process.
+
+    ``health``: the source health of a crawl, by source (see :func:`health_of_summary`).
+    """
     run = session.get_one(CrawlRun, run_id)
     run.status = status
     run.finished_at = utcnow()
     _set_counts(run, counts)
     run.error_log = list(error_log)[:MAX_ERROR_LOG]
+    if health:
+        run.health = dict(health)
     session.commit()
+
+
+def health_of_summary(summary: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``crawl_runs.health`` value of a crawl summary (``crawl --json``): per source, its health."""
+    sources = (summary or {}).get("sources")
+    if not isinstance(sources, Mapping):
+        return {}
+    found: dict[str, Any] = {}
+    for name, result in sources.items():
+        if isinstance(result, Mapping) and result.get("health"):
+            found[name] = {
+                "health": result.get("health"),
+                "reasons": list(result.get("health_reasons") or []),
+                "counts": dict(result.get("health_counts") or {}),
+                "dead_start_urls": dict(result.get("dead_start_urls") or {}),
+            }
+    return found
+
+
+def previous_health(session: Session, source: str, before_run_id: int | None = None) -> dict[str, Any] | None:
+    """The health a source had in its latest run that recorded one (before ``before_run_id``)."""
+    statement = select(CrawlRun).where(CrawlRun.health.is_not(None)).order_by(CrawlRun.id.desc())
+    if before_run_id is not None:
+        statement = statement.where(CrawlRun.id < before_run_id)
+    for run in session.scalars(statement.limit(HEALTH_LOOKBACK)):
+        entry = (run.health or {}).get(source)
+        if isinstance(entry, dict):
+            return entry
+    return None
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """A source's latest recorded health, for `pledgewatch status`."""
+
+    source: str
+    health: str
+    reasons: list[str]
+    run_id: int
+    checked_at: datetime
+
+
+def latest_health(session: Session) -> list[SourceHealth]:
+    """Every source's health in the latest run that recorded it, by source name."""
+    found: dict[str, SourceHealth] = {}
+    statement = select(CrawlRun).where(CrawlRun.health.is_not(None)).order_by(CrawlRun.id.desc())
+    for run in session.scalars(statement.limit(HEALTH_LOOKBACK)):
+        for name, entry in (run.health or {}).items():
+            if name not in found and isinstance(entry, dict):
+                found[name] = SourceHealth(
+                    name,
+                    str(entry.get("health") or "unknown"),
+                    list(entry.get("reasons") or []),
+                    run.id,
+                    run.finished_at or run.started_at,
+                )
+    return [found[name] for name in sorted(found)]
+
+
+def runs_with_health(session: Session, after_run_id: int, limit: int = HEALTH_LOOKBACK) -> list[CrawlRun]:
+    """The latest ``limit`` runs that recorded source health after ``after_run_id``, oldest first."""
+    rows = session.scalars(
+        select(CrawlRun)
+        .where(CrawlRun.health.is_not(None), CrawlRun.id > after_run_id)
+        .order_by(CrawlRun.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(rows)))
+
+
+def get_run(session: Session, run_id: int) -> CrawlRun | None:
+    return session.get(CrawlRun, run_id)
 
 
 def this_host() -> str:
@@ -208,6 +292,8 @@ def finish_crawl(
     run.status = status
     run.finished_at = utcnow()
     _set_counts(run, summary or {}, keep_missing=True)
+    if run.health is None:
+        run.health = health_of_summary(summary) or None
     log = list(run.error_log or [])
     missing = (summary or {}).get("missing")
     if isinstance(missing, list) and missing:

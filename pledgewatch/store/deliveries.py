@@ -40,6 +40,10 @@ from pledgewatch.store.reports import REPORT_ORDER
 
 ALERT = "alert"
 DIGEST = "digest"
+# A source-health notice to the operator: a source turned degraded or broken, or recovered.
+HEALTH = "health"
+# The crawl run whose source health changed (one notice per run, carrying every change in it).
+ITEM_CRAWL_RUN = "crawl_run"
 ITEM_ARTICLE = "article"
 ITEM_MENTION = "pledge_mention"
 # An edit (version 2, 3, ...) of an article a digest already carried: the next digest shows the
@@ -418,3 +422,13 @@ def deliveries_state(session: Session, kind: str | None = None) -> list[Delivery
         )
         for d in session.scalars(statement)
     ]
+
+
+def last_health_notice_run(session: Session) -> int:
+    """The latest crawl run a health notice was recorded for (0: none yet)."""
+    value = session.scalar(
+        select(func.max(DeliveryItem.item_id)).where(
+            DeliveryItem.kind == HEALTH, DeliveryItem.item_type == ITEM_CRAWL_RUN
+        )
+    )
+    return int(value or 0)

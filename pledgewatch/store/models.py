@@ -289,6 +289,10 @@ class CrawlRun(Base):
     # gone is a crawl that died, not one to wait for.
     pid: Mapped[int | None] = mapped_column(Integer)
     host: Mapped[str | None] = mapped_column(String(255))
+    # Source health of this run, by source (migration 0012): {"people": {"health": "degraded",
+    # "reasons": [...], "counts": {...}, "dead_start_urls": {url: runs}}}. NULL for runs before
+    # 0012, imports and crawls that never finished; `pledgewatch status` shows the latest per source.
+    health: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
 class FetchValidator(Base):
