@@ -1,14 +1,11 @@
 """crawl_runs.health: the health of every source a run crawled (ok, degraded, broken, with why).
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 
 One nullable JSON column, ``{source: {"health", "reasons", "counts", "dead_start_urls"}}``, written
 by the crawl when it finishes (pledgewatch.crawler.health). Older rows stay NULL: a source with no
 health recorded yet shows as "unknown". A plain ADD COLUMN, no table copy (see 0006).
-
-``down_revision`` is 0008: other work of the same cycle adds 0009-0011, and whoever merges them
-points this one at the last of those.
 """
 
 from __future__ import annotations
