@@ -96,6 +96,8 @@ class CrawlConfig(_Section):
     # the other day and second counts keep dates computed from them inside what datetime holds.
     window_days: Annotated[int, Field(ge=0, le=MAX_DAYS)] = 30
     max_pages_per_listing: Annotated[int, Field(ge=1)] = 20
+    # Seconds of pledge detection per article before it is stored without pledges, for a rescan.
+    analysis_budget: Annotated[float, Field(gt=0, le=3600)] = 20.0
     replay: str = ""
     record: str = ""
 

@@ -134,6 +134,9 @@ class Article(Base):
     entities: Mapped[list[str]] = mapped_column(default=list)
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set when the crawl stored this text without its pledges because detection overran its time
+    # budget (or the crawl was stopping); cleared when a rescan detects them (ingest.rescan_deferred).
+    analysis_deferred_at: Mapped[datetime | None]
 
     source: Mapped[Source] = relationship(back_populates="articles")
     story: Mapped[Story | None] = relationship(back_populates="articles")
