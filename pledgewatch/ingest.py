@@ -9,6 +9,7 @@ one over the other.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 import time
@@ -151,10 +152,8 @@ class PledgeAnalyzer:
         self._aborted.set()
         with self._lock:
             if self._connection is not None:
-                try:
+                with contextlib.suppress(OSError):
                     self._connection.send(None)
-                except OSError:
-                    pass
             self._kill()
 
 

@@ -42,7 +42,9 @@ DEFERRED_STAT = STAT_PREFIX + "analysis_deferred"
 class StorePipeline:
     """Stores ``ArticleRecord`` items in the crawl's archive (:mod:`pledgewatch.crawler.archive`)."""
 
-    def __init__(self, crawler: Crawler, watchlist: Watchlist, budget: float = DEFAULT_ANALYSIS_BUDGET) -> None:
+    def __init__(
+        self, crawler: Crawler, watchlist: Watchlist, budget: float = DEFAULT_ANALYSIS_BUDGET
+    ) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
         self.watchlist = watchlist
