@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from twisted.internet import reactor
 from twisted.internet.threads import deferToThreadPool
+from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from pledgewatch.crawler.archive import archive_sessions, require_db_url
@@ -85,6 +86,14 @@ class StorePipeline:
         if not isinstance(item, ArticleRecord):
             return item
         self.stats.inc_value(STAT_PREFIX + "articles_seen")
+        if not self.pool.started:
+            # Outside a running crawl (open_spider not called: a test driving the pipeline by
+            # hand) there is no reactor to come back to: store in this thread, and answer the item.
+            try:
+                outcome = self._store(item)
+            except Exception as exc:
+                return self._failed(Failure(exc), item)
+            return self._stored(outcome, item)
         deferred: Deferred[Any] = deferToThreadPool(reactor, self.pool, self._store, item)
         deferred.addCallbacks(self._stored, self._failed, callbackArgs=(item,), errbackArgs=(item,))
         return deferred
