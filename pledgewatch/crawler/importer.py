@@ -18,7 +18,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from pledgewatch.config import Config
 from pledgewatch.crawler.summary import CrawlSummary
-from pledgewatch.crawler.warcfile import truncation
+from pledgewatch.crawler.warcfile import RecordTooLarge, read_payload, truncation
 from pledgewatch.errors import UsageError
 from pledgewatch.ingest import ingest
 from pledgewatch.pledges.watchlist import Watchlist
@@ -85,7 +85,9 @@ def import_warc(
         try:
             with archive.open("rb") as stream, sessions() as session:
                 try:
-                    _import_records(stream, total, watchlist, session, summary, progress)
+                    _import_records(
+                        stream, total, watchlist, session, summary, progress, config.crawl.max_response_bytes
+                    )
                 except ArchiveLoadFailed as exc:
                     status = "failed"
                     summary.errors += 1
@@ -121,7 +123,7 @@ def _error(summary: CrawlSummary, message: str) -> None:
 
 
 def _import_records(  # type: ignore[no-untyped-def]
-    stream, total: int, watchlist: Watchlist, session, summary: CrawlSummary, progress
+    stream, total: int, watchlist: Watchlist, session, summary: CrawlSummary, progress, max_bytes: int = 0
 ) -> None:
     """Every 200 HTML response of a known publisher's article URL; ``pages_fetched`` counts those."""
     iterator = ArchiveIterator(stream)
@@ -141,7 +143,9 @@ def _import_records(  # type: ignore[no-untyped-def]
         summary.pages_fetched += 1
         item: ArticleRecord | None = None
         try:
-            item = parse_page(url, record.content_stream().read(), content_type)
+            item = parse_page(url, read_payload(record, max_bytes), content_type)
+        except RecordTooLarge as exc:
+            _error(summary, f"skipped {url}: {exc}")
         except ExtractionError as exc:
             _error(summary, f"no article found: {url}: {exc}")
         except Exception as exc:
