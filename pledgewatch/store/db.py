@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,13 +55,52 @@ def default_db_url() -> str:
     return f"sqlite:///{default_db_path()}"
 
 
+# Linux's limits (PATH_MAX, NAME_MAX): past them every file call fails with ENAMETOOLONG.
+_MAX_PATH_BYTES = 4096
+_MAX_NAME_BYTES = 255
+
+
 def normalise_db_url(url: str) -> str:
-    """Accept a bare file path as SQLite and the plain ``postgresql://`` scheme as psycopg 3."""
+    """Accept a bare file path as SQLite and the plain ``postgresql://`` scheme as psycopg 3.
+
+    Refuses, as one :class:`ConfigError` line instead of a traceback later, what can never open:
+    control characters (a NUL byte from a config file), a path longer than the system allows,
+    a URL that does not parse (``postgresql://[::1:5432/x``), and a server URL without a
+    database name (a bare ``postgresql://`` built the archive in the database named after the OS
+    user, wherever that was).
+    """
+    if any(ord(ch) < 32 for ch in url):
+        raise ConfigError(f"not a database URL: {url!r} contains a control character")
     if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser().resolve()}"
+        _check_path_length(url)
+        try:
+            return f"sqlite:///{Path(url).expanduser().resolve()}"
+        except (OSError, RuntimeError) as exc:
+            raise ConfigError(f"not a usable database path: {url!r}: {exc}") from None
     if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a bad port is only found when read
+    except (ArgumentError, ValueError) as exc:
+        # Whatever sits between "user:" and "@" is a password: never in a message.
+        shown = re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
+        raise ConfigError(f"not a database URL: {shown!r} ({exc})") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and not parsed.database.startswith("file:"):
+            _check_path_length(parsed.database)
+    elif not parsed.database:
+        raise ConfigError(
+            f"the database URL {parsed.render_as_string()!r} names no database: "
+            "give it, as in postgresql+psycopg://user@host:5432/DBNAME"
+        )
     return url
+
+
+def _check_path_length(path: str) -> None:
+    encoded = os.fsencode(path)
+    if len(encoded) > _MAX_PATH_BYTES or any(len(part) > _MAX_NAME_BYTES for part in encoded.split(b"/")):
+        raise ConfigError(f"database path too long ({len(encoded)} bytes): {path[:60]!r}...")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
