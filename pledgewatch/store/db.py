@@ -310,9 +310,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     Without this check `db upgrade --db other.db` would add the archive's tables to another
     program's database (ensure_schema refuses it for every other command already).
+
+    A new SQLite archive is built in a temporary file beside it and renamed into place: SQLite
+    runs DDL outside transactions here, so a kill -9 during the first start used to leave half
+    the tables and an empty ``alembic_version``, refused by every later command. On PostgreSQL
+    the migrations already run in one transaction (DDL is transactional there).
     """
-    if current_revision(engine) is None and not _is_empty(engine):
-        raise SchemaError(_foreign_message(engine))
+    if current_revision(engine) is None:
+        if not _is_empty(engine):
+            raise SchemaError(_foreign_message(engine))
+        path = sqlite_file(engine)
+        if path is not None and revision == "head" and _is_new_file(path):
+            _create_by_rename(engine, path)
+            return
     _migrate("upgrade", engine, revision)
 
 
@@ -350,7 +360,75 @@ def _is_empty(engine: Engine) -> bool:
         return set(inspect(connection).get_table_names()) <= {"alembic_version"}
 
 
+def _is_new_file(path: Path) -> bool:
+    """No file yet, or an empty one (just created by opening it); no WAL holding anything."""
+    try:
+        if path.exists() and path.stat().st_size > 0:
+            return False
+        wal = Path(f"{path}-wal")
+        return not (wal.exists() and wal.stat().st_size > 0)
+    except OSError:
+        return False
+
+
+def _create_by_rename(engine: Engine, path: Path) -> None:
+    """Migrate a temporary file to head, then rename it over ``path``: all or nothing."""
+    folder = path.parent
+    for stale in folder.glob(f".{path.name}.creating-*"):
+        # Left by a first start that was killed; removed unless that process still runs.
+        pid = stale.name.rsplit("-", 1)[-1].split(".")[0]
+        if not pid.isdigit() or not _alive(int(pid)):
+            for leftover in (stale, Path(f"{stale}-wal"), Path(f"{stale}-shm")):
+                leftover.unlink(missing_ok=True)
+    temporary = folder / f".{path.name}.creating-{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    building = make_engine(f"sqlite:///{temporary}")
+    try:
+        upgrade(building)
+        with building.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    except BaseException:
+        building.dispose()
+        for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+            leftover.unlink(missing_ok=True)
+        raise
+    building.dispose()
+    engine.dispose()
+    # The empty file's own WAL files describe an empty database; they must not meet the new one.
+    for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    for leftover in (Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+        leftover.unlink(missing_ok=True)
+    with open(temporary, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _foreign_message(engine: Engine) -> str:
+    with _connect(engine) as connection:
+        tables = set(inspect(connection).get_table_names())
+    if {"alembic_version", "articles"} <= tables:
+        where = sqlite_file(engine) or engine.url.render_as_string()
+        return (
+            f"the archive {where} was left half-created (its first start was interrupted): it has "
+            "some tables but no schema revision, and holds no data. Delete it (with its -wal and "
+            "-shm files; on PostgreSQL drop its tables) and run the command again"
+        )
     return (
         f"database {engine.url.render_as_string()} has tables but no pledgewatch schema revision; "
         "point --db at an empty or pledgewatch database"
@@ -358,7 +436,8 @@ def _foreign_message(engine: Engine) -> str:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create a brand-new database at head; refuse one at another revision."""
+    """Create a brand-new database at head (atomically: see :func:`upgrade`); refuse one at
+    another revision."""
     if _is_empty(engine):
         upgrade(engine)
         return

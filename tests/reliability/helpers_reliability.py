@@ -19,8 +19,6 @@ def number_heavy_text(chars: int, seed: int = 19) -> str:
     return "JD.com will invest RMB " + ", ".join(parts) + " yuan in Hubei over the next three years."
 
 
-
-
 def gzip_bomb(unpacked_bytes: int, prefix: bytes = b"") -> bytes:
     """A real gzip stream of ``prefix`` then zeros, ``unpacked_bytes`` long once gunzipped
     (about 1 KB per MB): built in pieces, so making it costs no memory."""
