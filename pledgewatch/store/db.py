@@ -8,6 +8,7 @@ a message that says to run ``pledgewatch db upgrade``, so nobody loses data to a
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -361,13 +362,18 @@ def _is_empty(engine: Engine) -> bool:
 
 
 def _is_new_file(path: Path) -> bool:
-    """No file yet, or an empty one (just created by opening it); no WAL holding anything."""
+    """A file with no table yet (opening it may have written its header: size tells nothing)."""
+    import sqlite3
+
+    if not path.exists():
+        return True
     try:
-        if path.exists() and path.stat().st_size > 0:
-            return False
-        wal = Path(f"{path}-wal")
-        return not (wal.exists() and wal.stat().st_size > 0)
-    except OSError:
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables - {"alembic_version"}:
+                return False
+            return not (tables and connection.execute("SELECT 1 FROM alembic_version").fetchone())
+    except sqlite3.Error:
         return False
 
 
@@ -384,20 +390,23 @@ def _create_by_rename(engine: Engine, path: Path) -> None:
     temporary.unlink(missing_ok=True)
     building = make_engine(f"sqlite:///{temporary}")
     try:
-        upgrade(building)
-        with building.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        _migrate("upgrade", building, "head")
     except BaseException:
         building.dispose()
         for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
             leftover.unlink(missing_ok=True)
         raise
+    # Closing the last connection checkpoints the WAL into the file; make sure it did, so the
+    # renamed file is the whole archive (its -wal must never be left behind under the old name).
     building.dispose()
+    if Path(f"{temporary}-wal").exists():
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(temporary)) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     # The empty file's own WAL files describe an empty database; they must not meet the new one.
     for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
-        leftover.unlink(missing_ok=True)
-    for leftover in (Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
         leftover.unlink(missing_ok=True)
     with open(temporary, "rb+") as handle:
         os.fsync(handle.fileno())
