@@ -72,6 +72,14 @@ def default_watchlist() -> list[WatchEntity]:
     ]
 
 
+class WatchlistOptions(_Section):
+    """How the file's ``[[watchlist]]`` entries combine with the built-in list."""
+
+    # False: the file's entries are added to the defaults (an entry named like a default replaces
+    # it); True: the file's entries are the whole list. Adding Tencent must not drop JD.com silently.
+    replace_defaults: bool = False
+
+
 class SourceConfig(_Section):
     """Per-publisher switches; empty ``start_urls`` keeps the spider's own defaults."""
 
@@ -189,21 +197,21 @@ class EmailConfig(_Section):
         return os.environ.get(self.password_env, "") if self.password_env else ""
 
 
-_SOURCE_NAMES = ("jd", "chinadaily", "people")
-
-
 class Config(_Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     watchlist: list[WatchEntity] = Field(default_factory=default_watchlist)
-    sources: dict[str, SourceConfig] = Field(
-        default_factory=lambda: {name: SourceConfig() for name in _SOURCE_NAMES}
-    )
+    watchlist_options: WatchlistOptions = Field(default_factory=WatchlistOptions)
+    # Only the sections the user wrote; a publisher without one has the defaults (the names are
+    # the publisher registry's, pledgewatch.spiders, which this layer does not know).
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
 
     # Where the configuration came from, for messages; not a TOML key.
     path: Path | None = Field(default=None, exclude=True)
+    # Where each watch-list entry came from ("default" or "file"), for `config show`; not a TOML key.
+    watchlist_origin: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     def source(self, name: str) -> SourceConfig:
         return self.sources.get(name) or SourceConfig()
@@ -255,10 +263,24 @@ def find_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
 
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
+    """Validate a configuration file's contents; the file's watch list adds to the defaults unless
+    ``[watchlist_options] replace_defaults = true``."""
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise _explain(exc, where) from None
+    defaults = default_watchlist()
+    if "watchlist" not in data:
+        config.watchlist_origin = {entity.name: "default" for entity in defaults}
+        return config
+    mine = {entity.name.casefold() for entity in config.watchlist}
+    kept = [] if config.watchlist_options.replace_defaults else [
+        entity for entity in defaults if entity.name.casefold() not in mine
+    ]
+    config.watchlist_origin = {entity.name: "default" for entity in kept} | {
+        entity.name: "file" for entity in config.watchlist
+    }
+    config.watchlist = [*kept, *config.watchlist]
     return config
 
 

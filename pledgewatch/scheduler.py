@@ -1,7 +1,7 @@
 """The daemon's schedule: APScheduler jobs for crawls and digests, and a clean stop on signals.
 
 This module only schedules. A crawl job runs the crawl child (crawler/crawl_child.py) and then the
-delivery cycle (crawler/dispatch.py), the same functions `pledgewatch run --once`, `digest --send`
+delivery cycle (notify/dispatch.py), the same functions `pledgewatch run --once`, `digest --send`
 and `alerts --send` call. The jobs live in APScheduler's SQLAlchemyJobStore in the archive's own
 database (table ``apscheduler_jobs``, created by migration 0003), so the schedule survives a
 restart: a run missed while the daemon was down fires once when it comes back (coalesce), however

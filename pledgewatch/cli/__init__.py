@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy.exc import DatabaseError
 
 # Each module registers the commands of its area on ``app`` when imported.
-from pledgewatch.cli import crawl, daemon, db, extract, pledges, search  # noqa: F401
+from pledgewatch.cli import crawl, daemon, db, extract, pledges, rescan, search  # noqa: F401
 from pledgewatch.cli.app import CREATED_ARCHIVES, app
 from pledgewatch.errors import PledgewatchError
 
@@ -24,7 +24,7 @@ def main() -> None:
     try:
         app(prog_name="pledgewatch")
     except SystemExit as exc:
-        # The creation itself was announced when it happened (crawler/cli/app.py).
+        # The creation itself was announced when it happened (cli/app.py).
         if exc.code not in (0, None):
             _remove_created_archives()
         raise

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from pledgewatch.config import Config, load_config
 from pledgewatch.errors import UsageError
+from pledgewatch.spiders.publisher import all_publishers
 from pledgewatch.store import db
 
 app = typer.Typer(
@@ -40,6 +41,9 @@ CREATED_ARCHIVES: list[Path] = []
 # Messages for people go to stderr; stdout is for data (JSON, CSV, tables) that users pipe.
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
+
+# The publishers' names for help texts, from the registry: a new publisher module shows up here.
+SOURCE_NAMES = ", ".join(all_publishers())
 
 
 @dataclass
@@ -126,6 +130,14 @@ def get_context(ctx: typer.Context) -> AppContext:
     return obj
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"pledgewatch {version('pledgewatch')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_callback(
     ctx: typer.Context,
@@ -147,6 +159,12 @@ def main_callback(
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
 ) -> None:
     config = load_config(config_path)
     ctx.obj = AppContext(config=config, db_option=db_url)

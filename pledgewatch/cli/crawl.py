@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from pledgewatch.cli.app import app, err, get_context, out, output_dir
+from pledgewatch.cli.app import SOURCE_NAMES, app, err, get_context, out, output_dir
 from pledgewatch.config import Config
 from pledgewatch.crawler.summary import CrawlSummary
 from pledgewatch.errors import PledgewatchError, UsageError
@@ -76,7 +76,7 @@ def crawl(
     ctx: typer.Context,
     sources: Annotated[
         list[str] | None,
-        typer.Argument(help="Sources to crawl (jd, chinadaily, people). Default: all enabled."),
+        typer.Argument(help=f"Sources to crawl ({SOURCE_NAMES}). Default: all enabled."),
     ] = None,
     since: Annotated[
         str | None,

@@ -12,6 +12,7 @@ import typer
 from pledgewatch.cli.app import app, config_app, db_app, get_context, out
 from pledgewatch.config import Config
 from pledgewatch.errors import UsageError
+from pledgewatch.spiders.publisher import all_publishers
 from pledgewatch.store import db
 
 
@@ -83,6 +84,12 @@ def config_show(ctx: typer.Context) -> None:
     app_ctx = get_context(ctx)
     data = app_ctx.config.model_dump(mode="json")
     data["database"]["effective_url"] = app_ctx.db_url
+    # Which watch-list entries are the built-in defaults and which the file's.
+    data["watchlist_origin"] = app_ctx.config.watchlist_origin
+    # Every publisher's effective switches, whether or not the file has a section for it.
+    data["sources"] = {
+        name: app_ctx.config.source(name).model_dump(mode="json") for name in all_publishers()
+    } | data["sources"]
     out.print_json(json.dumps(data))
 
 

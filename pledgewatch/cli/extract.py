@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from pledgewatch.cli.app import app
+from pledgewatch.cli.app import SOURCE_NAMES, app
 from pledgewatch.errors import UsageError
 
 # Saved pages are small; anything far bigger is not an article page and would only eat memory.
@@ -36,7 +36,7 @@ def extract(
         str | None,
         typer.Option(
             "--source",
-            help="Publisher name (jd, chinadaily, people). Default: from the URL.",
+            help=f"Publisher name ({SOURCE_NAMES}). Default: from the URL.",
             show_default=False,
         ),
     ] = None,

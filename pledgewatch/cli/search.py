@@ -21,7 +21,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pledgewatch.cli.app import app, err, get_context, out
+from pledgewatch.cli.app import SOURCE_NAMES, app, err, get_context, out
 from pledgewatch.cli.csvcells import spreadsheet_safe
 from pledgewatch.errors import PledgewatchError, UsageError
 from pledgewatch.spiders.publisher import all_publishers
@@ -145,7 +145,7 @@ def search(
     ],
     source: Annotated[
         list[str] | None,
-        typer.Option("--source", "-s", help="Only this source (jd, chinadaily, people); repeatable."),
+        typer.Option("--source", "-s", help=f"Only this source ({SOURCE_NAMES}); repeatable."),
     ] = None,
     since: Annotated[
         str | None,

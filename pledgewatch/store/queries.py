@@ -70,3 +70,30 @@ def article_to_dict(article: Article) -> dict[str, object]:
         "relevant": article.relevant,
         "entities": list(article.entities or []),
     }
+
+
+def article_ids_for_rescan(
+    session: Session, since: datetime | None = None, sources: tuple[str, ...] = ()
+) -> list[int]:
+    """Ids of the archived articles a rescan reads, oldest first (so pledges keep their first report).
+
+    ``since`` keeps articles published (or, undated, fetched) from then on; ``sources`` keeps those
+    publishers' articles.
+    """
+    statement = select(Article.id)
+    if sources:
+        statement = statement.where(Article.source_id.in_(select(Source.id).where(Source.name.in_(sources))))
+    if since is not None:
+        statement = statement.where(func.coalesce(Article.published_at, Article.fetched_at) >= since)
+    statement = statement.order_by(func.coalesce(Article.published_at, Article.fetched_at), Article.id)
+    return list(session.scalars(statement))
+
+
+def standing_mentions(session: Session, article_id: int) -> dict[int, int]:
+    """The article's mentions that still stand, as mention id -> pledge id."""
+    rows = session.execute(
+        select(PledgeMention.id, PledgeMention.pledge_id).where(
+            PledgeMention.article_id == article_id, PledgeMention.withdrawn_at.is_(None)
+        )
+    )
+    return {mention_id: pledge_id for mention_id, pledge_id in rows}
