@@ -17,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
@@ -94,9 +95,14 @@ class StorePipeline:
             except Exception as exc:
                 return self._failed(Failure(exc), item)
             return self._stored(outcome, item)
+        # A coroutine (what Scrapy awaits; a returned Deferred is deprecated there), made by a
+        # plain method so that the in-thread path above can still answer the item itself.
+        return self._store_off_reactor(item)
+
+    async def _store_off_reactor(self, item: ArticleRecord) -> ArticleRecord:
         deferred: Deferred[Any] = deferToThreadPool(reactor, self.pool, self._store, item)
         deferred.addCallbacks(self._stored, self._failed, callbackArgs=(item,), errbackArgs=(item,))
-        return deferred
+        return await maybe_deferred_to_future(deferred)
 
     def _failed(self, failure: Any, item: ArticleRecord) -> ArticleRecord:
         exc = failure.value
