@@ -23,7 +23,9 @@ def main() -> None:
     started = time.monotonic()
     process = budget._crawl(out, warc, budget=2)
     stdout, _ = process.communicate()
-    print(f"budget 2 s: exit {process.returncode} in {time.monotonic() - started:.1f} s: {json.loads(stdout)}")
+    print(
+        f"budget 2 s: exit {process.returncode} in {time.monotonic() - started:.1f} s: {json.loads(stdout)}"
+    )
     for run in range(3):
         for path in out.glob("a.db*"):
             path.unlink()
