@@ -209,6 +209,8 @@ class CrawlConfig(_Section):
     # the other day and second counts keep dates computed from them inside what datetime holds.
     window_days: Annotated[int, Field(ge=0, le=MAX_DAYS)] = 30
     max_pages_per_listing: Annotated[int, Field(ge=1)] = 20
+    # Seconds of pledge detection per article before it is stored without pledges, for a rescan.
+    analysis_budget: Annotated[float, Field(gt=0, le=3600)] = 20.0
     replay: str = ""
     record: str = ""
 
@@ -224,6 +226,36 @@ class ScheduleConfig(_Section):
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         return _check_zone(value)
+
+
+def _header_safe(value: str) -> str:
+    """Refuse what would end a mail header or an SMTP command line: CR, LF, NUL, other controls.
+
+    ``"x\r\nBcc: someone"`` in ``sender_name`` passed ``config check`` and then broke every
+    ``alerts --send`` with a traceback (header injection, refused by the email package too late).
+    """
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must be one line (no CR, LF or other control characters)")
+    return value
+
+
+def _mail_address(value: str, bare: bool) -> str:
+    """One e-mail address, parsed as mail will use it (``bare``: no "Name <...>" form)."""
+    from email.headerregistry import Address
+    from email.utils import getaddresses
+
+    _header_safe(value)
+    pairs = getaddresses([value])
+    if len(pairs) != 1:
+        raise ValueError(f"one address per entry: {value!r}")
+    name, address = pairs[0]
+    if not address or "@" not in address or (bare and name) or (bare and address != value.strip()):
+        raise ValueError(f"not an e-mail address: {value!r}")
+    try:
+        Address(addr_spec=address)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise ValueError(f"not an e-mail address: {value!r} ({exc})") from None
+    return value
 
 
 class EmailConfig(_Section):
@@ -246,6 +278,21 @@ class EmailConfig(_Section):
     send_empty_digest: bool = False
     timeout: Annotated[float, Field(gt=0)] = 30.0
     apprise_urls: list[str] = Field(default_factory=list)
+
+    @field_validator("host", "username", "sender_name")
+    @classmethod
+    def _one_header_line(cls, value: str) -> str:
+        return _header_safe(value)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender_address(cls, value: str) -> str:
+        return _mail_address(value, bare=True)
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipient_addresses(cls, value: list[str]) -> list[str]:
+        return [_mail_address(item, bare=False) for item in value]
 
     def password(self) -> str:
         """The SMTP password comes from the environment only, never from the file."""

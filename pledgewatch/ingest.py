@@ -9,10 +9,16 @@ one over the other.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pledgewatch.pledges import ActorResolver, extract_pledges
@@ -21,8 +27,134 @@ from pledgewatch.records import ArticleRecord
 from pledgewatch.spiders.publisher import all_publishers
 from pledgewatch.spiders.urls import identify
 from pledgewatch.store import archive, pledges, queries
-from pledgewatch.store.models import Article
+from pledgewatch.store.models import Article, utcnow
 from pledgewatch.store.pledges import MentionOutcome
+
+# Seconds of pledge detection one article may take in the crawl before it is stored without its
+# pledges and marked for a rescan (``articles.analysis_deferred_at``). Ordinary articles take
+# milliseconds; the budget exists for adversarial or pathological texts, which must not hold the
+# crawl (or its SIGTERM) for minutes.
+DEFAULT_ANALYSIS_BUDGET = 20.0
+
+
+class AnalysisDeferred(Exception):
+    """Pledge detection of one text did not finish: over its time budget, or the crawl is stopping."""
+
+
+def _analysis_worker(connection: Any, resolver: ActorResolver | None) -> None:
+    """The worker process's loop: one (text, published) in, its candidates (or the error) out."""
+    connection.send(("ready", None))
+    while True:
+        try:
+            message = connection.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        text, published = message
+        try:
+            connection.send(("ok", extract_pledges(text, published, resolver=resolver)))
+        except Exception as exc:  # reported to the caller, which stores the article as usual
+            connection.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class PledgeAnalyzer:
+    """Pledge detection in a worker process, with a time budget per text, that can be killed.
+
+    A thread cannot be stopped from outside, so a text whose detection runs for minutes would hold
+    the crawl's shutdown (and its SIGTERM) for as long; a process can be killed at once. The worker
+    is started (and its imports done) before a budget starts counting, is killed when a text
+    overruns its budget or :meth:`abort` is called, and is restarted lazily for the next text.
+    Texts are analysed one at a time (callers serialise: the crawl's store thread, a rescan loop).
+    """
+
+    def __init__(
+        self,
+        budget: float = DEFAULT_ANALYSIS_BUDGET,
+        resolver: ActorResolver | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        self.budget = float(budget)
+        self.resolver = resolver
+        # Polled while a text is analysed: true once the caller is shutting down (a SIGTERM).
+        self.should_stop = should_stop or (lambda: False)
+        self._context = multiprocessing.get_context("spawn")
+        self._process: Any = None
+        self._connection: Any = None
+        self._lock = threading.Lock()
+        self._aborted = threading.Event()
+
+    def _start(self) -> None:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=_analysis_worker, args=(child, self.resolver), name="pledgewatch-analysis", daemon=True
+        )
+        process.start()
+        child.close()
+        self._process, self._connection = process, parent
+        # The worker's imports (seconds on a cold cache) are not part of any text's budget.
+        while not parent.poll(0.1):
+            if self._stopping() or not process.is_alive():
+                self._kill()
+                raise AnalysisDeferred("the analysis worker did not start")
+        parent.recv()
+
+    def _kill(self) -> None:
+        process, connection = self._process, self._connection
+        self._process = self._connection = None
+        if connection is not None:
+            connection.close()
+        if process is not None:
+            process.kill()
+            process.join(5)
+
+    def extract(self, text: str, published: date | datetime | None) -> list[Any]:
+        """The pledge candidates of ``text``, or :class:`AnalysisDeferred` past the budget or on abort."""
+        with self._lock:
+            if self._stopping():
+                raise AnalysisDeferred("the crawl is stopping")
+            if self._process is None or not self._process.is_alive():
+                self._kill()
+                self._start()
+            assert self._connection is not None
+            self._connection.send((text, published))
+            deadline = time.monotonic() + self.budget
+            while not self._connection.poll(0.05):
+                if self._stopping():
+                    self._kill()
+                    raise AnalysisDeferred("the crawl is stopping")
+                if time.monotonic() >= deadline:
+                    self._kill()
+                    raise AnalysisDeferred(f"pledge detection took over {self.budget:g} s")
+                if not self._process.is_alive():
+                    self._kill()
+                    raise RuntimeError("the analysis worker died")
+            try:
+                status, value = self._connection.recv()
+            except EOFError:
+                self._kill()
+                raise RuntimeError("the analysis worker died") from None
+        if status == "error":
+            raise RuntimeError(f"pledge detection failed: {value}")
+        return list(value)
+
+    def _stopping(self) -> bool:
+        if not self._aborted.is_set() and self.should_stop():
+            self._aborted.set()
+        return self._aborted.is_set()
+
+    def abort(self) -> None:
+        """Stop now (a SIGTERM): the text being analysed is deferred, and so is every later one."""
+        self._aborted.set()
+
+    def close(self) -> None:
+        """Stop the worker process (a no-op when none runs)."""
+        self._aborted.set()
+        with self._lock:
+            if self._connection is not None:
+                with contextlib.suppress(OSError):
+                    self._connection.send(None)
+            self._kill()
 
 
 @dataclass(frozen=True)
@@ -31,6 +163,11 @@ class IngestOutcome:
     status: str
     article_id: int
     pledges_new: int
+    # Stored without its pledges: detection overran its budget (see PledgeAnalyzer); why, else None.
+    analysis_deferred: str | None = None
+
+
+Detector = Callable[[str, "date | datetime | None"], list[Any]]
 
 
 def detects_pledges(article: Article) -> bool:
@@ -45,12 +182,24 @@ def detects_pledges(article: Article) -> bool:
 
 
 def record_article_pledges(
-    session: Session, article: Article, resolver: ActorResolver | None = None
+    session: Session,
+    article: Article,
+    resolver: ActorResolver | None = None,
+    detect: Detector | None = None,
 ) -> list[MentionOutcome]:
-    """Detect and store the pledges of an archived article; processing it again updates, never duplicates."""
+    """Detect and store the pledges of an archived article; processing it again updates, never duplicates.
+
+    ``detect`` replaces the in-process detector (the crawl passes :meth:`PledgeAnalyzer.extract`);
+    it may raise :class:`AnalysisDeferred`, which leaves the article's pledges as they were.
+    """
     published = article.published_at or article.fetched_at
-    candidates = extract_pledges(article.text or "", published, resolver=resolver)
-    return pledges.link_article_candidates(session, article, candidates)
+    if detect is not None:
+        candidates = detect(article.text or "", published)
+    else:
+        candidates = extract_pledges(article.text or "", published, resolver=resolver)
+    outcomes = pledges.link_article_candidates(session, article, candidates)
+    article.analysis_deferred_at = None
+    return outcomes
 
 
 def record_report(
@@ -73,7 +222,9 @@ def record_report(
     return pledges.link_report_candidates(session, report_ref, candidates, when, source)
 
 
-def ingest(session: Session, record: ArticleRecord, watchlist: Watchlist) -> IngestOutcome:
+def ingest(
+    session: Session, record: ArticleRecord, watchlist: Watchlist, analyzer: PledgeAnalyzer | None = None
+) -> IngestOutcome:
     """Store ``record`` and detect the pledges of every new or edited article, then commit.
 
     Every company's pledges are detected, whether or not the article mentions a watched name: the
@@ -81,7 +232,11 @@ def ingest(session: Session, record: ArticleRecord, watchlist: Watchlist) -> Ing
     :mod:`pledgewatch.notify`), not what the archive knows, so a company added to the watch list
     later has its history, and ``pledges list`` shows every company. On failure the session is
     rolled back, so one bad article never leaves half an article behind.
+    With an ``analyzer``, detection runs under its time budget: an article that overruns it is
+    stored anyway, without pledges, with ``analysis_deferred_at`` set for :func:`rescan_deferred`
+    (never lost and never refetched: a later crawl sees it stored and unchanged).
     """
+    deferred: str | None = None
     try:
         if record.canonical is None:
             record = identify(record)
@@ -92,14 +247,55 @@ def ingest(session: Session, record: ArticleRecord, watchlist: Watchlist) -> Ing
         result = archive.save_article(session, record, entities)
         pledges_new = 0
         if result.status in ("new", "updated") and detects_pledges(result.article):
-            outcomes = record_article_pledges(session, result.article, resolver=watchlist.actor_resolver)
-            pledges_new = sum(1 for outcome in outcomes if outcome.is_new)
+            try:
+                outcomes = record_article_pledges(
+                    session,
+                    result.article,
+                    resolver=watchlist.actor_resolver,
+                    detect=analyzer.extract if analyzer is not None else None,
+                )
+            except AnalysisDeferred as exc:
+                deferred = str(exc)
+                result.article.analysis_deferred_at = utcnow()
+            else:
+                pledges_new = sum(1 for outcome in outcomes if outcome.is_new)
         article_id = result.article.id
         session.commit()
     except Exception:
         session.rollback()
         raise
-    return IngestOutcome(status=result.status, article_id=article_id, pledges_new=pledges_new)
+    return IngestOutcome(
+        status=result.status, article_id=article_id, pledges_new=pledges_new, analysis_deferred=deferred
+    )
+
+
+def rescan_deferred(session: Session, watchlist: Watchlist, analyzer: PledgeAnalyzer | None = None) -> int:
+    """Detect the pledges of every article stored with its analysis deferred; the number done.
+
+    Without an ``analyzer`` detection runs in this process with no budget (an operator's
+    deliberate rescan); with one, an article that overruns again stays marked.
+    """
+    ids = session.scalars(
+        select(Article.id).where(Article.analysis_deferred_at.is_not(None)).order_by(Article.id)
+    ).all()
+    done = 0
+    for article_id in ids:
+        article = session.get(Article, article_id)
+        if article is None:
+            continue
+        try:
+            record_article_pledges(
+                session,
+                article,
+                resolver=watchlist.actor_resolver,
+                detect=analyzer.extract if analyzer is not None else None,
+            )
+        except AnalysisDeferred:
+            session.rollback()
+            continue
+        session.commit()
+        done += 1
+    return done
 
 
 @dataclass
@@ -132,6 +328,8 @@ def rescan_article(session: Session, article: Article, watchlist: Watchlist, rep
         return
     before = queries.standing_mentions(session, article.id)
     outcomes = record_article_pledges(session, article, resolver=watchlist.actor_resolver)
+    # An article the crawl stored without its pledges (detection overran its budget) has them now.
+    article.analysis_deferred_at = None
     after = queries.standing_mentions(session, article.id)
     report.mentions_withdrawn += len(before.keys() - after.keys())
     for outcome in outcomes:

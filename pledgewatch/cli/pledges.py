@@ -22,6 +22,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from pledgewatch.cli.app import announce_new_archive, get_context, out, pledges_app
+from pledgewatch.cli.csvcells import spreadsheet_safe
 from pledgewatch.errors import UsageError
 from pledgewatch.pledges import KINDS, ActorResolver
 from pledgewatch.pledges.regions import find_regions
@@ -421,7 +422,8 @@ def _csv(pledges: list[dict[str, Any]]) -> str:
         first = pledge["first_report"]
         for mention in pledge["mentions"]:
             writer.writerow(
-                [
+                spreadsheet_safe(cell)
+                for cell in [
                     pledge["id"],
                     pledge["actor"],
                     pledge["kind"],

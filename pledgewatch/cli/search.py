@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pledgewatch.cli.app import SOURCE_NAMES, app, err, get_context, out
+from pledgewatch.cli.csvcells import spreadsheet_safe
 from pledgewatch.errors import PledgewatchError, UsageError
 from pledgewatch.spiders.publisher import all_publishers
 from pledgewatch.store import db
@@ -111,7 +112,7 @@ def _write_csv(rows: list[dict[str, object]], fields: list[str]) -> None:
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: _csv_value(key, row.get(key)) for key in fields})
+        writer.writerow({key: spreadsheet_safe(_csv_value(key, row.get(key))) for key in fields})
 
 
 CSV_FIELDS = [

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from pledgewatch.config import Config
+from pledgewatch.config import DB_ENV, Config
 from pledgewatch.store import crawlruns
 from pledgewatch.store.models import utcnow
 
@@ -50,14 +50,27 @@ class ChildResult:
 
 
 def crawl_command(config: Config, db_url: str, sources: Sequence[str]) -> list[str]:
-    """The child's command line: the same `pledgewatch crawl` a user runs."""
-    argv = [sys.executable, "-m", "pledgewatch", "--db", db_url]
+    """The child's command line: the same `pledgewatch crawl` a user runs, minus two exposures.
+
+    The database URL (which may carry a PostgreSQL password) is not on it: every local user can
+    read any process's argv (``ps``), so it travels in the environment (:func:`crawl_env`), which
+    only the same user can read. And Python runs isolated (``-I``): with ``-m`` it would otherwise
+    put the daemon's working directory first on the import path, so a ``secrets.py`` (or
+    ``typer.py``...) lying there would be imported and run by the crawl child.
+    """
+    del db_url  # passed by crawl_env, never in argv
+    argv = [sys.executable, "-I", "-m", "pledgewatch"]
     if config.path is not None:
         argv += ["--config", str(config.path)]
     argv += ["crawl", *sources, "--json"]
     if config.crawl.replay:
         argv += ["--replay", config.crawl.replay]
     return argv
+
+
+def crawl_env(db_url: str) -> dict[str, str]:
+    """The environment that hands the child its database (``$PLEDGEWATCH_DB``, read by load_config)."""
+    return {DB_ENV: db_url}
 
 
 def parse_summary(stdout: str) -> dict[str, Any] | None:
@@ -232,7 +245,7 @@ def supervised_crawl(
             time_limit=limit,
             stop=stop,
             stop_grace=stop_grace,
-            env={RUN_ID_ENV: str(run.id), TRIGGER_ENV: trigger},
+            env={**crawl_env(db_url), RUN_ID_ENV: str(run.id), TRIGGER_ENV: trigger},
             on_start=record_pid,
         )
     except OSError as exc:

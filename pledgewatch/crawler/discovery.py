@@ -8,6 +8,7 @@ one module for every kind of discovery document.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
@@ -25,6 +26,8 @@ from pledgewatch.spiders.parsing import parse_datetime
 
 if TYPE_CHECKING:
     from pledgewatch.spiders.publisher import Publisher
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["parse_feed", "parse_listing", "parse_sitemap"]
 
@@ -87,14 +90,28 @@ def parse_feed(body: str | bytes, url: str, publisher: Publisher | None = None) 
 # Sitemaps
 
 
-def parse_sitemap(body: str | bytes, url: str, publisher: Publisher | None = None) -> ListingPage:
-    """A sitemap index lists child sitemaps (``children``); a urlset lists articles with lastmod."""
+# A gzipped sitemap unfolds to at most this many bytes (the response cap's default); past it, it
+# is refused. Without a cap, 1 MB of gzip became 2.2 GB of memory (issue 19).
+MAX_SITEMAP_BYTES = 10 * 1024 * 1024
+
+
+def parse_sitemap(
+    body: str | bytes, url: str, publisher: Publisher | None = None, max_bytes: int = MAX_SITEMAP_BYTES
+) -> ListingPage:
+    """A sitemap index lists child sitemaps (``children``); a urlset lists articles with lastmod.
+
+    A gzipped body is gunzipped up to ``max_bytes``; a larger one (a gzip bomb) gives nothing.
+    """
     from scrapy.utils.gz import gunzip
     from scrapy.utils.sitemap import Sitemap
 
     data = body.encode("utf-8") if isinstance(body, str) else body
     if data[:2] == b"\x1f\x8b":
-        data = gunzip(data)
+        try:
+            data = gunzip(data, max_size=max_bytes)
+        except Exception as exc:  # over the cap, or not gzip after all
+            logger.warning("sitemap %s refused: %s", url, exc or "over the size cap when gunzipped")
+            return ListingPage()
     try:
         sitemap = Sitemap(data)
     except Exception:  # not XML at all: nothing to discover

@@ -18,7 +18,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from pledgewatch.config import Config
 from pledgewatch.crawler.summary import CrawlSummary
-from pledgewatch.crawler.warcfile import truncation
+from pledgewatch.crawler.warcfile import RecordTooLarge, read_payload, truncation
 from pledgewatch.errors import UsageError
 from pledgewatch.ingest import ingest
 from pledgewatch.pledges.watchlist import Watchlist
@@ -85,7 +85,9 @@ def import_warc(
         try:
             with archive.open("rb") as stream, sessions() as session:
                 try:
-                    _import_records(stream, total, watchlist, session, summary, progress)
+                    _import_records(
+                        stream, total, watchlist, session, summary, progress, config.crawl.max_response_bytes
+                    )
                 except ArchiveLoadFailed as exc:
                     status = "failed"
                     summary.errors += 1
@@ -140,7 +142,7 @@ def _store(session, item: ArticleRecord, watchlist: Watchlist, summary: CrawlSum
 
 
 def _import_records(  # type: ignore[no-untyped-def]
-    stream, total: int, watchlist: Watchlist, session, summary: CrawlSummary, progress
+    stream, total: int, watchlist: Watchlist, session, summary: CrawlSummary, progress, max_bytes: int = 0
 ) -> None:
     """Every 200 HTML response of a known publisher's article URL; ``pages_fetched`` counts those.
 
@@ -165,7 +167,11 @@ def _import_records(  # type: ignore[no-untyped-def]
             continue
         if not is_article_url(url):
             continue
-        body = record.content_stream().read()
+        try:
+            body = read_payload(record, max_bytes)
+        except RecordTooLarge as exc:
+            _error(summary, f"skipped {url}: {exc}")
+            continue
         if getattr(record.raw_stream, "limit", 0):
             # The archive ends inside this record: a page cut short is no page (the check after
             # the loop says where the archive ends).

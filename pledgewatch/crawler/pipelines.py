@@ -2,6 +2,13 @@
 
 One bad article (a parser surprise, a constraint violation) is logged and counted as an error; it
 never stops the crawl, and the rest of the crawl is stored.
+
+Storing runs off the reactor thread, in one dedicated thread (so articles are stored one at a time,
+in order, as before), and pledge detection inside it runs in a worker process under a time budget
+per article (:class:`pledgewatch.ingest.PledgeAnalyzer`). Detection can take minutes on a
+pathological text; on the reactor it blocked every source of the crawl and SIGTERM with it. Now
+the crawl keeps fetching meanwhile, an article past its budget is stored without pledges and marked
+for a rescan (counted as ``analysis_deferred``), and a stopping crawl kills the worker at once.
 """
 
 from __future__ import annotations
@@ -9,52 +16,106 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from scrapy import signals
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import reactor
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
+
 from pledgewatch.crawler.archive import archive_sessions, require_db_url
 from pledgewatch.crawler.completeness import completeness_of
 from pledgewatch.crawler.summary import STAT_PREFIX, record_error
-from pledgewatch.ingest import ingest
+from pledgewatch.ingest import DEFAULT_ANALYSIS_BUDGET, IngestOutcome, PledgeAnalyzer, ingest
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.records import ArticleRecord
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
 
 # save_article's statuses -> the summary's counters.
 _STATUS_STATS = {"new": "articles_new", "updated": "articles_updated", "duplicate": "duplicates"}
+DEFERRED_STAT = STAT_PREFIX + "analysis_deferred"
 
 
 class StorePipeline:
     """Stores ``ArticleRecord`` items in the crawl's archive (:mod:`pledgewatch.crawler.archive`)."""
 
-    def __init__(self, crawler: Crawler, watchlist: Watchlist) -> None:
+    def __init__(
+        self, crawler: Crawler, watchlist: Watchlist, budget: float = DEFAULT_ANALYSIS_BUDGET
+    ) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
         self.watchlist = watchlist
+        # Crawler.stop (SIGTERM, SIGINT) clears ``crawling`` at once, while Scrapy still waits for
+        # the items in the pipeline: the analysis polls it and gives up, instead of holding the stop.
+        self.analyzer = PledgeAnalyzer(
+            budget, resolver=watchlist.actor_resolver, should_stop=lambda: not crawler.crawling
+        )
+        # One thread: the store sees articles one at a time, as when this ran on the reactor.
+        self.pool = ThreadPool(minthreads=1, maxthreads=1, name="pledgewatch-store")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         require_db_url(crawler)
         config = crawler.settings.get("PLEDGEWATCH_CONFIG")
         watchlist = Watchlist(config.watchlist if config is not None else [])
-        return cls(crawler, watchlist)
+        budget = crawler.settings.getfloat("PLEDGEWATCH_ANALYSIS_BUDGET", DEFAULT_ANALYSIS_BUDGET)
+        pipeline = cls(crawler, watchlist, budget)
+        crawler.signals.connect(pipeline.engine_stopping, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self, spider: Any = None) -> None:
+        self.pool.start()
+
+    def engine_stopping(self, *args: Any, **kwargs: Any) -> None:
+        self.analyzer.abort()
+
+    def close_spider(self, spider: Any = None) -> None:
+        self.analyzer.close()
+        self.pool.stop()
+
+    def _store(self, item: ArticleRecord) -> IngestOutcome:
+        """Runs in the store thread: the archive session lives and dies there."""
+        with archive_sessions(self.crawler)() as session:
+            return ingest(session, item, self.watchlist, analyzer=self.analyzer)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleRecord):
             return item
         self.stats.inc_value(STAT_PREFIX + "articles_seen")
+        if not self.pool.started:
+            # Outside a running crawl (open_spider not called: a test driving the pipeline by
+            # hand) there is no reactor to come back to: store in this thread, and answer the item.
+            try:
+                outcome = self._store(item)
+            except Exception as exc:
+                return self._failed(Failure(exc), item)
+            return self._stored(outcome, item)
+        # A coroutine (what Scrapy awaits; a returned Deferred is deprecated there), made by a
+        # plain method so that the in-thread path above can still answer the item itself.
+        return self._store_off_reactor(item)
+
+    async def _store_off_reactor(self, item: ArticleRecord) -> ArticleRecord:
+        deferred: Deferred[Any] = deferToThreadPool(reactor, self.pool, self._store, item)
+        deferred.addCallbacks(self._stored, self._failed, callbackArgs=(item,), errbackArgs=(item,))
+        return await maybe_deferred_to_future(deferred)
+
+    def _failed(self, failure: Any, item: ArticleRecord) -> ArticleRecord:
+        exc = failure.value
+        logger.error("could not store %s", item.url, exc_info=(type(exc), exc, exc.__traceback__))
+        record_error(self.stats, f"store {item.url}: {type(exc).__name__}: {exc}")
         # The spider keeps validators only for pages whose articles all reached the store.
         tracker = completeness_of(self.crawler)
-        try:
-            with archive_sessions(self.crawler)() as session:
-                outcome = ingest(session, item, self.watchlist)
-        except Exception as exc:
-            logger.exception("could not store %s", item.url)
-            record_error(self.stats, f"store {item.url}: {type(exc).__name__}: {exc}")
-            if tracker is not None:
-                tracker.item_stored(item.url, False)
-            return item
+        if tracker is not None:
+            tracker.item_stored(item.url, False)
+        return item
+
+    def _stored(self, outcome: IngestOutcome, item: ArticleRecord) -> ArticleRecord:
+        tracker = completeness_of(self.crawler)
         if tracker is not None:
             tracker.item_stored(item.url, True)
         counter = _STATUS_STATS.get(outcome.status)
@@ -62,5 +123,10 @@ class StorePipeline:
             self.stats.inc_value(STAT_PREFIX + counter)
         if outcome.pledges_new:
             self.stats.inc_value(STAT_PREFIX + "pledges_new", outcome.pledges_new)
+        if outcome.analysis_deferred:
+            self.stats.inc_value(DEFERRED_STAT)
+            logger.warning(
+                "stored %s without its pledges (%s): marked for a rescan", item.url, outcome.analysis_deferred
+            )
         logger.info("%s %s (article %d)", outcome.status, item.url, outcome.article_id)
         return item

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from pledgewatch.crawler.warcfile import truncation
+from pledgewatch.crawler.warcfile import RecordTooLarge, read_payload, truncation
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -116,12 +116,15 @@ class WarcIndex:
     def lookup(self, url: str) -> ArchivedResponse | None:
         return self._exact.get(url) or self._loose.get(url_key(url))
 
-    def read(self, entry: ArchivedResponse) -> tuple[list[tuple[str, str]], bytes, str]:
-        """Headers, decoded body and HTTP protocol of one archived response."""
+    def read(self, entry: ArchivedResponse, max_bytes: int = 0) -> tuple[list[tuple[str, str]], bytes, str]:
+        """Headers, decoded body and HTTP protocol of one archived response.
+
+        :class:`RecordTooLarge` when the decoded body is over ``max_bytes`` (0: no cap).
+        """
         with self._lock, self.path.open("rb") as stream:
             stream.seek(entry.offset)
             record = next(iter(ArchiveIterator(stream)))
-            body = record.content_stream().read()
+            body = read_payload(record, max_bytes)
             headers = list(record.http_headers.headers)
             protocol = record.http_headers.protocol or "HTTP/1.1"
         return headers, body, protocol
@@ -183,7 +186,13 @@ class ReplayDownloadHandler:
                 self.missing.append(request.url)
             logger.info("not in the archive: %s", request.url)
             return Response(url=request.url, status=404, request=request, flags=["replay", "missing"])
-        headers, body, protocol = self.index.read(entry)
+        cap = self.crawler.settings.getint("DOWNLOAD_MAXSIZE", 0)
+        try:
+            headers, body, protocol = self.index.read(entry, cap)
+        except RecordTooLarge as exc:
+            # What Scrapy does with a live response over DOWNLOAD_MAXSIZE: drop it, say so.
+            logger.warning("not replaying %s: %s", request.url, exc)
+            raise IgnoreRequest(f"{request.url}: {exc}") from None
         if _not_modified(request, entry):
             kept = [(k, v) for k, v in headers if k.lower() in ("etag", "last-modified", "date")]
             return Response(

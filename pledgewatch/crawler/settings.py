@@ -89,6 +89,7 @@ def build_settings(
         "PLEDGEWATCH_CONFIG": config,
         "PLEDGEWATCH_SINCE": since,
         "PLEDGEWATCH_MAX_PAGES_PER_LISTING": crawl.max_pages_per_listing,
+        "PLEDGEWATCH_ANALYSIS_BUDGET": crawl.analysis_budget,
     }
     if replay:
         # The archive is a local file: politeness delays would only slow the replay down.

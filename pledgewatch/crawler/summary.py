@@ -18,7 +18,16 @@ logger = logging.getLogger(__name__)
 STAT_PREFIX = "pledgewatch/"
 PAGES_STAT = "downloader/response_count"
 ERROR_LOG_STAT = "pledgewatch/error_log"
-COUNTED = ("articles_seen", "articles_new", "articles_updated", "duplicates", "pledges_new", "errors")
+COUNTED = (
+    "articles_seen",
+    "articles_new",
+    "articles_updated",
+    "duplicates",
+    "pledges_new",
+    "errors",
+    # Stored without pledges: detection overran its time budget (articles.analysis_deferred_at).
+    "analysis_deferred",
+)
 # Past this many, errors are counted but not logged one by one in the run history.
 MAX_LOGGED_ERRORS = 200
 # Per source: requests the site answered (any status below 500, 304 and 404 included) and requests
@@ -64,6 +73,7 @@ class CrawlSummary:
     duplicates: int = 0
     pledges_new: int = 0
     errors: int = 0
+    analysis_deferred: int = 0
     missing: list[str] | None = None
     # Per source (by name): ok or failed, with its request counts.
     sources: dict[str, SourceResult] = field(default_factory=dict)

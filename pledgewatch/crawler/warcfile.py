@@ -54,3 +54,31 @@ def truncation(
             if not decompressor.eof:
                 return f"it is cut short: the gzip member at byte {offset} has no end"
     return None
+
+
+class RecordTooLarge(ValueError):
+    """A WARC record's payload, once decoded, is over the response size cap."""
+
+
+def read_payload(record: ArcWarcRecord, max_bytes: int) -> bytes:
+    """The record's HTTP payload, decoded (chunked, gzip), refused past ``max_bytes`` (0: no cap).
+
+    warcio decodes ``Content-Encoding: gzip`` while it reads, so a 1.7 KB record can unfold into
+    gigabytes; reading at most ``max_bytes + 1`` keeps memory at the cap whatever the record
+    says, and applies to imported and replayed records the cap (DOWNLOAD_MAXSIZE,
+    ``crawl.max_response_bytes``) that Scrapy applies to a live response.
+    """
+    stream = record.content_stream()
+    if not max_bytes:
+        return stream.read()
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = stream.read(min(1 << 20, max_bytes + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            raise RecordTooLarge(f"its payload is over the response size cap of {max_bytes} bytes")
+    return b"".join(chunks)

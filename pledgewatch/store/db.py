@@ -8,8 +8,10 @@ a message that says to run ``pledgewatch db upgrade``, so nobody loses data to a
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,13 +56,52 @@ def default_db_url() -> str:
     return f"sqlite:///{default_db_path()}"
 
 
+# Linux's limits (PATH_MAX, NAME_MAX): past them every file call fails with ENAMETOOLONG.
+_MAX_PATH_BYTES = 4096
+_MAX_NAME_BYTES = 255
+
+
 def normalise_db_url(url: str) -> str:
-    """Accept a bare file path as SQLite and the plain ``postgresql://`` scheme as psycopg 3."""
+    """Accept a bare file path as SQLite and the plain ``postgresql://`` scheme as psycopg 3.
+
+    Refuses, as one :class:`ConfigError` line instead of a traceback later, what can never open:
+    control characters (a NUL byte from a config file), a path longer than the system allows,
+    a URL that does not parse (``postgresql://[::1:5432/x``), and a server URL without a
+    database name (a bare ``postgresql://`` built the archive in the database named after the OS
+    user, wherever that was).
+    """
+    if any(ord(ch) < 32 for ch in url):
+        raise ConfigError(f"not a database URL: {url!r} contains a control character")
     if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser().resolve()}"
+        _check_path_length(url)
+        try:
+            return f"sqlite:///{Path(url).expanduser().resolve()}"
+        except (OSError, RuntimeError) as exc:
+            raise ConfigError(f"not a usable database path: {url!r}: {exc}") from None
     if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a bad port is only found when read
+    except (ArgumentError, ValueError) as exc:
+        # Whatever sits between "user:" and "@" is a password: never in a message.
+        shown = re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
+        raise ConfigError(f"not a database URL: {shown!r} ({exc})") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and not parsed.database.startswith("file:"):
+            _check_path_length(parsed.database)
+    elif not parsed.database:
+        raise ConfigError(
+            f"the database URL {parsed.render_as_string()!r} names no database: "
+            "give it, as in postgresql+psycopg://user@host:5432/DBNAME"
+        )
     return url
+
+
+def _check_path_length(path: str) -> None:
+    encoded = os.fsencode(path)
+    if len(encoded) > _MAX_PATH_BYTES or any(len(part) > _MAX_NAME_BYTES for part in encoded.split(b"/")):
+        raise ConfigError(f"database path too long ({len(encoded)} bytes): {path[:60]!r}...")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -270,9 +311,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     Without this check `db upgrade --db other.db` would add the archive's tables to another
     program's database (ensure_schema refuses it for every other command already).
+
+    A new SQLite archive is built in a temporary file beside it and renamed into place: SQLite
+    runs DDL outside transactions here, so a kill -9 during the first start used to leave half
+    the tables and an empty ``alembic_version``, refused by every later command. On PostgreSQL
+    the migrations already run in one transaction (DDL is transactional there).
     """
-    if current_revision(engine) is None and not _is_empty(engine):
-        raise SchemaError(_foreign_message(engine))
+    if current_revision(engine) is None:
+        if not _is_empty(engine):
+            raise SchemaError(_foreign_message(engine))
+        path = sqlite_file(engine)
+        if path is not None and revision == "head" and _is_new_file(path):
+            _create_by_rename(engine, path)
+            return
     _migrate("upgrade", engine, revision)
 
 
@@ -310,7 +361,83 @@ def _is_empty(engine: Engine) -> bool:
         return set(inspect(connection).get_table_names()) <= {"alembic_version"}
 
 
+def _is_new_file(path: Path) -> bool:
+    """A file with no table yet (opening it may have written its header: size tells nothing)."""
+    import sqlite3
+
+    if not path.exists():
+        return True
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables - {"alembic_version"}:
+                return False
+            return not (tables and connection.execute("SELECT 1 FROM alembic_version").fetchone())
+    except sqlite3.Error:
+        return False
+
+
+def _create_by_rename(engine: Engine, path: Path) -> None:
+    """Migrate a temporary file to head, then rename it over ``path``: all or nothing."""
+    folder = path.parent
+    for stale in folder.glob(f".{path.name}.creating-*"):
+        # Left by a first start that was killed; removed unless that process still runs.
+        pid = stale.name.rsplit("-", 1)[-1].split(".")[0]
+        if not pid.isdigit() or not _alive(int(pid)):
+            for leftover in (stale, Path(f"{stale}-wal"), Path(f"{stale}-shm")):
+                leftover.unlink(missing_ok=True)
+    temporary = folder / f".{path.name}.creating-{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    building = make_engine(f"sqlite:///{temporary}")
+    try:
+        _migrate("upgrade", building, "head")
+    except BaseException:
+        building.dispose()
+        for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+            leftover.unlink(missing_ok=True)
+        raise
+    # Closing the last connection checkpoints the WAL into the file; make sure it did, so the
+    # renamed file is the whole archive (its -wal must never be left behind under the old name).
+    building.dispose()
+    if Path(f"{temporary}-wal").exists():
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(temporary)) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    # The empty file's own WAL files describe an empty database; they must not meet the new one.
+    for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    with open(temporary, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _foreign_message(engine: Engine) -> str:
+    with _connect(engine) as connection:
+        tables = set(inspect(connection).get_table_names())
+    if {"alembic_version", "articles"} <= tables:
+        where = sqlite_file(engine) or engine.url.render_as_string()
+        return (
+            f"the archive {where} was left half-created (its first start was interrupted): it has "
+            "some tables but no schema revision, and holds no data. Delete it (with its -wal and "
+            "-shm files; on PostgreSQL drop its tables) and run the command again"
+        )
     return (
         f"database {engine.url.render_as_string()} has tables but no pledgewatch schema revision; "
         "point --db at an empty or pledgewatch database"
@@ -318,7 +445,8 @@ def _foreign_message(engine: Engine) -> str:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create a brand-new database at head; refuse one at another revision."""
+    """Create a brand-new database at head (atomically: see :func:`upgrade`); refuse one at
+    another revision."""
     if _is_empty(engine):
         upgrade(engine)
         return

@@ -138,6 +138,9 @@ class Article(Base):
     # How the latest text was extracted: parser, layout version and the step that produced each
     # field ("generic", "url_date", "failed", ...), so a site's redesign is visible in the data.
     extraction: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Set when the crawl stored this text without its pledges because detection overran its time
+    # budget (or the crawl was stopping); cleared when a rescan detects them (ingest.rescan_deferred).
+    analysis_deferred_at: Mapped[datetime | None]
 
     source: Mapped[Source] = relationship(back_populates="articles")
     story: Mapped[Story | None] = relationship(back_populates="articles")
