@@ -358,6 +358,12 @@ class PublisherSpider(scrapy.Spider):
             record.published = _aware(response.meta.get(PUBLISHED))
             dated_by_listing = record.published is not None
         self.count_article(record, response, dated_by_listing)
+        if self.since is not None and record.published is not None and _aware(record.published) < self.since:
+            # Linked without a date (China Daily's featured block prints none): the page's own date
+            # puts it outside the window. Not stored, and not complete: a backfill fetches it.
+            self.crawler.stats.inc_value(STAT_PREFIX + "outside_window")
+            self.completeness.article_done(link, False)
+            return
         announced = _aware(response.meta.get(MODIFIED)) or self.announced.get(response.url)
         if announced is not None and (record.modified is None or record.modified < announced):
             record.modified = announced
