@@ -19,6 +19,20 @@ def number_heavy_text(chars: int, seed: int = 19) -> str:
     return "JD.com will invest RMB " + ", ".join(parts) + " yuan in Hubei over the next three years."
 
 
+def many_pledges_text(chars: int, seed: int = 19) -> str:
+    """``chars`` of short pledge sentences, each with its own amount: detection is linear in the
+    text (it reads every sentence, each at most a bounded length), so this is expensive in
+    proportion to its size however fast detection becomes; about 2 MB takes seconds."""
+    rng = random.Random(seed)
+    sentences: list[str] = []
+    size = 0
+    while size < chars:
+        sentence = f"JD.com will invest RMB {rng.randint(1, 999)} million in Hubei project {len(sentences)}."
+        sentences.append(sentence)
+        size += len(sentence) + 1
+    return " ".join(sentences)
+
+
 def gzip_bomb(unpacked_bytes: int, prefix: bytes = b"") -> bytes:
     """A real gzip stream of ``prefix`` then zeros, ``unpacked_bytes`` long once gunzipped
     (about 1 KB per MB): built in pieces, so making it costs no memory."""

@@ -25,7 +25,7 @@ from helpers_crawl import (
     tiny_site,
     write_warc,
 )
-from helpers_reliability import number_heavy_text
+from helpers_reliability import many_pledges_text
 from sqlalchemy import select
 
 from pledgewatch.config import Config
@@ -45,7 +45,7 @@ def test_analyzer_gives_up_at_its_budget_and_recovers() -> None:
         assert analyzer.extract(HUBEI, datetime(2020, 4, 8, tzinfo=UTC)), "an ordinary text has its pledge"
         started = time.monotonic()
         with pytest.raises(AnalysisDeferred, match=r"over 0\.3 s"):
-            analyzer.extract(number_heavy_text(200_000), None)
+            analyzer.extract(many_pledges_text(2_000_000), None)
         assert time.monotonic() - started < 3, "the budget is kept: the worker is killed, not waited for"
         # The worker was killed; the next text gets a fresh one and its result.
         assert analyzer.extract(HUBEI, datetime(2020, 4, 8, tzinfo=UTC))
@@ -63,7 +63,7 @@ def test_abort_stops_an_analysis_in_progress_at_once() -> None:
 
         threading.Timer(0.5, lambda: stopping.update(now=True)).start()
         with pytest.raises(AnalysisDeferred, match="stopping"):
-            analyzer.extract(number_heavy_text(200_000), None)
+            analyzer.extract(many_pledges_text(2_000_000), None)
         assert time.monotonic() - started < 3
     finally:
         analyzer.close()
@@ -87,7 +87,7 @@ def test_article_over_budget_is_stored_marked_and_rescanned(tmp_path: Path) -> N
     analyzer = PledgeAnalyzer(budget=0.3, resolver=watchlist.actor_resolver)
     try:
         with sessions() as session:
-            slow = ingest(session, _record(SLOW_URL, number_heavy_text(200_000)), watchlist, analyzer)
+            slow = ingest(session, _record(SLOW_URL, many_pledges_text(2_000_000)), watchlist, analyzer)
         with sessions() as session:
             fine = ingest(session, _record(f"{SITE}/hubei/", HUBEI), watchlist, analyzer)
     finally:
@@ -116,7 +116,7 @@ def _site_with_a_slow_article(tmp_path: Path, chars: int) -> Path:
     pages = tiny_site()
     slow = Page(
         SLOW_URL,
-        article_html("JD.com amounts by province", "2020-04-09T10:00:00+08:00", [number_heavy_text(chars)]),
+        article_html("JD.com amounts by province", "2020-04-09T10:00:00+08:00", [many_pledges_text(chars)]),
         headers=HTML,
     )
     # Announced by the sitemap, before the others: the crawl meets it first.
@@ -155,7 +155,7 @@ def _crawl(tmp_path: Path, warc: Path, budget: float) -> subprocess.Popen[str]:
 
 @pytest.mark.slow
 def test_replayed_crawl_stores_the_rest_and_defers_the_slow_article(tmp_path: Path) -> None:
-    warc = _site_with_a_slow_article(tmp_path, 100_000)
+    warc = _site_with_a_slow_article(tmp_path, 1_000_000)
     started = time.monotonic()
     process = _crawl(tmp_path, warc, budget=2)
     stdout, stderr = process.communicate(timeout=300)
@@ -199,7 +199,7 @@ def _analysis_worker_running(parent: int) -> bool:
 
 @pytest.mark.slow
 def test_sigterm_during_a_long_analysis_stops_the_crawl_within_seconds(tmp_path: Path) -> None:
-    warc = _site_with_a_slow_article(tmp_path, 100_000)
+    warc = _site_with_a_slow_article(tmp_path, 1_000_000)
     process = _crawl(tmp_path, warc, budget=3000)
     deadline = time.monotonic() + 120
     while not _analysis_worker_running(process.pid):
@@ -211,7 +211,8 @@ def test_sigterm_during_a_long_analysis_stops_the_crawl_within_seconds(tmp_path:
     stopped_after = time.monotonic() - sent
     assert stopped_after < 10, f"stopped {stopped_after:.1f} s after SIGTERM"
     # The interrupted article is stored, marked for the rescan and counted: nothing half-stored.
-    assert json.loads(stdout)["analysis_deferred"] == 1
+    # (Articles queued behind it when the signal came are stored and marked the same way.)
+    deferred = json.loads(stdout)["analysis_deferred"]
     rows = db_rows(tmp_path / "a.db", "SELECT canonical_url, analysis_deferred_at FROM articles")
-    marked = [url.rstrip("/") for url, deferred in rows if deferred is not None]
-    assert marked == [SLOW_URL.rstrip("/")]
+    marked = [url.rstrip("/") for url, deferred_at in rows if deferred_at is not None]
+    assert SLOW_URL.rstrip("/") in marked and deferred == len(marked) >= 1
