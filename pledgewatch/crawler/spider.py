@@ -501,7 +501,16 @@ def health_of_fields(
     extraction = getattr(record, "extraction", None)
     steps = extraction.get("fields") if isinstance(extraction, dict) else None
     if isinstance(steps, dict):
-        generic_parser = extraction.get("parser") in (None, "", "generic", "ArticleParser")
+        # A publisher with no parser of its own (a generic source from the configuration) is read
+        # by generic extraction by design: that is not a fallback.
+        generic_parser = (
+            publisher.parser is None or getattr(publisher.parser, "reads_generically", False)
+        ) or extraction.get("parser") in (
+            None,
+            "",
+            "generic",
+            "ArticleParser",
+        )
         for name, step in steps.items():
             if name not in health.HEALTH_FIELDS:
                 continue

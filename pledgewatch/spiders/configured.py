@@ -45,6 +45,8 @@ class ConfiguredParser(ArticleParser):
     """Generic extraction, with offset-less page times read in the source's time zone."""
 
     zone: ClassVar[timezone] = UTC
+    # Generic extraction is how a configured source is read, not a fallback (source health).
+    reads_generically: ClassVar[bool] = True
 
     def published(self) -> datetime | None:
         value = self.meta(

@@ -135,7 +135,7 @@ def register(publisher: Publisher) -> Publisher:
 
 
 # Modules in pledgewatch.spiders that hold machinery, not publishers.
-_NOT_PUBLISHER_MODULES = frozenset({"publisher", "parsing", "listing", "urls", "configured"})
+_NOT_PUBLISHER_MODULES = frozenset({"publisher", "fields", "parsing", "listing", "urls", "configured"})
 
 
 def _spider_modules() -> tuple[str, ...]:

@@ -5,6 +5,11 @@ The store never runs pledge detection: :mod:`pledgewatch.ingest` does, and hands
 an archived article, ``pledgewatch pledges extract``), which store pledges and mentions and return
 what they found.
 
+One concept, pledge identity: over 700 lines because deciding whether a report is a known pledge
+weighs actor, kind, amount across currencies, regions, years and purpose words, each with its own
+rule; listing pledges and their reports live in :mod:`pledgewatch.store.listing` and
+:mod:`pledgewatch.store.reports`.
+
 Identity. A mention belongs to a known pledge when the actor agrees, the kinds are compatible
 (any kind of :data:`MONEY_FAMILY` for money, since real re-reports word one pledge as a fund, an
 investment or a purchase; the same kind for counts), the amounts agree within
