@@ -8,13 +8,10 @@ from pathlib import Path
 from typing import Any
 
 PUBLISHERS_DIR = Path(__file__).resolve().parent / "data" / "publishers"
-_SEED_CANDIDATES = (
-    Path(__file__).resolve().parent / "data" / "seeds",
-    Path(__file__).resolve().parents[2] / "shared" / "seeds",  # a checkout at /work/<name>
-    Path(__file__).resolve().parents[3] / "shared" / "seeds",  # a worktree at /work/wt/<name>
-)
+# The five seed articles, vendored with their provenance (tests/data/seeds/README.md).
+SEEDS_DIR = Path(__file__).resolve().parent / "data" / "seeds"
 
-# Text the seed pages carry around the article (see /work/shared/seeds/README.md): none of it is body.
+# Text the seed pages carry around the article (see tests/data/seeds/README.md): none of it is body.
 NOISE_MARKERS = (
     "Recent posts",
     "Trusted by Top Global Brands",
@@ -65,10 +62,5 @@ def first(mapping: dict[str, Any], *keys: str, default: Any = None) -> Any:
 
 
 def seed_path(name: str) -> Path:
-    """One of the five seed texts (README in the seeds folder); skips where the seeds are not shipped."""
-    import pytest
-
-    for folder in _SEED_CANDIDATES:
-        if (folder / name).is_file():
-            return folder / name
-    pytest.skip(f"seed text {name} not found in {', '.join(map(str, _SEED_CANDIDATES))}")
+    """One of the five seed texts, vendored in tests/data/seeds (never skipped: they ship with the tests)."""
+    return SEEDS_DIR / name
