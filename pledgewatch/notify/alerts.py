@@ -31,7 +31,8 @@ from pledgewatch.notify.rendering import (
 )
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.store.listing import why_line
-from pledgewatch.store.models import Article, PledgeMention
+from pledgewatch.store.models import Article, Pledge, PledgeMention
+from pledgewatch.store.overrides import effective_pledge
 from pledgewatch.store.reports import first_report, other_reports
 
 # How many other reports an alert lists by name; the rest are counted ("and 3 more").
@@ -77,17 +78,20 @@ def is_alertable(mention: PledgeMention, watchlist: Watchlist, alert_on: AlertOn
     """
     if not (mention.is_new or mention.is_revision) or mention.article_id is None:
         return False
-    return alert_on == "all" or bool(watchlist.match(mention.pledge.actor))
+    return alert_on == "all" or bool(watchlist.match(effective_pledge(mention.pledge).actor))
 
 
 def alert_subject(mention: PledgeMention) -> str:
     label = "Revised pledge" if mention.is_revision and not mention.is_new else "New pledge"
-    return f"{label}: {pledge_headline(mention.pledge)}"
+    return f"{label}: {pledge_headline(effective_pledge(mention.pledge))}"
 
 
-def pledge_fields(mention: PledgeMention) -> list[tuple[str, str]]:
-    """The extracted fields, in the order an analyst checks them against the sentence."""
-    pledge = mention.pledge
+def pledge_fields(mention: PledgeMention, pledge: Pledge | None = None) -> list[tuple[str, str]]:
+    """The extracted fields, in the order an analyst checks them against the sentence.
+
+    ``pledge`` is the mention's pledge as readers see it (an analyst's corrections applied).
+    """
+    pledge = pledge if pledge is not None else effective_pledge(mention.pledge)
     amount = format_amount(pledge.amount_value, pledge.currency, pledge.amount_unit)
     if amount and pledge.qualifier:
         amount = f"{pledge.qualifier} {amount}"
@@ -178,7 +182,7 @@ def compose_alert(
     context = {
         "subject": alert_subject(mention),
         "is_revision": bool(mention.is_revision and not mention.is_new),
-        "headline": pledge_headline(mention.pledge),
+        "headline": pledge_headline(effective_pledge(mention.pledge)),
         "sentence": report.sentence,
         "fields": pledge_fields(report),
         "why": why_line(report.evidence),

@@ -29,7 +29,8 @@ from pledgewatch.notify.rendering import (
 from pledgewatch.notify.summary import DigestSummary, build_summary
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.store import deliveries as store
-from pledgewatch.store.models import Article, PledgeMention, utcnow
+from pledgewatch.store.models import Article, Pledge, PledgeMention, utcnow
+from pledgewatch.store.overrides import describe, effective_pledge
 
 EXCERPT_CHARS = 280
 
@@ -80,6 +81,15 @@ class NewPledge:
 
 
 @dataclass
+class Correction:
+    """An analyst's override of a pledge readers were alerted to: what the digest says of it."""
+
+    pledge_id: int
+    headline: str
+    summary: str
+
+
+@dataclass
 class Digest:
     """What one digest carries: ``article_ids`` (the edited ones among them in ``updated_ids``)."""
 
@@ -92,6 +102,8 @@ class Digest:
     watched: list[str] = field(default_factory=list)
     # The one-screen summary on top: new pledges as a table, totals per watched company.
     summary: DigestSummary | None = None
+    # Pledges already alerted that an analyst corrected, rejected, merged or split since.
+    corrections: list[Correction] = field(default_factory=list)
 
     @property
     def story_count(self) -> int:
@@ -99,7 +111,7 @@ class Digest:
 
     @property
     def is_empty(self) -> bool:
-        return not self.article_ids
+        return not self.article_ids and not self.corrections
 
     @property
     def subject(self) -> str:
@@ -115,6 +127,8 @@ class Digest:
         )
         if revised:
             subject += f", {revised} revised"
+        if self.corrections:
+            subject += f", {len(self.corrections)} corrected"
         return subject
 
 
@@ -136,10 +150,12 @@ def build_digest(
     zone: tzinfo | None = None,
     now: datetime | None = None,
     updated_ids: frozenset[int] | set[int] = frozenset(),
+    override_ids: list[int] | tuple[int, ...] = (),
 ) -> Digest:
     """Assemble the digest of the given articles (the items of one digest delivery).
 
-    ``updated_ids`` are articles shown again because they were edited since an earlier digest.
+    ``updated_ids`` are articles shown again because they were edited since an earlier digest;
+    ``override_ids`` the analyst's overrides of alerted pledges (shown as "corrected").
     """
     articles = store.articles_by_ids(session, article_ids)
     generated = format_time(now or utcnow(), zone)
@@ -185,7 +201,7 @@ def build_digest(
             note = f"was {previous}" if previous else "amount revised"
         return MentionLine(
             pledge_id=mention.pledge_id,
-            headline=pledge_headline(mention.pledge),
+            headline=pledge_headline(effective_pledge(mention.pledge)),
             sentence=mention.sentence,
             status=status,
             note=note,
@@ -263,7 +279,18 @@ def build_digest(
         groups.setdefault(entry.publisher, []).append(entry)
     ordered_new = [item for _, item in sorted(new_pledges.values(), key=lambda pair: pair[0])]
     mentioned = {name for a in articles for name in a.entities or []}
+    corrections = []
+    for row in store.overrides_by_ids(session, override_ids):
+        pledge = session.get(Pledge, row.pledge_id) if row.pledge_id is not None else None
+        corrections.append(
+            Correction(
+                pledge_id=row.pledge_id or 0,
+                headline=pledge_headline(effective_pledge(pledge)) if pledge is not None else "",
+                summary=describe(row),
+            )
+        )
     return Digest(
+        corrections=corrections,
         article_ids=[a.id for a in articles],
         updated_ids=[a.id for a in articles if a.id in updated_ids],
         new_pledges=ordered_new,

@@ -35,7 +35,7 @@ from pledgewatch.notify.health import changes_in_run, compose_health_notice
 from pledgewatch.notify.mailer import MailBatch, Mailer, SendError, build_message
 from pledgewatch.notify.rendering import ComposedMessage
 from pledgewatch.pledges.watchlist import Watchlist
-from pledgewatch.store import crawlruns
+from pledgewatch.store import crawlruns, overrides
 from pledgewatch.store import deliveries as store
 from pledgewatch.store.models import Delivery, PledgeMention, utcnow
 
@@ -188,7 +188,10 @@ class Dispatcher:
         now = utcnow()
         due: list[PledgeMention] = []
         old: list[PledgeMention] = []
+        analyst = overrides.fresh_view(session)
         for mention in store.alert_candidates(session):
+            if analyst.suppresses_alert(mention):
+                continue  # the analyst said it is not a pledge (store/overrides.py): never alerted
             if self._too_old(mention, now):
                 old.append(mention)
             elif is_alertable(mention, self.watchlist, self.config.email.alert_on):
@@ -205,6 +208,8 @@ class Dispatcher:
             return f"alert {delivery.id}: its pledge mention is no longer in the archive"
         if mentions[0].withdrawn_at is not None:
             return f"alert {delivery.id}: the article no longer states this pledge (edited)"
+        if overrides.fresh_view(session).suppresses_alert(mentions[0]):
+            return f"alert {delivery.id}: an analyst rejected this pledge (pledgewatch pledges reject)"
         return None
 
     def compose(self, session: Session, delivery: Delivery) -> ComposedMessage:
@@ -219,7 +224,8 @@ class Dispatcher:
             return self._compose_alert(mentions[0])
         article_ids = [i for t, i in items if t == store.ITEM_ARTICLE]
         edited = store.articles_of_versions(session, [i for t, i in items if t == store.ITEM_ARTICLE_VERSION])
-        digest = self.build_digest(session, article_ids, edited, delivery.created_at)
+        corrections = [i for t, i in items if t == store.ITEM_OVERRIDE]
+        digest = self.build_digest(session, article_ids, edited, delivery.created_at, corrections)
         return self._render_digest(digest)
 
     def _compose_health(self, session: Session, run_ids: list[int]) -> ComposedMessage:
@@ -256,12 +262,20 @@ class Dispatcher:
         article_ids: list[int],
         edited_ids: list[int] | None = None,
         now: datetime | None = None,
+        override_ids: list[int] | None = None,
     ) -> Digest:
-        """The digest of new articles plus articles edited since an earlier digest carried them."""
+        """The digest of new articles plus articles edited since an earlier digest carried them,
+        and the analyst's corrections of pledges already alerted (``override_ids``)."""
         new = set(article_ids)
         updated = {i for i in edited_ids or [] if i not in new}
         return build_digest(
-            session, [*article_ids, *sorted(updated)], self.watchlist, self.zone, now, updated
+            session,
+            [*article_ids, *sorted(updated)],
+            self.watchlist,
+            self.zone,
+            now,
+            updated,
+            override_ids=override_ids or [],
         )
 
     def _digest_candidates(self, session: Session) -> tuple[list[int], list[int], list[int]]:
@@ -276,7 +290,10 @@ class Dispatcher:
         """The next digest as it would go out now, without recording or sending anything."""
         with self._session() as session:
             article_ids, edited_ids, _versions = self._digest_candidates(session)
-            return self._render_digest(self.build_digest(session, article_ids, edited_ids))
+            corrections = [row.id for row in store.digest_override_candidates(session)]
+            return self._render_digest(
+                self.build_digest(session, article_ids, edited_ids, override_ids=corrections)
+            )
 
     def preview_alerts(self) -> list[ComposedMessage]:
         with self._session() as session:
@@ -439,7 +456,8 @@ class Dispatcher:
         report = self.retry_pending(store.DIGEST)
         with _SEND_LOCK, self._session() as session:
             article_ids, edited_ids, version_ids = self._digest_candidates(session)
-            nothing = not article_ids and not edited_ids
+            corrections = [row.id for row in store.digest_override_candidates(session)]
+            nothing = not article_ids and not edited_ids and not corrections
             if nothing and (report.sent or report.failed or report.deferred):
                 return report  # this slot went to a digest that was pending
             if nothing and not self.config.email.send_empty_digest:
@@ -455,12 +473,13 @@ class Dispatcher:
                 )
                 report.skipped_empty = True
                 return report
-            digest = self.build_digest(session, article_ids, edited_ids)
+            digest = self.build_digest(session, article_ids, edited_ids, override_ids=corrections)
             delivery = store.create_delivery(
                 session,
                 store.DIGEST,
                 [(store.ITEM_ARTICLE, article_id) for article_id in article_ids]
-                + [(store.ITEM_ARTICLE_VERSION, version_id) for version_id in version_ids],
+                + [(store.ITEM_ARTICLE_VERSION, version_id) for version_id in version_ids]
+                + [(store.ITEM_OVERRIDE, override_id) for override_id in corrections],
                 recipients=self.config.email.recipients,
                 subject=digest.subject,
                 channel=self.mailer.channel,

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+from sqlalchemy.orm import object_session
+
 from pledgewatch.notify.alerts import outlet_name, pledge_fields
 from pledgewatch.notify.rendering import format_date, pledge_headline, render
 from pledgewatch.store.models import Pledge, utcnow
+from pledgewatch.store.overrides import OverrideView, describe, effective_pledge, view_for
 from pledgewatch.store.reports import standing_reports
 
 FEED_ID = "urn:pledgewatch:pledges"
@@ -25,9 +28,16 @@ def _rfc3339(value: datetime) -> str:
 def render_pledges_feed(pledges: list[Pledge], zone: tzinfo | None = None, self_url: str = "") -> str:
     """Atom 1.0 XML for ``pledges`` (newest first); every text from the web is escaped."""
     entries = []
-    for pledge in pledges:
-        # What the archive reports now: a mention an edit withdrew is not listed as a report.
-        mentions = standing_reports(pledge)
+    for machine in pledges:
+        session = object_session(machine)
+        analyst = view_for(session) if session is not None else OverrideView()
+        if analyst.is_rejected(machine):
+            continue  # an analyst said it is not a pledge
+        # What readers are shown: the analyst's corrections over the machine's values.
+        pledge = effective_pledge(machine)
+        # What the archive reports now: a mention an edit withdrew (or an analyst rejected) is
+        # not listed as a report.
+        mentions = [m for m in standing_reports(machine) if analyst.mention_rejection(m) is None]
         # The first report is the earliest-published one, whichever was crawled first: the
         # entry links the report the alert linked and the digest calls "first reported".
         first = mentions[0] if mentions else None
@@ -43,7 +53,8 @@ def render_pledges_feed(pledges: list[Pledge], zone: tzinfo | None = None, self_
                 "outlet": outlet_name(first_article) if first_article is not None else "pledgewatch",
                 "kind": pledge.kind,
                 "sentence": first.sentence if first is not None else "",
-                "fields": pledge_fields(first) if first is not None else [],
+                "fields": pledge_fields(first, pledge) if first is not None else [],
+                "analyst": [describe(row) for row in analyst.history(machine.id)],
                 "mentions": [
                     {
                         "url": m.article.canonical_url if m.article is not None else "",

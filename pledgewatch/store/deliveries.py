@@ -34,8 +34,10 @@ from pledgewatch.store.models import (
     DeliveryItem,
     Pledge,
     PledgeMention,
+    PledgeOverride,
     utcnow,
 )
+from pledgewatch.store.overrides import rejected_pledge_clause
 from pledgewatch.store.reports import REPORT_ORDER
 
 ALERT = "alert"
@@ -49,6 +51,9 @@ ITEM_MENTION = "pledge_mention"
 # An edit (version 2, 3, ...) of an article a digest already carried: the next digest shows the
 # article again as updated, so a correction reaches digest readers too.
 ITEM_ARTICLE_VERSION = "article_version"
+# An analyst's override (store/overrides.py) of a pledge that was alerted: the next digest says
+# it was corrected (or rejected, merged, split), once.
+ITEM_OVERRIDE = "pledge_override"
 
 PENDING = "pending"
 SENDING = "sending"
@@ -114,6 +119,44 @@ def digest_candidates(session: Session) -> list[Article]:
         .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
     )
     return list(session.scalars(statement))
+
+
+def digest_override_candidates(session: Session) -> list[PledgeOverride]:
+    """Overrides no digest has carried yet of pledges that an alert already told readers about.
+
+    Readers who were alerted must hear that the pledge was corrected; an override of a pledge
+    nobody was told about changes only what later messages say.
+    """
+    alerted = (
+        select(PledgeMention.pledge_id)
+        .join(DeliveryItem, DeliveryItem.item_id == PledgeMention.id)
+        .join(Delivery, Delivery.id == DeliveryItem.delivery_id)
+        .where(
+            DeliveryItem.kind == ALERT,
+            DeliveryItem.item_type == ITEM_MENTION,
+            Delivery.status == SENT,
+        )
+    )
+    statement = (
+        select(PledgeOverride)
+        .where(
+            or_(PledgeOverride.pledge_id.in_(alerted), PledgeOverride.other_pledge_id.in_(alerted)),
+            _not_delivered(DIGEST, ITEM_OVERRIDE, PledgeOverride.id),
+        )
+        .order_by(PledgeOverride.id)
+    )
+    return list(session.scalars(statement))
+
+
+def overrides_by_ids(session: Session, ids: Iterable[int]) -> list[PledgeOverride]:
+    wanted = list(ids)
+    if not wanted:
+        return []
+    return list(
+        session.scalars(
+            select(PledgeOverride).where(PledgeOverride.id.in_(wanted)).order_by(PledgeOverride.id)
+        )
+    )
 
 
 def digest_edit_candidates(session: Session) -> list[ArticleVersion]:
@@ -266,9 +309,13 @@ def story_articles(session: Session, story_ids: Iterable[int]) -> dict[int, list
 
 
 def pledges_for_feed(session: Session, limit: int) -> list[Pledge]:
-    """The most recently reported pledges, with every mention, for the Atom feed."""
+    """The most recently reported pledges, with every mention, for the Atom feed.
+
+    Not those an analyst rejected, nor a pledge merged into another (it has no reports left).
+    """
     statement = (
         select(Pledge)
+        .where(~rejected_pledge_clause(), exists().where(PledgeMention.pledge_id == Pledge.id))
         .options(
             selectinload(Pledge.mentions).selectinload(PledgeMention.article).selectinload(Article.source)
         )

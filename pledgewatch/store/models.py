@@ -351,3 +351,39 @@ class DeliveryItem(Base):
     item_id: Mapped[int] = mapped_column(Integer)
 
     delivery: Mapped[Delivery] = relationship(back_populates="items")
+
+
+class PledgeOverride(Base):
+    """An analyst's word on a pledge, kept with who and when (pledgewatch.store.overrides).
+
+    ``action`` is ``correct`` (``changes``: field -> {"from", "to"}), ``reject`` (a pledge, or one
+    report of it: ``mention_id`` and its anchor), ``merge`` (``other_pledge_id`` is the same pledge
+    as ``pledge_id``; its reports moved there) or ``split`` (the report ``mention_id`` is a pledge
+    of its own, ``other_pledge_id``). A report is anchored by its article (or report_ref) and
+    sentence too, so a rescan that stores it anew still finds the analyst's word on it.
+    """
+
+    __tablename__ = "pledge_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))
+    pledge_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    other_pledge_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    mention_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    article_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    report_ref: Mapped[str | None] = mapped_column(String(255))
+    sentence: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ArchiveMeta(Base):
+    """A named fact about the archive (the pledge detector version it was last read with)."""
+
+    __tablename__ = "archive_meta"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

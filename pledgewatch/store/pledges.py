@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from pledgewatch.pledges import COMPARABLE_PERSON_UNITS, PledgeCandidate, purpose_words
 from pledgewatch.pledges.regions import split_regions
+from pledgewatch.store import overrides
 from pledgewatch.store.models import Article, Pledge, PledgeMention, utcnow
 
 
@@ -612,6 +613,10 @@ def _store_candidates(
     unclaimed = list(existing)
     for candidate in candidates:
         pledge, is_revision = _find_pledge(session, candidate, published)
+        # The analyst's merges and splits (store/overrides.py) decide over identity.
+        pledge, is_revision = overrides.redirect(
+            session, pledge, is_revision, candidate.sentence, article, report_ref
+        )
         if (
             pledge is not None
             and pledge.actor != candidate.actor
