@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import re
 import sys
 import tempfile
@@ -13,26 +12,22 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.orm import Session
 
-from pledgewatch.cli.app import announce_new_archive, get_context, out, pledges_app
+from pledgewatch.cli.app import announce_new_archive, err, get_context, out, pledges_app
 from pledgewatch.cli.csvcells import spreadsheet_safe
+from pledgewatch.cli.options import DATE_HELP, OutputFormat, choice, parse_when, showing, unknown_name
+from pledgewatch.cli.options import parse_amount as _parse_amount
 from pledgewatch.errors import UsageError
 from pledgewatch.pledges import KINDS, ActorResolver
 from pledgewatch.pledges.regions import find_regions
 from pledgewatch.store import db
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 def _parse_date(value: str, what: str) -> datetime:
@@ -50,33 +45,6 @@ def _parse_date(value: str, what: str) -> datetime:
         return parsed.astimezone(UTC)
     except OverflowError:
         raise UsageError(f"{what}: out of range (years 1 to 9999 in UTC): {value!r}") from None
-
-
-def _parse_amount(value: str, what: str) -> float:
-    """ "6e9", "6000000000", "6 billion", "6bn", "1.5 million" -> base units."""
-    text = value.strip().lower().replace(",", "").replace("_", "")
-    scales = {
-        "trillion": 1e12,
-        "billion": 1e9,
-        "bn": 1e9,
-        "million": 1e6,
-        "m": 1e6,
-        "thousand": 1e3,
-        "k": 1e3,
-    }
-    number, factor = text, 1.0
-    for word, scale in scales.items():
-        if text.endswith(word) and text[: -len(word)].strip():
-            number, factor = text[: -len(word)].strip(), scale
-            break
-    try:
-        amount = float(number) * factor
-    except ValueError:
-        amount = math.nan
-    # float() also takes "nan" and "inf", which compare with nothing: they filtered silently.
-    if not math.isfinite(amount):
-        raise UsageError(f"{what}: not an amount: {value!r} (examples: 6e9, 6000000000, 6 billion)")
-    return amount
 
 
 @contextmanager
@@ -398,6 +366,8 @@ CSV_COLUMNS = [
     "evidence_subject",
     "evidence_score",
     "evidence_features",
+    "analyst",
+    "rejected",
 ]
 
 
@@ -449,6 +419,8 @@ def _csv(pledges: list[dict[str, Any]]) -> str:
                     mention["currency"] or "",
                     mention["sentence"],
                     *_evidence_cells(mention["evidence"]),
+                    "; ".join(o["summary"] for o in pledge["overrides"]),
+                    pledge["rejected"] or "",
                 ]
             )
     return buffer.getvalue()
@@ -468,68 +440,139 @@ def _amount_text(pledge: dict[str, Any]) -> str:
     return f"{qualifier}{number}{word} {unit}".strip()
 
 
+# The width of `pledges list --wide` when piped (a terminal's own width otherwise).
+WIDE_COLUMNS = 200
+
+
+def _check_actor(session: Session, value: str, resolver: ActorResolver, app_ctx: Any) -> str:
+    """The company ``--actor`` names, as stored; an unknown name is an error with the closest ones."""
+    from sqlalchemy import select
+
+    from pledgewatch.pledges import KNOWN_COMPANIES
+    from pledgewatch.store.models import Pledge
+
+    name = resolver.normalise(value)
+    known = set(session.scalars(select(Pledge.actor).distinct()))
+    known |= {entity.name for entity in app_ctx.config.watchlist} | set(KNOWN_COMPANIES)
+    if name.lower() in {k.lower() for k in known}:
+        return name
+    raise unknown_name("--actor", value, known, "company")
+
+
+def _check_region(session: Session, value: str) -> tuple[str, ...]:
+    """The provinces ``--region`` names; a name neither the region tables nor any pledge knows is
+    an error with the closest known names."""
+    from sqlalchemy import select
+
+    from pledgewatch.pledges.regions import CITIES, MACRO_REGIONS, PROVINCES, split_regions
+    from pledgewatch.store.models import Pledge
+
+    provinces = sorted({p for _, _, names in find_regions(value) for p in names})
+    if provinces:
+        return tuple(provinces)
+    stored = {
+        part for region in session.scalars(select(Pledge.region).distinct()) for part in split_regions(region)
+    }
+    if any(value.strip().lower() in part.lower() for part in stored):
+        return (value.strip(),)
+    raise unknown_name("--region", value, {*PROVINCES, *MACRO_REGIONS, *CITIES, *stored}, "region")
+
+
+def _describe_filters(**given: Any) -> str:
+    return " ".join(f"--{name.replace('_', '-')} {value}" for name, value in given.items() if value)
+
+
 @pledges_app.command("list")
 def list_command(
     ctx: typer.Context,
     new_since: Annotated[
         str | None,
-        typer.Option("--new-since", help="Only pledges pledgewatch first recorded on or after DATE."),
+        typer.Option(
+            "--new-since", help=f"Only pledges pledgewatch first recorded on or after: {DATE_HELP}."
+        ),
     ] = None,
     actor: Annotated[
         str | None, typer.Option("--actor", help="Company (any watch-list alias: JD, Jingdong ...).")
     ] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help=f"One of: {', '.join(KINDS)}.")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help=f"One of: {', '.join(KINDS)} (any case).")
+    ] = None,
     region: Annotated[
         str | None,
         typer.Option("--region", help="Province or region (Hubei, Wuhan, Northeast China ...)."),
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="First reported on or after DATE (YYYY-MM-DD).")
+        str | None, typer.Option("--since", help=f"First reported on or after: {DATE_HELP}.")
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="First reported before DATE (YYYY-MM-DD).")
+        str | None, typer.Option("--until", help="First reported before DATE (same forms as --since).")
     ] = None,
     min_amount: Annotated[
         str | None,
         typer.Option("--min-amount", help="Smallest amount, in the pledge's own currency or unit."),
     ] = None,
     max_amount: Annotated[str | None, typer.Option("--max-amount", help="Largest amount.")] = None,
+    rejected: Annotated[
+        bool, typer.Option("--rejected", help="Also the pledges an analyst rejected (marked so).")
+    ] = False,
+    wide: Annotated[
+        bool,
+        typer.Option("--wide", help="Table: also each report's sentence, title, link and mention id."),
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="At most this many pledges (oldest first).")
+    ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
+        OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (stdout).")
     ] = OutputFormat.table,
 ) -> None:
-    """List pledges with their first report and every mention (table, JSON or CSV)."""
+    """List pledges with their first report and every mention (table, JSON or CSV), with the
+    analyst's corrections applied."""
     from pledgewatch.store.listing import PledgeFilter, list_pledges, pledge_to_dict
 
     app_ctx = get_context(ctx)
-    if kind is not None and kind not in KINDS:
-        raise UsageError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
     resolver = ActorResolver.from_entities(app_ctx.config.watchlist)
-    regions: tuple[str, ...] = ()
-    if region:
-        provinces = sorted({p for _, _, names in find_regions(region) for p in names})
-        regions = tuple(provinces) or (region.strip(),)
-    filters = PledgeFilter(
-        new_since=_parse_date(new_since, "--new-since") if new_since else None,
-        actor=resolver.normalise(actor) if actor else None,
-        kind=kind,
-        regions=regions,
-        since=_parse_date(since, "--since") if since else None,
-        until=_parse_date(until, "--until") if until else None,
-        min_amount=_parse_amount(min_amount, "--min-amount") if min_amount else None,
-        max_amount=_parse_amount(max_amount, "--max-amount") if max_amount else None,
-    )
-    # Refused as `search` refuses them: an empty list would read as "no such pledge".
-    if filters.since and filters.until and filters.since >= filters.until:
-        raise UsageError("--since must be before --until")
-    if (
-        filters.min_amount is not None
-        and filters.max_amount is not None
-        and filters.min_amount > filters.max_amount
-    ):
-        raise UsageError("--min-amount must not be larger than --max-amount")
     with app_ctx.session() as session:
-        pledges = [pledge_to_dict(p) for p in list_pledges(session, filters)]
+        filters = PledgeFilter(
+            new_since=parse_when(new_since, "--new-since"),
+            actor=_check_actor(session, actor, resolver, app_ctx) if actor else None,
+            kind=choice(kind, KINDS, "--kind") if kind is not None else None,
+            regions=_check_region(session, region) if region else (),
+            since=parse_when(since, "--since"),
+            until=parse_when(until, "--until"),
+            min_amount=_parse_amount(min_amount, "--min-amount") if min_amount else None,
+            max_amount=_parse_amount(max_amount, "--max-amount") if max_amount else None,
+        )
+        # Refused as `search` refuses them: an empty list would read as "no such pledge".
+        if filters.since and filters.until and filters.since >= filters.until:
+            raise UsageError("--since must be before --until")
+        if (
+            filters.min_amount is not None
+            and filters.max_amount is not None
+            and filters.min_amount > filters.max_amount
+        ):
+            raise UsageError("--min-amount must not be larger than --max-amount")
+        found = list_pledges(session, filters, include_rejected=rejected)
+        total = len(found)
+        pledges = [pledge_to_dict(p) for p in found[:limit]]
+        if not pledges:
+            everything = len(list_pledges(session))
+            given = _describe_filters(
+                new_since=new_since,
+                actor=actor,
+                kind=kind,
+                region=region,
+                since=since,
+                until=until,
+                min_amount=min_amount,
+                max_amount=max_amount,
+            )
+            why = (
+                f"no pledge matches {given} (the archive has {everything} in all)"
+                if given
+                else "the archive has no pledges yet (crawl, import or `pledgewatch demo` first)"
+            )
+            err.print(why, soft_wrap=True, markup=False)
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(pledges, ensure_ascii=False, indent=2) + "\n")
         return
@@ -537,9 +580,19 @@ def list_command(
         sys.stdout.write(_csv(pledges))
         sys.stdout.flush()
         return
-    table = Table(title=f"{len(pledges)} pledge{'s' if len(pledges) != 1 else ''}", show_lines=False)
-    for column in ("id", "actor", "kind", "amount", "region", "years", "first report", "mentions", "why"):
-        table.add_column(column)
+    if not pledges:
+        return
+    table = Table(title=showing(len(pledges), total, "pledge"), show_lines=wide)
+    # Short fields are never cut or folded (an id, a kind, a date); the long ones fold instead.
+    table.add_column("id", no_wrap=True)
+    table.add_column("actor", overflow="fold", min_width=7)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("amount", overflow="fold", min_width=8)
+    table.add_column("region", overflow="fold", min_width=7)
+    table.add_column("years", no_wrap=True)
+    table.add_column("first report", no_wrap=True)
+    table.add_column("n", justify="right", no_wrap=True)
+    table.add_column("sentence, title and link" if wide else "why", overflow="fold", ratio=1, min_width=20)
     for pledge in pledges:
         first = pledge["first_report"] or {}
         years = ""
@@ -549,8 +602,24 @@ def list_command(
             part for part in (_iso_date(first.get("published")), first.get("source") or "") if part
         )
         revised = f" (revised x{pledge['revision']})" if pledge["revision"] else ""
+        analyst = "; ".join(o["summary"] for o in pledge["overrides"])
+        if wide:
+            lines = []
+            for mention in pledge["mentions"]:
+                link = mention["url"] or mention["report_ref"] or ""
+                title = f"{mention['title']} - " if mention.get("title") else ""
+                lines.append(
+                    f"m{mention['id']} {_iso_date(mention['published'])} {mention['source'] or ''}: "
+                    f'"{mention["sentence"]}" {title}{link}'
+                )
+            detail = "\n".join(lines)
+        else:
+            # Why the first report was read as a pledge: the cue, quantity and subject it rests on.
+            detail = first.get("why") or ""
+        if analyst:
+            detail = f"{detail}\n[analyst: {analyst}]" if detail else f"[analyst: {analyst}]"
         table.add_row(
-            str(pledge["id"]),
+            str(pledge["id"]) + (" (rejected)" if pledge["rejected"] else ""),
             pledge["actor"],
             pledge["kind"],
             _amount_text(pledge) + revised,
@@ -558,7 +627,13 @@ def list_command(
             years,
             first_text,
             str(len(pledge["mentions"])),
-            # Why the first report was read as a pledge: the cue, quantity and subject it rests on.
-            first.get("why") or "",
+            # Text, not markup: "[analyst: ...]" and sentences with brackets print as they are.
+            Text(detail),
         )
+    if wide and not out.is_terminal:
+        # A wide table is meant to be wide: piped (80 columns by default) it would fold every cell.
+        from rich.console import Console
+
+        Console(highlight=False, soft_wrap=True, width=max(out.width, WIDE_COLUMNS)).print(table)
+        return
     out.print(table)

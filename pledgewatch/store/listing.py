@@ -176,6 +176,7 @@ def mention_to_dict(mention: PledgeMention) -> dict[str, object]:
         "source": mention.source_name or (article.source.name if article is not None else None),
         "article_id": mention.article_id,
         "url": article.canonical_url if article is not None else None,
+        "title": article.title if article is not None else None,
         "report_ref": mention.report_ref,
         "sentence": mention.sentence,
         "sentence_index": mention.sentence_index,

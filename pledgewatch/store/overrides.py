@@ -77,7 +77,11 @@ def correct(session: Session, pledge_id: int, changes: dict[str, Any], by: str) 
         raise UsageError("nothing to correct: give --region, --amount, --kind or --actor")
     view = view_for(session)
     shown = view.effective(pledge)
-    recorded = {name: {"from": shown[name], "to": value} for name, value in changes.items()}
+    recorded = {
+        name: {"from": shown[name], "to": value} for name, value in changes.items() if shown[name] != value
+    }
+    if not recorded:
+        raise UsageError(f"pledge {pledge_id} already says so: nothing to correct")
     row = PledgeOverride(action=CORRECT, pledge_id=pledge.id, changes=recorded, created_by=by)
     session.add(row)
     pledge.updated_at = utcnow()  # the feed entry changed
@@ -291,13 +295,20 @@ def override_to_dict(row: PledgeOverride) -> dict[str, Any]:
     }
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:,.0f}"
+    return "(none)" if value is None else str(value)
+
+
 def describe(row: PledgeOverride) -> str:
     """One line: "region Hubei -> Sichuan (by ana, 2026-12-02)"."""
     when = row.created_at.date().isoformat() if row.created_at else ""
     who = f"by {row.created_by}, {when}"
     if row.action == CORRECT:
         parts = [
-            f"{'amount' if name == 'amount_value' else name} {change.get('from')} -> {change.get('to')}"
+            f"{'amount' if name == 'amount_value' else name} {_shown(change.get('from'))} -> "
+            f"{_shown(change.get('to'))}"
             for name, change in (row.changes or {}).items()
         ]
         return f"corrected {'; '.join(parts)} ({who})"
