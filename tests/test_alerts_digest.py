@@ -280,7 +280,7 @@ def test_empty_digest_is_sent_only_when_configured(sessions, smtp):
     assert smtp.messages == []
     Dispatcher(make_config(smtp.port, send_empty_digest=True), sessions).send_digest()
     assert len(smtp.messages) == 1
-    assert "Nothing new since the last digest." in text_part(smtp.messages[0])
+    assert "Nothing new since the last digest: no new or edited article" in text_part(smtp.messages[0])
 
 
 def test_web_content_is_escaped_in_the_html_part(sqlite_url, smtp):

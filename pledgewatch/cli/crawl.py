@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pledgewatch.cli.app import SOURCE_NAMES, app, err, get_context, out, output_dir
+from pledgewatch.cli.options import DATE_HELP, parse_when
 from pledgewatch.config import Config
 from pledgewatch.crawler.summary import CrawlSummary
 from pledgewatch.errors import PledgewatchError, UsageError
@@ -23,14 +24,10 @@ SAMPLE_WEB_LATER = DATA_DIR / "sampleweb-later.warc.gz"
 
 
 def parse_since(value: str | None) -> date | datetime | None:
+    """``--since`` as every command takes a date (cli/options.py): a day, an ISO time, or 30d ago."""
     if not value:
         return None
-    try:
-        if "T" in value or " " in value.strip():
-            return datetime.fromisoformat(value.strip())
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"--since: not a date: {value!r} (use YYYY-MM-DD)") from None
+    return parse_when(value, "--since")
 
 
 def _describe(summary: CrawlSummary) -> str:
@@ -41,8 +38,9 @@ def _describe(summary: CrawlSummary) -> str:
     )
 
 
-def print_summary(summary: CrawlSummary, title: str = "crawl") -> None:
-    """The readable form of the summary (stdout), for people at a terminal."""
+def print_summary(summary: CrawlSummary, title: str = "crawl", window: str = "") -> None:
+    """The readable form of the summary (stdout), for people at a terminal; ``window`` names what
+    set the publication window, for the line that says why nothing was stored."""
     out.print(f"{title}: {summary.status}")
     rows = [
         ("pages fetched", summary.pages_fetched),
@@ -53,6 +51,8 @@ def print_summary(summary: CrawlSummary, title: str = "crawl") -> None:
         ("pledges new", summary.pledges_new),
         ("errors", summary.errors),
     ]
+    if summary.outside_window:
+        rows.append(("older than the window", summary.outside_window))
     if summary.missing is not None:
         rows.append(("missing from archive", len(summary.missing)))
     for label, value in rows:
@@ -69,6 +69,9 @@ def print_summary(summary: CrawlSummary, title: str = "crawl") -> None:
         out.print(f"  ... and {len(summary.error_log) - 10} more errors (see `pledgewatch status`)")
     for url in (summary.missing or [])[:10]:
         out.print(f"  missing: {url}", markup=False)
+    note = summary.window_note(window or "[crawl] window_days")
+    if note:
+        err.print(f"note: {note}", soft_wrap=True, markup=False)
 
 
 def _live_progress() -> Progress:
@@ -84,7 +87,7 @@ def crawl(
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option(help="Oldest publication date wanted (YYYY-MM-DD); overrides crawl.window_days."),
+        typer.Option(help=f"Oldest publication date wanted ({DATE_HELP}); overrides crawl.window_days."),
     ] = None,
     replay: Annotated[
         Path | None,
@@ -133,7 +136,8 @@ def crawl(
     if as_json:
         print(json.dumps(summary.to_json()))
     else:
-        print_summary(summary)
+        window = f"--since {since}" if since else f"[crawl] window_days = {app_ctx.config.crawl.window_days}"
+        print_summary(summary, window=window)
     if summary.status == "interrupted" and summary.stopped_by == "SIGINT":
         raise typer.Exit(130)  # the shell's convention for Ctrl-C (128 + SIGINT); the work is kept
     if summary.status == "failed":

@@ -97,6 +97,24 @@ def digest(
         raise typer.Exit(1)
 
 
+def _not_due_line(counts: dict[str, int], max_age: int) -> str:
+    """One line saying why new pledges are not alerted (or that every one was)."""
+    parts = []
+    if counts["too_old"]:
+        parts.append(
+            f"{counts['too_old']} new pledge mention(s) published more than {max_age} days ago are not "
+            "alerted ([email] alert_max_age_days; 0 for no limit)"
+        )
+    if counts["not_watched"]:
+        parts.append(
+            f"{counts['not_watched']} are of companies not on the watch list ([[watchlist]], or "
+            '[email] alert_on = "all")'
+        )
+    if counts["rejected"]:
+        parts.append(f"{counts['rejected']} were rejected by an analyst (pledges reject)")
+    return "; ".join(parts) or "every new pledge of the watch list has been alerted"
+
+
 @app.command("alerts")
 def alerts(
     ctx: typer.Context,
@@ -116,8 +134,11 @@ def alerts(
         due = dispatcher.preview_alerts()
         for composed in due:
             out.print(composed.subject, markup=False)
+        why = _not_due_line(dispatcher.alerts_not_due(), dispatcher.alert_max_age_days)
         if not pending and not due:
-            err.print("no alerts due: every new pledge of the watch list has been alerted", soft_wrap=True)
+            err.print(f"no alerts due: {why}", soft_wrap=True, markup=False)
+        elif why and not why.startswith("every"):
+            err.print(f"note: also {why}", soft_wrap=True, markup=False)
         return
     report = dispatcher.send_alerts()
     err.print(f"alerts: {report.summary()}", soft_wrap=True, markup=False)

@@ -201,6 +201,13 @@ class CrawlOutcome:
         line = f"crawl {names} (run {self.run_id}): {self.result.status} in {self.result.seconds:.1f} s"
         if counts:
             line += f": {counts}"
+        outside = int(s.get("outside_window") or 0)
+        if outside and not s.get("articles_new") and not s.get("articles_updated"):
+            # "0 articles new" needs its why: the window dropped what the sources link to.
+            line += (
+                f"; {outside} linked articles were published before the window and not stored "
+                "([crawl] window_days)"
+            )
         if self.result.status != "ok" and self.reason:
             line += f"; {self.reason}"
         if self.result.status != "ok" and self.result.stderr_tail:

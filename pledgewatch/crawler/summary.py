@@ -27,6 +27,9 @@ COUNTED = (
     "errors",
     # Stored without pledges: detection overran its time budget (articles.analysis_deferred_at).
     "analysis_deferred",
+    # Linked articles published before the crawl's window ([crawl] window_days or --since): not
+    # fetched or not stored. A crawl that stores nothing says this count, so "0 new" has a why.
+    "outside_window",
 )
 # Past this many, errors are counted but not logged one by one in the run history.
 MAX_LOGGED_ERRORS = 200
@@ -74,6 +77,7 @@ class CrawlSummary:
     pledges_new: int = 0
     errors: int = 0
     analysis_deferred: int = 0
+    outside_window: int = 0
     missing: list[str] | None = None
     # Per source (by name): ok or failed, with its request counts.
     sources: dict[str, SourceResult] = field(default_factory=dict)
@@ -86,6 +90,16 @@ class CrawlSummary:
     @property
     def failed_sources(self) -> list[str]:
         return [name for name, result in self.sources.items() if result.status == "failed"]
+
+    def window_note(self, window: str) -> str:
+        """Why nothing new was stored when the window dropped articles ("" otherwise); ``window``
+        names what set it ("[crawl] window_days = 30")."""
+        if self.articles_new or self.articles_updated or not self.outside_window:
+            return ""
+        return (
+            f"0 articles stored: {self.outside_window} linked articles were published before the "
+            f"window ({window}; --since or a larger value reaches further back)"
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

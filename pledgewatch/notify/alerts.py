@@ -55,6 +55,16 @@ class Footer:
     digest_schedule: str = ""
     # email.alert_on: an alert for an unwatched company is sent because this is "all".
     alert_on: str = "watchlist"
+    # Whether email.recipients names anyone: with nobody (the demo, a dry run), the footer must not
+    # tell the reader "your address is in email.recipients".
+    has_recipients: bool = True
+
+    @property
+    def address(self) -> str:
+        """Why this reader has the message, as the configuration that made it says."""
+        if self.has_recipients:
+            return f"your address is in email.recipients, in {self.config}"
+        return f"email.recipients is empty in {self.config}, so this copy is a preview that nobody is mailed"
 
 
 def outlet_name(article: Article) -> str:

@@ -90,7 +90,9 @@ class DispatchReport:
         if self.skipped_old:
             parts.append(f"{self.skipped_old} too old to alert")
         if self.skipped_empty:
-            parts.append("empty digest not sent")
+            parts.append(
+                "empty digest not sent (no new article about the watch list; [email] send_empty_digest)"
+            )
         if self.refused:
             parts.append(f"{len(self.refused)} with recipients refused ({self.refused[-1]})")
         return ", ".join(parts)
@@ -248,6 +250,7 @@ class Dispatcher:
             watched=tuple(watched),
             digest_schedule=self.config.schedule.digest,
             alert_on=self.config.email.alert_on,
+            has_recipients=bool(self.config.email.recipients),
         )
 
     def _compose_alert(self, mention: PledgeMention) -> ComposedMessage:
@@ -294,6 +297,24 @@ class Dispatcher:
             return self._render_digest(
                 self.build_digest(session, article_ids, edited_ids, override_ids=corrections)
             )
+
+    def alerts_not_due(self) -> dict[str, int]:
+        """Why new pledge mentions no alert has carried are not due, by reason, for the one line
+        `alerts --dry-run` prints when nothing is due: ``too_old`` (``[email] alert_max_age_days``),
+        ``not_watched`` (not on the watch list, with ``alert_on = "watchlist"``), ``rejected``
+        (an analyst said it is not a pledge)."""
+        counts = {"too_old": 0, "not_watched": 0, "rejected": 0}
+        now = utcnow()
+        with self._session() as session:
+            analyst = overrides.fresh_view(session)
+            for mention in store.alert_candidates(session):
+                if analyst.suppresses_alert(mention):
+                    counts["rejected"] += 1
+                elif self._too_old(mention, now):
+                    counts["too_old"] += 1
+                elif not is_alertable(mention, self.watchlist, self.config.email.alert_on):
+                    counts["not_watched"] += 1
+        return counts
 
     def preview_alerts(self) -> list[ComposedMessage]:
         with self._session() as session:
