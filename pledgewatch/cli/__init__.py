@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
+import typer
 from sqlalchemy.exc import DatabaseError
+
+# The click that this typer vendors (its exceptions are not click's own).
+from typer._click import exceptions as click_exceptions
 
 # Each module registers the commands of its area on ``app`` when imported.
 from pledgewatch.cli import crawl, daemon, db, extract, overrides, pledges, report, rescan, search  # noqa: F401
@@ -22,7 +27,25 @@ def main() -> None:
     raised by pledgewatch itself are caught here.
     """
     try:
-        app(prog_name="pledgewatch")
+        # Not standalone: click would print its usage errors as a box over several lines, and the
+        # README promises one line (``_usage_line``).
+        code = app(prog_name="pledgewatch", standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # the help, as a bare `pledgewatch` or `pledgewatch db` has always printed
+        sys.exit(exc.exit_code)
+    except click_exceptions.UsageError as exc:
+        _remove_created_archives()
+        print(f"error: {_usage_line(exc)}", file=sys.stderr)
+        sys.exit(2)
+    except typer.Abort as exc:
+        _remove_created_archives()
+        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+        print("interrupted" if interrupted else "aborted", file=sys.stderr)
+        sys.exit(130 if interrupted else 1)
+    except click_exceptions.ClickException as exc:
+        _remove_created_archives()
+        print(f"error: {' '.join(exc.format_message().split())}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     except SystemExit as exc:
         # The creation itself was announced when it happened (cli/app.py).
         if exc.code not in (0, None):
@@ -45,6 +68,20 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    if isinstance(code, int) and code != 0:
+        _remove_created_archives()
+        sys.exit(code)
+
+
+def _usage_line(exc: click_exceptions.UsageError) -> str:
+    """A usage error in one line, with the command's help hint; an "option" that is really a
+    value starting with "-" (a search query "-Pinduoduo Hubei") says to put it after ``--``."""
+    message = " ".join(exc.format_message().split())
+    command = exc.ctx.command_path if exc.ctx is not None else "pledgewatch"
+    if isinstance(exc, click_exceptions.NoSuchOption) and not exc.option_name.startswith("--"):
+        given = next((a for a in sys.argv[1:] if a.startswith(exc.option_name)), exc.option_name)
+        return f"{message}; a value that starts with '-' goes after '--': {command} -- {shlex.quote(given)}"
+    return f"{message} (see {command} -h)"
 
 
 def _remove_created_archives() -> None:

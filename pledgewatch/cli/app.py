@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -18,6 +19,18 @@ from pledgewatch.config import Config, load_config
 from pledgewatch.errors import UsageError
 from pledgewatch.spiders.publisher import all_publishers
 from pledgewatch.store import db
+
+
+def _flag_type(self: typer.core.TyperOption, ctx: typer.Context) -> str | None:
+    """A flag takes no value: this typer's help shows its type as ``<bool>``, which reads as
+    "--dry-run <bool>" (and `--dry-run true` then fails). Flags show no type; other options do."""
+    if self.is_flag:
+        return None
+    return _typed_option(self, ctx)
+
+
+_typed_option = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="pledgewatch",

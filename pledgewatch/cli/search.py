@@ -8,12 +8,9 @@ import hashlib
 import importlib.util
 import json
 import os
-import re
 import socket
 import sys
 import tempfile
-from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +20,7 @@ from rich.text import Text
 
 from pledgewatch.cli.app import SOURCE_NAMES, app, err, get_context, out
 from pledgewatch.cli.csvcells import spreadsheet_safe
+from pledgewatch.cli.options import DATE_HELP, OutputFormat, parse_when, showing
 from pledgewatch.errors import PledgewatchError, UsageError
 from pledgewatch.spiders.publisher import all_publishers
 from pledgewatch.store import db
@@ -37,50 +35,8 @@ DATASETTE_DIR = Path(__file__).resolve().parents[1] / "data" / "datasette"
 METADATA_DATABASE_KEY = "pledgewatch"
 
 
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-_RELATIVE = re.compile(r"^(\d+)([dw])$")
-
-
-def parse_day(value: str | None, option: str, *, end: bool = False) -> datetime | None:
-    """A user's date: ``YYYY-MM-DD`` (a whole UTC day), an ISO time with zone, or ``7d`` / ``4w`` ago.
-
-    ``end=True`` turns a day into the exclusive bound after it, so ``--until 2020-04-30`` includes
-    the 30th.
-    """
-    if value is None:
-        return None
-    try:
-        return _parse_day(value.strip(), end)
-    except ValueError:
-        raise UsageError(
-            f"{option} {value!r} is not a date: use YYYY-MM-DD, an ISO time, or 30d / 4w (days/weeks ago)"
-        ) from None
-    except OverflowError:
-        # 999999d ago, the day after 9999-12-31, year 1 in a zone east of UTC: no UTC time exists.
-        raise UsageError(f"{option} {value!r} is out of range (years 1 to 9999 in UTC)") from None
-
-
-def _parse_day(text: str, end: bool) -> datetime:
-    """``parse_day`` without its messages: ValueError for text that is no date, OverflowError for
-    one outside what a UTC datetime can hold (found here, not when the query binds it)."""
-    relative = _RELATIVE.match(text)
-    if relative:
-        amount, unit = int(relative.group(1)), relative.group(2)
-        return datetime.now(UTC) - timedelta(days=amount * (7 if unit == "w" else 1))
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        pass
-    else:
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return start + timedelta(days=1) if end else start
-    moment = datetime.fromisoformat(text)
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+# The one date parser of every command (cli/options.py); the name is kept for its callers.
+parse_day = parse_when
 
 
 def _marked(value: str, start: str = "**", stop: str = "**") -> str:
@@ -151,7 +107,7 @@ def search(
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option(help="Published on or after: YYYY-MM-DD (UTC), ISO time, or 30d / 4w ago."),
+        typer.Option(help=f"Published on or after: {DATE_HELP}."),
     ] = None,
     until: Annotated[
         str | None, typer.Option(help="Published on or before this day (YYYY-MM-DD, UTC) / before a time.")
@@ -162,7 +118,7 @@ def search(
     with_pledges: Annotated[
         bool, typer.Option("--with-pledges", help="Only articles with at least one pledge mention.")
     ] = False,
-    limit: Annotated[int, typer.Option(help="At most this many results (1-1000).")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many results (1-1000).")] = 20,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (stdout).")
     ] = OutputFormat.table,
@@ -197,8 +153,10 @@ def search(
         if not hits:
             err.print(f"no articles match: {parsed.describe()}", soft_wrap=True, markup=False)
             return
-        noun = "article" if len(hits) == 1 else "articles"
-        table = Table(title=f"{len(hits)} {noun} matching {parsed.describe()}", show_lines=True)
+        # A full page may be a cut list: say "showing 3 of 5", never "3 matching" when 5 match.
+        total = archive_search.count_matches(session, parsed, filters) if len(hits) >= limit else len(hits)
+        title = f"{showing(len(hits), max(total, len(hits)), 'article')} matching {parsed.describe()}"
+        table = Table(title=title, show_lines=True)
         table.add_column("id", justify="right")
         table.add_column("published")
         table.add_column("source")
