@@ -32,6 +32,7 @@ def test_digest_dry_run_says_where_it_wrote_in_one_line(tmp_path):
 @pytest.mark.slow
 def test_pledges_feed_says_where_it_wrote_in_one_line(tmp_path):
     feed = long_dir(tmp_path) / "pledges.xml"
+    feed.parent.mkdir(parents=True)  # issue 16: --out does not create folders
     assert run_cli("--db", str(tmp_path / "a.db"), "db", "upgrade").returncode == 0
     result = run_cli("--db", str(tmp_path / "a.db"), "pledges", "feed", "--out", str(feed), env=NARROW)
     assert result.returncode == 0, result.stderr

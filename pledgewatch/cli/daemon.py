@@ -154,7 +154,7 @@ def pledges_feed(
     ] = None,
     # The bound keeps the number inside what the database's LIMIT takes (a traceback otherwise).
     limit: Annotated[
-        int, typer.Option("--limit", min=1, max=1_000_000, help="Most recent pledges to include.")
+        int, typer.Option("--limit", "-n", min=1, max=1_000_000, help="Most recent pledges to include.")
     ] = 200,
     self_url: Annotated[
         str, typer.Option("--self-url", help="Where the feed will be published (Atom rel=self).")
@@ -174,7 +174,11 @@ def pledges_feed(
     if out_file is None:
         typer.echo(xml, nl=False)
         return
-    output_dir(out_file.parent)
+    folder = out_file.parent
+    if not folder.is_dir():
+        # Not created: a mistyped folder would otherwise quietly grow a tree nobody asked for.
+        what = "is not a folder" if folder.exists() else "does not exist (create it first)"
+        raise UsageError(f"--out {out_file}: {folder} {what}")
     try:
         out_file.write_text(xml, encoding="utf-8")
     except OSError as exc:

@@ -523,7 +523,8 @@ def list_command(
         int | None, typer.Option("--limit", "-n", min=1, help="At most this many pledges (oldest first).")
     ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (stdout).")
+        OutputFormat,
+        typer.Option("--format", "-f", case_sensitive=False, help="table (terminal), json or csv (stdout)."),
     ] = OutputFormat.table,
 ) -> None:
     """List pledges with their first report and every mention (table, JSON or CSV), with the

@@ -120,7 +120,8 @@ def search(
     ] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many results (1-1000).")] = 20,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (stdout).")
+        OutputFormat,
+        typer.Option("--format", "-f", case_sensitive=False, help="table (terminal), json or csv (stdout)."),
     ] = OutputFormat.table,
 ) -> None:
     """Ranked full-text search over article titles and texts, with highlighted snippets."""
@@ -232,6 +233,27 @@ def check_listen_address(host: str, port: int) -> None:
             ) from None
 
 
+def _metadata_file(text: str) -> str:
+    """A path Datasette reads its metadata from, that leaves nothing behind.
+
+    ``serve`` replaces itself with Datasette (a signal reaches the server itself), so nothing runs
+    afterwards to delete a temporary file. The file is therefore unlinked at once and handed over
+    as an inherited descriptor (``/dev/fd/N``; Datasette opens ``--metadata`` once at start).
+    Without ``/dev/fd`` the file is kept, one per archive under the same name, not one per run.
+    """
+    if Path("/dev/fd").is_dir():
+        handle, name = tempfile.mkstemp(prefix="pledgewatch-datasette-", suffix=".json")
+        os.write(handle, text.encode("utf-8"))
+        os.unlink(name)
+        os.lseek(handle, 0, os.SEEK_SET)
+        os.set_inheritable(handle, True)
+        return f"/dev/fd/{handle}"
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / f"pledgewatch-datasette-{digest}.json"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 @app.command("serve")
 def serve(
     ctx: typer.Context,
@@ -262,9 +284,7 @@ def serve(
     if not database.name or str(database) == ":memory:":
         raise UsageError("the web view needs an archive file, not an in-memory database")
     app_ctx.close()
-    digest = hashlib.sha256(str(database.resolve()).encode()).hexdigest()[:12]
-    metadata_path = Path(tempfile.gettempdir()) / f"pledgewatch-datasette-{digest}.json"
-    metadata_path.write_text(json.dumps(datasette_metadata(database.stem), indent=2), encoding="utf-8")
+    metadata_path = _metadata_file(json.dumps(datasette_metadata(database.stem), indent=2))
     command = [
         sys.executable,
         "-m",
@@ -277,7 +297,7 @@ def serve(
         "--port",
         str(port),
         "--metadata",
-        str(metadata_path),
+        metadata_path,
         "--plugins-dir",
         str(DATASETTE_DIR / "plugins"),
         "--template-dir",
