@@ -22,11 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pledgewatch.pledges import ActorResolver, extract_pledges
+from pledgewatch.pledges.version import detector_version
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.records import ArticleRecord
 from pledgewatch.spiders.publisher import all_publishers
 from pledgewatch.spiders.urls import identify
-from pledgewatch.store import archive, pledges, queries
+from pledgewatch.store import archive, meta, pledges, queries
 from pledgewatch.store.models import Article, utcnow
 from pledgewatch.store.pledges import MentionOutcome
 
@@ -260,6 +261,7 @@ def ingest(
             else:
                 pledges_new = sum(1 for outcome in outcomes if outcome.is_new)
         article_id = result.article.id
+        meta.note_detector(session, detector_version())
         session.commit()
     except Exception:
         session.rollback()
@@ -373,6 +375,9 @@ def rescan(
         if dry_run:
             session.rollback()
         else:
+            if not since and not sources:
+                # Every text was read by this detector: `db upgrade` need not advise a rescan.
+                meta.put(session, meta.DETECTOR_VERSION, detector_version())
             session.commit()
     except BaseException:
         session.rollback()

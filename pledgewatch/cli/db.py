@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from sqlalchemy import select
 
 from pledgewatch.cli.app import app, config_app, db_app, get_context, out
 from pledgewatch.config import Config
@@ -32,6 +33,35 @@ def db_upgrade(
         out.print(f"{where}: already at {after}")
     else:
         out.print(f"{where}: upgraded {before or '(empty)'} -> {after}")
+    advice = _rescan_advice(engine)
+    if advice:
+        out.print(advice, soft_wrap=True, markup=False)
+
+
+def _rescan_advice(engine: object) -> str:
+    """One line when the archive's pledges are an older detector's answers ("" otherwise)."""
+    from pledgewatch.pledges.version import detector_version
+    from pledgewatch.store import meta
+    from pledgewatch.store.models import Article
+
+    if db.current_revision(engine) != db.head_revision():  # type: ignore[arg-type]
+        return ""  # upgraded to an older revision on purpose: the table may not be there
+    with db.session_factory(engine)() as session:  # type: ignore[arg-type]
+        recorded = meta.get(session, meta.DETECTOR_VERSION)
+        has_articles = session.scalar(select(Article.id).limit(1)) is not None
+        if not has_articles:
+            if recorded is None:
+                meta.put(session, meta.DETECTOR_VERSION, detector_version())
+                session.commit()
+            return ""
+    installed = detector_version()
+    if recorded == installed:
+        return ""
+    was = "an older detector" if recorded in (None, meta.BEFORE_RECORD) else f"detector {recorded}"
+    return (
+        f"rescan advised: the archive's pledges were found by {was}, this install has {installed}; "
+        "run `pledgewatch rescan` to read the stored texts again (no network, no repeated alerts)"
+    )
 
 
 # ignore_unknown_options: the relative revision `-1` that the help suggests would otherwise be

@@ -54,6 +54,12 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_archive_meta")),
     )
+    # An archive that holds articles was read by a detector older than this record.
+    op.execute(
+        "INSERT INTO archive_meta (name, value, updated_at) "
+        "SELECT 'detector_version', 'before-0014', CURRENT_TIMESTAMP "
+        "WHERE EXISTS (SELECT 1 FROM articles)"
+    )
 
 
 def downgrade() -> None:
