@@ -220,7 +220,7 @@ def test_a_crawl_summary_says_the_window_dropped_articles():
     from pledgewatch.crawler.summary import CrawlSummary
 
     assert CrawlSummary(articles_new=0, outside_window=12).window_note("[crawl] window_days = 30") == (
-        "0 articles stored: 12 linked articles were published before the window ([crawl] window_days = 30; "
+        "0 articles stored: 12 links led to articles published before the window ([crawl] window_days = 30; "
         "--since or a larger value reaches further back)"
     )
     assert CrawlSummary(articles_new=1, outside_window=12).window_note("x") == ""

@@ -205,7 +205,7 @@ class CrawlOutcome:
         if outside and not s.get("articles_new") and not s.get("articles_updated"):
             # "0 articles new" needs its why: the window dropped what the sources link to.
             line += (
-                f"; {outside} linked articles were published before the window and not stored "
+                f"; {outside} links led to articles published before the window, not stored "
                 "([crawl] window_days)"
             )
         if self.result.status != "ok" and self.reason:

@@ -97,7 +97,7 @@ class CrawlSummary:
         if self.articles_new or self.articles_updated or not self.outside_window:
             return ""
         return (
-            f"0 articles stored: {self.outside_window} linked articles were published before the "
+            f"0 articles stored: {self.outside_window} links led to articles published before the "
             f"window ({window}; --since or a larger value reaches further back)"
         )
 

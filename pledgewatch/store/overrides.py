@@ -81,7 +81,8 @@ def correct(session: Session, pledge_id: int, changes: dict[str, Any], by: str) 
         name: {"from": shown[name], "to": value} for name, value in changes.items() if shown[name] != value
     }
     if not recorded:
-        raise UsageError(f"pledge {pledge_id} already says so: nothing to correct")
+        said = ", ".join(f"{'amount' if k == 'amount_value' else k} {_shown(v)}" for k, v in changes.items())
+        raise UsageError(f"pledge {pledge_id} already has {said}: nothing to correct")
     row = PledgeOverride(action=CORRECT, pledge_id=pledge.id, changes=recorded, created_by=by)
     session.add(row)
     pledge.updated_at = utcnow()  # the feed entry changed
