@@ -107,7 +107,10 @@ def test_seen_url_check_catches_variants_and_keeps_every_alias(session):
     ):
         known = find_known_article(session, variant, canonicalize(variant))
         assert known is not None and known.article_id == result.article.id
-    assert find_known_article(session, OTHER_CD, canonicalize(OTHER_CD)) is None
+    assert (
+        find_known_article(session, OTHER_CD, canonicalize(OTHER_CD))
+        is None
+    )
 
     # Fetched anyway under a variant (a feed linked it): the same article, the URL becomes an alias.
     mobile = "https://m.chinadaily.com.cn/a/202004/09/WS5e8e6a2fa3105d50a3d14f0a.html"
