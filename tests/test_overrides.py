@@ -59,7 +59,10 @@ def test_overrides_hold_through_a_rescan(sessions):
         shaanxi_b = _find(session, "JD.com", "other", "Shaanxi").id
         hubei = _find(session, "JD.com", "invest", "Hubei")
         hubei_id, second_report = hubei.id, sorted(m.id for m in hubei.mentions)[1]
+        northeast = _find(session, "JD.com", "invest", "Heilongjiang, Jilin, Liaoning")
+        northeast_id, wrong_report = northeast.id, sorted(m.id for m in northeast.mentions)[1]
         overrides.correct(session, guizhou, {"region": "Guangxi"}, by="ana")
+        overrides.reject_mention(session, wrong_report, "says what was done, not a pledge", by="ana")
         overrides.reject_pledge(session, not_a_pledge, "a past figure, not a pledge", by="ana")
         overrides.merge(session, shaanxi_b, shaanxi_a, by="ana")
         split_to = overrides.split(session, second_report, by="ana").other_pledge_id
@@ -75,6 +78,8 @@ def test_overrides_hold_through_a_rescan(sessions):
         assert len(listed[shaanxi_b]["mentions"]) == 2
         assert [m["id"] for m in listed[split_to]["mentions"]] == [second_report]
         assert second_report not in [m["id"] for m in listed[hubei_id]["mentions"]]
+        assert wrong_report not in [m["id"] for m in listed[northeast_id]["mentions"]]
+        assert [m["id"] for m in listed[northeast_id]["rejected_mentions"]] == [wrong_report]
         # The filters match what the analyst says: Guangxi finds it, Guizhou does not.
         assert guizhou in [p.id for p in list_pledges(session, PledgeFilter(regions=("Guangxi",)))]
         assert guizhou not in [p.id for p in list_pledges(session, PledgeFilter(regions=("Guizhou",)))]
