@@ -14,8 +14,14 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from pledgewatch.errors import UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from pledgewatch.pledges import ActorResolver
 
 
 class OutputFormat(StrEnum):
@@ -124,3 +130,20 @@ def showing(shown: int, total: int, noun: str, plural: str | None = None) -> str
     if shown < total:
         return f"showing {shown} of {total} {word}"
     return f"{total} {word}"
+
+
+def known_actor(session: Session, value: str, resolver: ActorResolver, watchlist: Iterable[Any]) -> str:
+    """The company ``--actor`` names, as stored (aliases resolved); a name that no pledge, watch-list
+    entry or known company has is an error naming the closest ones (an empty list would read as
+    "no pledges of that company")."""
+    from sqlalchemy import select
+
+    from pledgewatch.pledges import KNOWN_COMPANIES
+    from pledgewatch.store.models import Pledge
+
+    name = resolver.normalise(value)
+    known = set(session.scalars(select(Pledge.actor).distinct()))
+    known |= {entity.name for entity in watchlist} | set(KNOWN_COMPANIES)
+    if name.lower() in {k.lower() for k in known}:
+        return name
+    raise unknown_name("--actor", value, known, "company")

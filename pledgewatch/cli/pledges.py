@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session
 
 from pledgewatch.cli.app import announce_new_archive, err, get_context, out, pledges_app
 from pledgewatch.cli.csvcells import spreadsheet_safe
-from pledgewatch.cli.options import DATE_HELP, OutputFormat, choice, parse_when, showing, unknown_name
+from pledgewatch.cli.options import (
+    DATE_HELP,
+    OutputFormat,
+    choice,
+    known_actor,
+    parse_when,
+    showing,
+    unknown_name,
+)
 from pledgewatch.cli.options import parse_amount as _parse_amount
 from pledgewatch.errors import UsageError
 from pledgewatch.pledges import KINDS, ActorResolver
@@ -444,21 +452,6 @@ def _amount_text(pledge: dict[str, Any]) -> str:
 WIDE_COLUMNS = 200
 
 
-def _check_actor(session: Session, value: str, resolver: ActorResolver, app_ctx: Any) -> str:
-    """The company ``--actor`` names, as stored; an unknown name is an error with the closest ones."""
-    from sqlalchemy import select
-
-    from pledgewatch.pledges import KNOWN_COMPANIES
-    from pledgewatch.store.models import Pledge
-
-    name = resolver.normalise(value)
-    known = set(session.scalars(select(Pledge.actor).distinct()))
-    known |= {entity.name for entity in app_ctx.config.watchlist} | set(KNOWN_COMPANIES)
-    if name.lower() in {k.lower() for k in known}:
-        return name
-    raise unknown_name("--actor", value, known, "company")
-
-
 def _check_region(session: Session, value: str) -> tuple[str, ...]:
     """The provinces ``--region`` names; a name neither the region tables nor any pledge knows is
     an error with the closest known names."""
@@ -536,7 +529,7 @@ def list_command(
     with app_ctx.session() as session:
         filters = PledgeFilter(
             new_since=parse_when(new_since, "--new-since"),
-            actor=_check_actor(session, actor, resolver, app_ctx) if actor else None,
+            actor=known_actor(session, actor, resolver, app_ctx.config.watchlist) if actor else None,
             kind=choice(kind, KINDS, "--kind") if kind is not None else None,
             regions=_check_region(session, region) if region else (),
             since=parse_when(since, "--since"),

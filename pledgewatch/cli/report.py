@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pledgewatch.cli.app import app, err, get_context, output_dir
+from pledgewatch.cli.options import known_actor
 from pledgewatch.cli.search import parse_day
 from pledgewatch.errors import UsageError
 from pledgewatch.pledges import ActorResolver
@@ -49,11 +50,7 @@ def report(
     from pledgewatch.store.listing import PledgeFilter
 
     app_ctx = get_context(ctx)
-    filters = PledgeFilter(
-        since=parse_day(since, "--since"),
-        until=parse_day(until, "--until"),
-        actor=ActorResolver.from_entities(app_ctx.config.watchlist).normalise(actor) if actor else None,
-    )
+    filters = PledgeFilter(since=parse_day(since, "--since"), until=parse_day(until, "--until"))
     if filters.since and filters.until and filters.since >= filters.until:
         raise UsageError("--since must be before --until")
     if out_file.is_dir():
@@ -62,6 +59,9 @@ def report(
     check_chart_packages()
     zone = ZoneInfo(app_ctx.config.schedule.timezone)
     with app_ctx.session() as session:
+        if actor:
+            resolver = ActorResolver.from_entities(app_ctx.config.watchlist)
+            filters.actor = known_actor(session, actor, resolver, app_ctx.config.watchlist)
         page = render_report(build_report(session, filters, zone))
     output_dir(out_file.parent)
     try:
