@@ -33,6 +33,7 @@ from pledgewatch.notify.rendering import format_amount, format_horizon, format_t
 from pledgewatch.store.aggregates import NO_REGION, Coverage, Total, coverage, totals
 from pledgewatch.store.listing import PledgeFilter, list_pledges
 from pledgewatch.store.models import Pledge, utcnow
+from pledgewatch.store.overrides import effective_pledge
 from pledgewatch.store.reports import first_report
 
 CHART_PACKAGES = ("altair", "vl_convert")
@@ -206,7 +207,10 @@ def build_report(
     check_chart_packages()
     filters = filters or PledgeFilter()
     reach = coverage(session, filters)
-    pledges = [_pledge_row(p, reach.get(p.id), zone) for p in list_pledges(session, filters)]
+    # The analyst's corrections apply (store/overrides.py); the totals below count the machine's.
+    pledges = [
+        _pledge_row(effective_pledge(p), reach.get(p.id), zone) for p in list_pledges(session, filters)
+    ]
     by_actor_kind = [_total_row(t) for t in totals(session, ("actor", "kind"), filters)]
     table = rate_table()
     used: dict[str, set[int]] = {}

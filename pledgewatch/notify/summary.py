@@ -22,6 +22,7 @@ from pledgewatch.notify.rendering import format_amount, format_horizon
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.store.aggregates import Total, totals, unit_of
 from pledgewatch.store.models import Pledge
+from pledgewatch.store.overrides import effective_pledge
 
 # Widest bar in the text part, in characters.
 TEXT_BAR = 20
@@ -157,9 +158,10 @@ def build_summary(
     pledges: list[SummaryPledge] = []
     new_by_group: dict[tuple[object, ...], int] = {}
     for pledge_id, status, url, title, outlet in new_pledges:
-        pledge = session.get(Pledge, pledge_id)
-        if pledge is None:
+        machine = session.get(Pledge, pledge_id)
+        if machine is None:
             continue
+        pledge = effective_pledge(machine)  # the analyst's corrections (store/overrides.py)
         row = summary_pledge(pledge, status, url, title, outlet, bool(watchlist.match(pledge.actor)))
         pledges.append(row)
         if status == "new":
