@@ -236,3 +236,15 @@ def test_a_replay_of_old_news_says_the_window_dropped_it(tmp_path):
     assert result.returncode == 0, result.stderr
     notes = [line for line in result.stderr.splitlines() if line.startswith("note: 0 articles stored")]
     assert len(notes) == 1 and "([crawl] window_days = 30;" in notes[0], result.stderr
+
+
+def test_run_once_says_the_window_dropped_articles_in_its_crawl_line():
+    from pledgewatch.crawler.crawl_child import ChildResult, CrawlOutcome
+
+    summary = {"pages_fetched": 19, "articles_new": 0, "articles_updated": 0, "outside_window": 91}
+    outcome = CrawlOutcome(["jd"], 1, ChildResult("ok", 0, summary, [], 1.0))
+    assert outcome.describe().endswith(
+        "; 91 links led to articles published before the window, not stored ([crawl] window_days)"
+    )
+    summary["articles_new"] = 2
+    assert "window" not in outcome.describe()
