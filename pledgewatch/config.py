@@ -108,6 +108,8 @@ class ListingSelectors(_Section):
         return value
 
 
+
+
 class WatchlistOptions(_Section):
     """How the file's ``[[watchlist]]`` entries combine with the built-in list."""
 
@@ -393,11 +395,9 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         config.watchlist_origin = {entity.name: "default" for entity in defaults}
         return config
     mine = {entity.name.casefold() for entity in config.watchlist}
-    kept = (
-        []
-        if config.watchlist_options.replace_defaults
-        else [entity for entity in defaults if entity.name.casefold() not in mine]
-    )
+    kept = [] if config.watchlist_options.replace_defaults else [
+        entity for entity in defaults if entity.name.casefold() not in mine
+    ]
     config.watchlist_origin = {entity.name: "default" for entity in kept} | {
         entity.name: "file" for entity in config.watchlist
     }

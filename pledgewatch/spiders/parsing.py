@@ -641,6 +641,7 @@ class ArticleParser:
         )
 
 
+
 def _content_type(headers: Mapping[Any, Any]) -> str | None:
     # Plain dicts, http.client/warcio headers and Scrapy's Headers (bytes, list values) all work.
     for key, value in headers.items():
