@@ -257,7 +257,7 @@ def test_replay_from_the_config_file_into_the_run_row_the_daemon_opened(tmp_path
     [
         (["crawl", "nosuchsource"], "unknown source 'nosuchsource'"),
         (["crawl", "--replay", "does-not-exist.warc.gz"], "archive not found"),
-        (["crawl", "--since", "yesterday"], "--since: not a date"),
+        (["crawl", "--since", "yesterday"], "--since 'yesterday' is not a date"),
         (["crawl", "--record", "/proc/no/such.warc.gz"], "cannot write the archive /proc/no/such.warc.gz"),
     ],
 )
