@@ -34,7 +34,7 @@ _COMPANY_PATTERN = re.compile(
     r"Ltd\.?|Holdings|Technologies)(?!\w)"
 )
 _PRONOUN_RE = re.compile(
-    r"\b(?:it|its|we|our|they|their|which|the\s+(?:[\w-]+\s+){0,2}?(?:company|firm|group|giant|retailer|e-tailer|"
+    r"\b(?:it|its|we|our|they|their|which|(?:the|[A-Z][\w-]*['’]s)\s+(?:[\w-]+\s+){0,2}?(?:company|firm|group|giant|retailer|e-tailer|"
     r"platform|major|player|operator|conglomerate|partners|two\s+sides|parties|tech\s+firm))\b"
     r"|\bthe\s+(?:[\w-]+\s+){0,2}?(?:project|program|programme|plan|initiative|cooperation|partnership|agreement|"
     r"deal|investment|fund|center|centre|facility|park|base|hub|campaign|scheme|venture)\b",
@@ -42,7 +42,7 @@ _PRONOUN_RE = re.compile(
 )
 # Pronouns and descriptors that stand for a company when nothing resolves them.
 _DESCRIPTOR_RE = re.compile(
-    r"\b(?:it|we|the\s+(?:[\w-]+\s+){0,2}?(?:company|firm|group|giant|retailer|e-tailer|platform|"
+    r"\b(?:it|we|(?:the|[A-Z][\w-]*['’]s)\s+(?:[\w-]+\s+){0,2}?(?:company|firm|group|giant|retailer|e-tailer|platform|"
     r"conglomerate|tech\s+firm|operator))\b",
     re.IGNORECASE,
 )
@@ -81,7 +81,7 @@ _ANALYST_RE = re.compile(
 )
 _STAT_RE = re.compile(
     r"\b(?:revenue|revenues|sales|GMV|turnover|profit|profits|earnings|income|market|markets|transactions|"
-    r"orders|users|shoppers|consumers|valuation|value|prices|exports|imports|output|GDP|economy|spending|"
+    r"orders|users?|shoppers?|consumers?|customers?|buyers?|valuation|value|prices|exports|imports|output|GDP|economy|spending|"
     r"volume|volumes|share|shares|growth|population|size|traffic|parcels|packages|deliveries)\b",
     re.IGNORECASE,
 )
@@ -253,6 +253,10 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
         for m in companies
         if m[0] >= clause_start and span[m[0] - clause_start : m[1] - clause_start].strip()
     ]
+    # "Aside from JD.com, Pinduoduo also plans": a company in a fronted comparison is not the subject.
+    subjects = [m for m in in_span if not _ASIDE_BEFORE.search(sentence, max(0, m[0] - 30), m[0])]
+    if subjects and len(subjects) < len(in_span):
+        in_span = subjects
     # The nearest typed word left of the cue decides whose commitment it is.
     nearest: list[tuple[int, str]] = []
     for _, end, _ in in_span:
@@ -270,6 +274,9 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     # ("Hubei province plans to", "China aims to"), not as a modifier ("its first Sichuan warehouse").
     subject_zone = _last_words_start(span, 4)
     for match in _GOVERNMENT_RE.finditer(span):
+        if re.match(r"['’]s\s", span[match.end() :]):
+            # "China's leading e-tailer", "Beijing's biggest retailer": a modifier of the subject.
+            continue
         if match.start() >= subject_zone and not _after_preposition(span, match.start()):
             nearest.append((clause_start + match.end(), "government"))
     for match in _ANALYST_RE.finditer(span):
@@ -293,6 +300,10 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     if last == "pronoun" and len(nearest) > 1 and nearest[-2][1] == "government":
         # "The commerce ministry said it will ...": the pronoun is the authority.
         return None, "government"
+    if last is None and not companies and _reported_by_non_company(sentence, clause_start):
+        # "an official of the State Council told local media that ... will save the retailer
+        # CNY10 million": a claim of the speaker, whose clause names no company of its own.
+        return None, "speaker not a company"
     # Pronoun, descriptor or no subject: the company this sentence, or the text, is about.
     if re.search(r"\b(?:we|our)\b", span, re.IGNORECASE):
         after = ctx.resolver.companies(sentence[cue_start:])
@@ -322,8 +333,32 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     return None, "no actor"
 
 
+_ASIDE_BEFORE = re.compile(
+    r"\b(?:aside\s+from|apart\s+from|besides|like|unlike|as\s+with|similar\s+to|in\s+addition\s+to)\s+$",
+    re.IGNORECASE,
+)
+_REPORTING_RE = re.compile(
+    r"\b(?:said|says|told\s+(?:[\w-]+\s+){0,3}?|believes?|believed|estimated?|estimates|argued?|noted)\s*(?:that\s*)?$",
+    re.IGNORECASE,
+)
+_SPEAKER_RE = re.compile(
+    r"\b(?:director|official|officials|spokesperson\s+for\s+the\s+(?:ministry|government)|minister|professor|"
+    r"researcher|scholar|expert|analyst|economist|deputy)\b",
+    re.IGNORECASE,
+)
+
+
+def _reported_by_non_company(sentence: str, clause_start: int) -> bool:
+    """Whether the clause is what a non-company speaker (an official, an analyst) said."""
+    lead = sentence[:clause_start]
+    if not _REPORTING_RE.search(lead):
+        return False
+    return bool(_SPEAKER_RE.search(lead) or _GOVERNMENT_RE.search(lead) or _ANALYST_RE.search(lead))
+
+
 _PARENTHETICAL = re.compile(
-    r",\s*(?:which|who|whose|where|a|an|the|one\s+of|its|formerly|also|once)\b[^,;“”\"]*,\s*", re.IGNORECASE
+    r",\s*(?:(?:which|who|whose|where|a|an|the|one\s+of|its|formerly|also|once)\b|[A-Z][\w-]*['’]s\s)[^,;“”\"]*,\s*",
+    re.IGNORECASE,
 )
 
 

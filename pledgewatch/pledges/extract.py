@@ -43,6 +43,7 @@ from pledgewatch.pledges.cues import (
     _DENIAL_RE,
     _PAST_AFTER_RE,
     _REVISION_RE,
+    CAUSE_BEFORE,
     CUE_WINDOW,
     _announced_package,
     _attribution_start,
@@ -51,6 +52,7 @@ from pledgewatch.pledges.cues import (
     _is_future,
     _main_future_cue,
     _nominal_commitment,
+    dated_goal,
 )
 from pledgewatch.pledges.horizons import _horizon
 from pledgewatch.pledges.kinds import _kind
@@ -205,6 +207,9 @@ def extract_sentence(
         if re.search(r"\bfrom\s*(?:rmb|\$|us\$|¥)?\s*$", lead) or re.search(r"\bup\s+from\s*$", lead):
             reject(quantity, "amount raised from")
             continue
+        if CAUSE_BEFORE.search(text, max(0, quantity.start - 60), quantity.start):
+            reject(quantity, "the cause of the clause, not a commitment")
+            continue
         revision = _REVISION_RE.search(text, max(0, quantity.start - CUE_WINDOW), quantity.start)
         cue = _governing_cue(text, quantity.start)
         actor_position: int | None = None
@@ -213,6 +218,11 @@ def extract_sentence(
         elif (cue is None or not _is_future(cue)) and _announced_package(text, quantity):
             # "JD announced RMB10 billion in support for merchants": a package for future spending.
             cue = _announced_package(text, quantity)
+            revision = None
+        elif (cue is None or not _is_future(cue)) and dated_goal(text, quantity):
+            # "The company's green goals include reducing carbon emissions by 50 percent by 2030".
+            cue = dated_goal(text, quantity)
+            actor_position = cue.start() if cue is not None else None
             revision = None
         elif cue is None or not _is_future(cue):
             # "JD's 3-billion-yuan commitment to Sichuan will focus on ...": the amount names a
@@ -364,24 +374,52 @@ def _region(
     return join_regions(provinces)
 
 
+def url_words(url: str) -> str:
+    """The words of a URL's path as a title would print them ("jd-logistics-aims-to" -> "Jd Logistics
+    Aims To"), so company aliases match in a slug; hosts and query strings are left out (every page
+    of jd.com would otherwise be "about JD")."""
+    path = (
+        re.sub(r"^[a-z][a-z0-9+.-]*://[^/]*", "", url.strip(), flags=re.IGNORECASE)
+        .split("?")[0]
+        .split("#")[0]
+    )
+    words = re.findall(r"[A-Za-z][A-Za-z0-9]*", path)
+    return " ".join(w[:1].upper() + w[1:] for w in words if w.lower() not in _URL_NOISE)
+
+
+_URL_NOISE = frozenset(
+    {"html", "htm", "shtml", "php", "aspx", "www", "com", "cn", "article", "articles", "news"}
+)
+
+
 def extract_pledges(
     text: str,
     published: date | datetime | None = None,
     resolver: ActorResolver | None = None,
     subject: str | None = None,
     title: str | None = None,
+    url: str | None = None,
+    outlet: str | None = None,
 ) -> list[PledgeCandidate]:
     """Every pledge stated in ``text`` (an article body or a short report), in text order.
 
     ``published`` turns relative horizons ("over the next three years") into years; ``subject``
-    is the company the text is about when the caller knows it (otherwise the one the ``title``
-    names, else the most mentioned one), so "the company will ..." resolves to it.
+    is the company the text is about when the caller knows it, so "the company will ..." resolves
+    to it. Otherwise the subject is the company the ``title`` names, else the one the ``url``'s
+    slug names (most news sites put the headline there: ".../suning-to-open-10000-new-stores"),
+    else the most mentioned one in the text, else the company whose own newsroom the ``outlet``
+    is ("JD corporate blog"). A lone sentence that says only "the company" has no other way to
+    its actor; with none of them it is still reported, its actor as written and unresolved.
     """
     resolver = resolver or default_resolver()
     if isinstance(published, datetime):
         published = published.date()
     subject = (
-        subject or (subject_company(resolver, title) if title else None) or subject_company(resolver, text)
+        subject
+        or (subject_company(resolver, title) if title else None)
+        or (subject_company(resolver, url_words(url)) if url else None)
+        or subject_company(resolver, text)
+        or (subject_company(resolver, outlet) if outlet else None)
     )
     ctx = _Context(resolver, published, subject, [])
     candidates: list[PledgeCandidate] = []
