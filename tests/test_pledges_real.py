@@ -209,3 +209,89 @@ def test_long_number_heavy_text_is_bounded(monkeypatch):
 def test_quantity_past_the_sentence_cap_is_not_read():
     filler = "and more words " * (MAX_SENTENCE_CHARS // 15 + 5)
     assert extract_pledges(f"The weather was fine {filler} so JD will invest 5 billion yuan in Hubei.") == []
+
+
+# Session 5: forms that the rules of session 4 got wrong (sentences written for the tests).
+
+
+def test_url_slug_names_the_actor_of_a_lone_descriptor():
+    text = "The company will invest 3 billion yuan in new warehouses over the next two years."
+    alone = _only(text)
+    assert (alone.actor, alone.actor_resolved) == ("the company", False)
+    with_url = extract_pledges(text, url="https://example.com/2021/05/suning-to-expand-warehouse-network/")[0]
+    assert (with_url.actor, with_url.actor_source, with_url.actor_resolved) == (
+        "Suning",
+        "article subject",
+        True,
+    )
+    # The host is no context: every page of jd.com is not "about JD".
+    assert extract_pledges(text, url="https://jd.com/a/202105/WS60a1.html")[0].actor_resolved is False
+
+
+def test_outlet_of_a_company_newsroom_names_the_actor():
+    found = extract_pledges(
+        "It will train 5,000 rural e-commerce workers this year.", outlet="JD corporate blog"
+    )
+    assert found[0].actor == "JD.com"
+
+
+def test_company_in_a_fronted_comparison_is_not_the_subject():
+    pledge = _only(
+        "Aside from Tencent, Meituan also announced plans to open 300 rural service stations in Yunnan."
+    )
+    assert pledge.actor == "Meituan"
+
+
+def test_possessive_place_before_a_descriptor_is_not_a_government():
+    pledge = _only("Beijing's biggest online retailer will be investing 2 billion yuan in cold-chain trucks.")
+    assert pledge.amount_value == 2e9 and pledge.actor_resolved is False
+
+
+def test_appositive_with_a_possessive_is_not_the_subject():
+    pledge = _only(
+        "Suning, China's largest electronics chain and a direct-to-consumer seller, "
+        "will open 80 stores in Anhui."
+    )
+    assert (pledge.actor, pledge.amount_value) == ("Suning", 80)
+
+
+def test_dated_goal_is_a_percentage_pledge():
+    pledge = _only("The group's climate targets include cutting packaging waste by 40 percent by 2028.")
+    assert (pledge.kind, pledge.amount_value, pledge.amount_unit) == ("emissions", 40, "percent")
+
+
+def test_announced_amount_over_a_horizon_is_a_commitment():
+    pledge = _only(
+        "Alibaba also announced investment of 60 billion yuan over three years in rural logistics."
+    )
+    assert (pledge.actor, pledge.amount_value) == ("Alibaba", 6e10)
+
+
+def test_unnamed_project_is_reported_unresolved_but_its_size_is_not():
+    built = _only("A total of 120 rural warehouses will be established in Guizhou over the coming years.")
+    assert (built.kind, built.actor_resolved, built.region) == ("build", False, "Guizhou")
+    jobs = _only("The new distribution centre is expected to create 4,000 jobs for residents.")
+    assert (jobs.kind, jobs.actor) == ("jobs", "the new distribution centre")
+    assert extract_pledges("The logistics park will cover 80 hectares when complete.") == []
+    # A government's project is not a company's pledge.
+    assert (
+        extract_pledges("The new highway, the provincial government said, is expected to create 9,000 jobs.")
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks to the funding round, the logistics arm will now be valued at $12bn.",
+        "This will be made possible by a $3bn investment in the payments unit made in 2016.",
+        "Analysts expect Meituan to hire 20,000 riders this summer.",
+        "Experts believe the company will invest 4 billion yuan in the region.",
+        "Under the deal, the venture will be 60 percent owned by Alibaba.",
+        "Zhang, a deputy director at the State Council's research centre, told reporters that buying the "
+        "buildings will save the retailer about CNY20 million a year.",
+        "Each shopper is entitled to buy 5 boxes of face masks (250 masks in total).",
+    ],
+)
+def test_more_negatives_stay_negative(text):
+    assert extract_pledges(text, url="https://example.com/suning-expands/") == []

@@ -284,6 +284,8 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     for match in _NON_ACTOR_RE.finditer(span):
         nearest.append((clause_start + match.end(), "non-actor"))
     for start, end, _ in find_regions(span):
+        if re.match(r"['’]s\s", span[end:]):
+            continue
         if start >= subject_zone and not _after_preposition(span, start):
             nearest.append((clause_start + end, "government"))
     nearest.sort()

@@ -115,7 +115,7 @@ _INVEST_VERB_RE = re.compile(
 # Money a company raises, receives or pays for a deal is not something it pledges to spend.
 _FINANCE_RE = re.compile(
     r"\b(?:IPO|initial\s+public\s+offering|listing|share\s+sale|placement|bonds?|notes|"
-    r"funding\s+round|valuation|valued\s+at|worth\s+(?:about\s+|around\s+|over\s+)?$|buyback|repurchase|dividends?|acquisition|takeover|merger|stake)\b"
+    r"funding\s+round|valuation|valued\s+at|owned\s+by|held\s+by|worth\s+(?:about\s+|around\s+|over\s+)?$|buyback|repurchase|dividends?|acquisition|takeover|merger|stake)\b"
     r"|\b(?:raise|raising|receive|receiving|secure|securing|obtain|acquire|acquiring|borrow|borrowing|"
     r"repurchase|buy\s+back)\b",
     re.IGNORECASE,
