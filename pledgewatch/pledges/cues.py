@@ -250,7 +250,8 @@ _ANNOUNCE_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _FUND_OF_BEFORE = re.compile(
-    rf"\b(?P<verb>{_ANNOUNCE_VERBS})\s+(?:[\w'’-]+\s+){{0,5}}?(?:fund|package|program|programme|plan|initiative)\s+"
+    rf"\b(?P<verb>{_ANNOUNCE_VERBS}|establishing|setting\s+up|launching|creating)\s+(?:[\w'’-]+\s+){{0,5}}?"
+    r"(?:fund|package|program|programme|plan|initiative)\s+"
     r"(?:of|worth)\s+(?:about\s+|around\s+|over\s+|more\s+than\s+)?$",
     re.IGNORECASE,
 )

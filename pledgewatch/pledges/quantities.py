@@ -233,8 +233,11 @@ def find_quantities(sentence: str, percents: bool = False) -> list[Quantity]:
             # "HK$" and "US$" are matched whole; a bare "S$"/"NT$" is not ours.
             continue
         currency = _CURRENCY_BEFORE.get(pre.lower()) if pre else None
-        if currency is None and post:
-            currency = _CURRENCY_AFTER.get(re.sub(r"\s+", " ", post.lower()))
+        after = _CURRENCY_AFTER.get(re.sub(r"\s+", " ", post.lower())) if post else None
+        if after is not None and (currency is None or pre == "$"):
+            # "$10 billion RMB": a bare dollar sign is the writer's habit, the named currency after
+            # the number is the currency.
+            currency = after
         start = match.start() if pre else match.start("digits") if match.group("digits") else match.start()
         found.append(Quantity(start, match.end(), value, currency, None, None))
     # Money amounts are sorted and do not overlap: one pointer finds the one a number may be in.
