@@ -295,3 +295,13 @@ def test_unnamed_project_is_reported_unresolved_but_its_size_is_not():
 )
 def test_more_negatives_stay_negative(text):
     assert extract_pledges(text, url="https://example.com/suning-expands/") == []
+
+
+def test_a_count_the_verb_commits_needs_no_lexicon_noun():
+    pledge = _only("Meituan will sign up 8,000 new grocery suppliers in Hunan over the next two years.")
+    assert (pledge.amount_value, pledge.amount_unit, pledge.region) == (8000, "suppliers", "Hunan")
+
+
+def test_a_place_based_company_is_a_company():
+    pledge = _only("The Hangzhou-based firm also plans to open 600 rural service stations this year.")
+    assert (pledge.actor, pledge.amount_value) == ("the Hangzhou-based firm", 600)

@@ -274,8 +274,8 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     # ("Hubei province plans to", "China aims to"), not as a modifier ("its first Sichuan warehouse").
     subject_zone = _last_words_start(span, 4)
     for match in _GOVERNMENT_RE.finditer(span):
-        if re.match(r"['’]s\s", span[match.end() :]):
-            # "China's leading e-tailer", "Beijing's biggest retailer": a modifier of the subject.
+        if _MODIFIER_AFTER.match(span, match.end()):
+            # "China's leading e-tailer", "the Beijing-based company": a modifier of the subject.
             continue
         if match.start() >= subject_zone and not _after_preposition(span, match.start()):
             nearest.append((clause_start + match.end(), "government"))
@@ -284,7 +284,7 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     for match in _NON_ACTOR_RE.finditer(span):
         nearest.append((clause_start + match.end(), "non-actor"))
     for start, end, _ in find_regions(span):
-        if re.match(r"['’]s\s", span[end:]):
+        if _MODIFIER_AFTER.match(span, end):
             continue
         if start >= subject_zone and not _after_preposition(span, start):
             nearest.append((clause_start + end, "government"))
@@ -335,6 +335,8 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     return None, "no actor"
 
 
+# A place or authority that modifies the subject rather than being it.
+_MODIFIER_AFTER = re.compile(r"['’]s\s|-(?:based|headquartered|listed|born)\b", re.IGNORECASE)
 _ASIDE_BEFORE = re.compile(
     r"\b(?:aside\s+from|apart\s+from|besides|like|unlike|as\s+with|similar\s+to|in\s+addition\s+to)\s+$",
     re.IGNORECASE,

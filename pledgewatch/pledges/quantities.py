@@ -92,6 +92,7 @@ def _unit_after(sentence: str, position: int, number_start: int | None = None) -
     # What a company builds is a facility, whoever it hires or trains is people.
     after_build_verb = bool(_BUILD_VERB_BEFORE.search(head_text))
     after_person_verb = bool(_PERSON_VERB_BEFORE.search(head_text))
+    after_count_verb = bool(_COUNT_VERB_BEFORE.search(head_text))
     best: tuple[str, int] | None = None
     words = 0
     for index, token in enumerate(tokens):
@@ -142,6 +143,20 @@ def _unit_after(sentence: str, position: int, number_start: int | None = None) -
         ):
             # "recruit 10,000 veterans": whatever a company hires or trains is people.
             best = ("people", position + token.end())
+        elif (
+            best is None
+            and after_count_verb
+            and re.fullmatch(r"[a-z]{3,}s", low)
+            and low not in _NOT_FACILITIES
+            and (
+                index + 1 >= len(tokens)
+                or not tokens[index + 1].group(0)[0].isalpha()
+                or tokens[index + 1].group(0).lower() in _PHRASE_STOP
+            )
+        ):
+            # "sign up 10,000 new suppliers", "deploy 500 smart lockers": a count the verb commits,
+            # of whatever it names (its own unit: the lexicon cannot list every noun).
+            best = (low, position + token.end())
     return best
 
 
@@ -155,6 +170,16 @@ _PERSON_VERB_BEFORE = re.compile(
     r"\b(?:hire|hiring|recruit|recruiting|employ|employing|train|training|cultivate|cultivating|educate|"
     r"offer\s+jobs\s+to|help)\s+(?:about\s+|over\s+|more\s+than\s+|up\s+to\s+|as\s+many\s+as\s+|another\s+|"
     r"some\s+|nearly\s+|at\s+least\s+)?$",
+    re.IGNORECASE,
+)
+
+
+_COUNT_VERB_BEFORE = re.compile(
+    r"\b(?:sign\s+up|add|adding|deploy|deploying|roll\s+out|rolling\s+out|install|installing|introduce|"
+    r"introducing|launch|launching|plant|planting|onboard|onboarding|support|supporting|serve|serving|"
+    r"connect|connecting|bring\s+in|recruit|partner\s+with|cover|covering)\s+"
+    r"(?:about\s+|over\s+|more\s+than\s+|up\s+to\s+|as\s+many\s+as\s+|another\s+|some\s+|nearly\s+|"
+    r"at\s+least\s+)?$",
     re.IGNORECASE,
 )
 
