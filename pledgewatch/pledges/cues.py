@@ -104,7 +104,8 @@ _CUE_RE = re.compile(
 )
 _DENIAL_RE = re.compile(
     r"\b(?:denied|denies|deny|dismissed|rejected|refuted)\b|\bno\s+plans?\s+to\b|\b(?:will|would|does|did)\s+not\b|"
-    r"\bwon['’]t\b|\bnot\s+(?:plan|intend|expect)|\bruled\s+out\b|\bscrapped\b|\bcancel+ed\b|\bshelved\b",
+    r"\bwon['’]t\b|\bnot\s+(?:plan|intend|expect)|\b(?:not|never|yet\s+to)\s+(?:\w+\s+)?(?:disclos|confirm|announc|decid|reveal|"
+    r"finali[sz])\w*|\bruled\s+out\b|\bscrapped\b|\bcancel+ed\b|\bshelved\b",
     re.IGNORECASE,
 )
 _INVEST_VERB_RE = re.compile(
