@@ -118,46 +118,26 @@ def _unit_after(sentence: str, position: int, number_start: int | None = None) -
             best = (_UNITS[low], position + token.end())
         elif head in _UNITS and head != low:
             best = (_UNITS[head], position + token.end())
-        elif (
-            best is None
-            and after_build_verb
-            and re.fullmatch(r"[a-z]+s", low)
-            and low not in _NOT_FACILITIES
-            and (
-                index + 1 >= len(tokens)
-                or not tokens[index + 1].group(0)[0].isalpha()
-                or tokens[index + 1].group(0).lower() in _PHRASE_STOP
-            )
-        ):
-            # "open 1,000 pharmacies", "build 50 libraries": what a company builds is a facility.
-            best = ("facilities", position + token.end())
-        elif (
-            best is None
-            and after_person_verb
-            and re.fullmatch(r"[a-z]+s", low)
-            and (
-                index + 1 >= len(tokens)
-                or not tokens[index + 1].group(0)[0].isalpha()
-                or tokens[index + 1].group(0).lower() in _PHRASE_STOP
-            )
-        ):
-            # "recruit 10,000 veterans": whatever a company hires or trains is people.
-            best = ("people", position + token.end())
-        elif (
-            best is None
-            and after_count_verb
-            and re.fullmatch(r"[a-z]{3,}s", low)
-            and low not in _NOT_FACILITIES
-            and (
-                index + 1 >= len(tokens)
-                or not tokens[index + 1].group(0)[0].isalpha()
-                or tokens[index + 1].group(0).lower() in _PHRASE_STOP
-            )
-        ):
-            # "sign up 10,000 new suppliers", "deploy 500 smart lockers": a count the verb commits,
-            # of whatever it names (its own unit: the lexicon cannot list every noun).
-            best = (low, position + token.end())
+        elif best is None and re.fullmatch(r"[a-z]{2,}s", low) and _ends_phrase(tokens, index):
+            # A plural noun that ends the phrase, named by the verb before the number: "open 1,000
+            # pharmacies" (what a company builds is a facility), "recruit 10,000 veterans" (whoever
+            # it hires or trains is people), "sign up 10,000 new suppliers" (a count the verb
+            # commits, of whatever it names: the lexicon cannot list every noun).
+            if after_build_verb and low not in _NOT_FACILITIES:
+                best = ("facilities", position + token.end())
+            elif after_person_verb:
+                best = ("people", position + token.end())
+            elif after_count_verb and low not in _NOT_FACILITIES:
+                best = (low, position + token.end())
     return best
+
+
+def _ends_phrase(tokens: list[re.Match[str]], index: int) -> bool:
+    """Whether the token at ``index`` is the last word of its noun phrase."""
+    if index + 1 >= len(tokens):
+        return True
+    following = tokens[index + 1].group(0)
+    return not following[0].isalpha() or following.lower() in _PHRASE_STOP
 
 
 _BUILD_VERB_BEFORE = re.compile(
