@@ -308,7 +308,7 @@ def test_a_place_based_company_is_a_company():
 
 
 def test_forms_written_for_the_rules_stay_decided():
-    """153 sentences written by the project (not real text, so no evidence of real-world quality) in
+    """Sentences written by the project (not real text, so no evidence of real-world quality) in
     the forms real pages use, pledges and hard negatives, each one a decision the rules of session 5
     make: a change that flips one breaks a form that was deliberately handled."""
     rows = [json.loads(line) for line in (DATA / "pledges_forms.jsonl").read_text().splitlines() if line]

@@ -157,7 +157,8 @@ _PERSON_VERB_BEFORE = re.compile(
 _COUNT_VERB_BEFORE = re.compile(
     r"\b(?:sign\s+up|add|adding|deploy|deploying|roll\s+out|rolling\s+out|install|installing|introduce|"
     r"introducing|launch|launching|plant|planting|onboard|onboarding|support|supporting|serve|serving|"
-    r"connect|connecting|bring\s+in|recruit|partner\s+with|cover|covering)\s+"
+    r"connect|connecting|bring\s+in|recruit|partner\s+with|cover|covering|donate|donating|provide|providing|offer|"
+    r"offering|give\s+away|giving\s+away|distribute|distributing)\s+"
     r"(?:about\s+|over\s+|more\s+than\s+|up\s+to\s+|as\s+many\s+as\s+|another\s+|some\s+|nearly\s+|"
     r"at\s+least\s+)?$",
     re.IGNORECASE,
