@@ -314,3 +314,10 @@ def test_forms_written_for_the_rules_stay_decided():
     rows = [json.loads(line) for line in (DATA / "pledges_forms.jsonl").read_text().splitlines() if line]
     wrong = [row["text"] for row in rows if bool(extract_pledges(row["text"])) != row["is_pledge"]]
     assert wrong == []
+
+
+def test_a_named_executive_resolves_the_company():
+    pledge = _only("Chairman Wang Xing said the company will hire 30,000 more riders in Sichuan.")
+    assert (pledge.actor, pledge.actor_source) == ("Meituan", "executive")
+    # The person is never the actor: a company named in the sentence still comes first.
+    assert _only("Wang Xing said Meituan will hire 30,000 more riders.").actor_source == "named"

@@ -25,6 +25,27 @@ from pledgewatch.pledges.trie import trie_pattern
 KNOWN_COMPANIES: dict[str, tuple[str, ...]] = {
     name: tuple(aliases) for name, aliases in load("companies")["known_companies"].items()
 }
+# Executives who speak for a company (data/companies.json): "Founder Zhang Jindong said the company
+# will ..." is Suning's pledge. A person is never an actor, only the antecedent's company.
+_EXECUTIVES: dict[str, str] = {
+    person: company
+    for company, people in load("companies")["executives"].items()
+    if not company.startswith("_")
+    for person in people
+}
+
+
+@lru_cache(maxsize=1)
+def _executive_matcher() -> AliasMatcher:
+    return AliasMatcher(_EXECUTIVES, ignore_case=False)
+
+
+def _executive_company(sentence: str) -> str | None:
+    """The company of the first executive the sentence names, if any."""
+    found = _executive_matcher().find(sentence)
+    return found[0][2] if found else None
+
+
 # The configuration's default watch list, so pledges and relevance agree without a config file.
 _DEFAULT_WATCHLIST: dict[str, tuple[str, ...]] = {
     entity.name: tuple(entity.aliases) for entity in default_watchlist()
@@ -317,6 +338,9 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     speaker = re.search(r"\b(?:said|says|according to)\b", sentence[cue_start:], re.IGNORECASE)
     if after and speaker:
         return after[0][2], "speaker"
+    executive = _executive_company(sentence)
+    if executive is not None and last == "pronoun":
+        return executive, "executive"
     agent = re.search(r"\bwill\s+be\s+\w+\s+by\s+", sentence[cue_start:], re.IGNORECASE)
     if agent:
         by = ctx.resolver.companies(sentence[cue_start + agent.end() :])
