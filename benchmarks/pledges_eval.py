@@ -351,11 +351,14 @@ def _actor_right(gold: str | None, pred: str | None) -> bool:
     return resolver.normalise(pred).lower() in canonical
 
 
-def evaluate_real(rows: list[dict[str, Any]], db_url: str | None = None) -> dict[str, Any]:
+def evaluate_real(
+    rows: list[dict[str, Any]], db_url: str | None = None, no_context: bool = False
+) -> dict[str, Any]:
     """Score a real set the way its README's acceptance does.
 
     Every row is one text (as ``pledges extract --jsonl`` feeds it), fed in publication order
-    through a temporary store. Rows marked uncertain go through the store (they are part of the
+    through a temporary store, with its page's URL as context (``url``: a crawled article always
+    has one; ``no_context`` leaves it out). Rows marked uncertain go through the store (they are part of the
     stream) but are not scored. Detection is P/R/F1 of ``is_pledge``; amount (within 1 %) and
     actor are scored on true positives, from the sentence's first candidate; region only where
     the label names a place more specific than the country; identity pairwise over true
@@ -385,6 +388,7 @@ def evaluate_real(rows: list[dict[str, Any]], db_url: str | None = None) -> dict
                     row["sentence"],
                     parse_published(row.get("published")),
                     row.get("outlet"),
+                    url=None if no_context else row.get("source_url"),
                 )
                 session.commit()
                 outcomes = [o for o in outcomes if o.candidate is not None]
@@ -587,6 +591,8 @@ def main(argv: list[str] | None = None) -> int:
         real["real (all pages)"] = evaluate_real(rows, args.db)
         for half in ("A", "B"):
             real[f"real pages {half}"] = evaluate_real([r for r in rows if page_half(r) == half], args.db)
+        # The same rows with the text alone (no page URL): what a caller without context gets.
+        real["real, text only"] = evaluate_real(rows, args.db, no_context=True)
         if args.real_errors:
             key = "real (all pages)" if args.real_errors == "all" else f"real pages {args.real_errors}"
             print(f"## errors ({key})", file=sys.stderr)

@@ -52,9 +52,9 @@ def _analysis_worker(connection: Any, resolver: ActorResolver | None) -> None:
             return
         if message is None:
             return
-        text, published = message
+        text, published, context = message
         try:
-            connection.send(("ok", extract_pledges(text, published, resolver=resolver)))
+            connection.send(("ok", extract_pledges(text, published, resolver=resolver, **context)))
         except Exception as exc:  # reported to the caller, which stores the article as usual
             connection.send(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -109,8 +109,11 @@ class PledgeAnalyzer:
             process.kill()
             process.join(5)
 
-    def extract(self, text: str, published: date | datetime | None) -> list[Any]:
-        """The pledge candidates of ``text``, or :class:`AnalysisDeferred` past the budget or on abort."""
+    def extract(self, text: str, published: date | datetime | None, **context: str | None) -> list[Any]:
+        """The pledge candidates of ``text``, or :class:`AnalysisDeferred` past the budget or on abort.
+
+        ``context`` is what :func:`extract_pledges` takes besides the text (``title``, ``url``).
+        """
         with self._lock:
             if self._stopping():
                 raise AnalysisDeferred("the crawl is stopping")
@@ -118,7 +121,7 @@ class PledgeAnalyzer:
                 self._kill()
                 self._start()
             assert self._connection is not None
-            self._connection.send((text, published))
+            self._connection.send((text, published, context))
             deadline = time.monotonic() + self.budget
             while not self._connection.poll(0.05):
                 if self._stopping():
@@ -168,7 +171,8 @@ class IngestOutcome:
     analysis_deferred: str | None = None
 
 
-Detector = Callable[[str, "date | datetime | None"], list[Any]]
+# (text, published, title=..., url=...) -> candidates: extract_pledges or PledgeAnalyzer.extract.
+Detector = Callable[..., list[Any]]
 
 
 def detects_pledges(article: Article) -> bool:
@@ -194,10 +198,12 @@ def record_article_pledges(
     it may raise :class:`AnalysisDeferred`, which leaves the article's pledges as they were.
     """
     published = article.published_at or article.fetched_at
+    # The headline and the URL's slug name the company that "the company" of the text is.
+    context = {"title": article.title or None, "url": article.canonical_url or None}
     if detect is not None:
-        candidates = detect(article.text or "", published)
+        candidates = detect(article.text or "", published, **context)
     else:
-        candidates = extract_pledges(article.text or "", published, resolver=resolver)
+        candidates = extract_pledges(article.text or "", published, resolver=resolver, **context)
     outcomes = pledges.link_article_candidates(session, article, candidates)
     article.analysis_deferred_at = None
     return outcomes
@@ -211,15 +217,17 @@ def record_report(
     source: str | None,
     resolver: ActorResolver | None = None,
     title: str | None = None,
+    url: str | None = None,
 ) -> list[MentionOutcome]:
     """Detect and store the pledges of a text that is not an archived article, known by ``report_ref``.
 
     ``title`` is the text's headline, the context that names the company when the text says only
     "it" or "the company": detection takes it as the text's subject (it is not prepended to the
-    text, which would shift the offsets and could be read as a sentence of its own).
+    text, which would shift the offsets and could be read as a sentence of its own). ``url`` (the
+    page the text is from) and ``source`` (the outlet) are weaker context of the same kind.
     """
     when = pledges.as_datetime(published)
-    candidates = extract_pledges(text, when, resolver=resolver, title=title)
+    candidates = extract_pledges(text, when, resolver=resolver, title=title, url=url, outlet=source)
     return pledges.link_report_candidates(session, report_ref, candidates, when, source)
 
 

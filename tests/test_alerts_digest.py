@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from helpers_browser import chromium, run_chromium
 from helpers_daemon import (
     HUBEI_SENTENCE,
     NORTHEAST_SENTENCE,
@@ -478,16 +479,9 @@ def test_pledges_feed_is_valid_atom(sqlite_url, tmp_path):
     engine.dispose()
 
 
-def _chromium() -> str:
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
-
-
 @pytest.mark.slow
 def test_digest_html_renders_in_headless_chromium(sqlite_url, tmp_path):
-    browser = _chromium()
+    chromium()  # skip before building anything when there is no browser
     engine = db.make_engine(sqlite_url)
     db.ensure_schema(engine)
     sessions = db.session_factory(engine)
@@ -499,27 +493,12 @@ def test_digest_html_renders_in_headless_chromium(sqlite_url, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "digest.png"
     screenshot.unlink(missing_ok=True)
-    flags = [
-        browser,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
-    shot = subprocess.run(
-        [*flags, f"--screenshot={screenshot}", "--window-size=1200,1600", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    profile = tmp_path / "profile"
+    shot = run_chromium(
+        f"--screenshot={screenshot}", "--window-size=1200,1600", page.as_uri(), profile=profile, timeout=60
     )
     assert screenshot.exists() and screenshot.stat().st_size > 10_000, shot.stderr[-2000:]
-    dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=60)
+    dom = run_chromium("--dump-dom", page.as_uri(), profile=profile, timeout=60)
     assert dom.returncode == 0, dom.stderr[-2000:]
     # The browser's DOM shows the pledge, its sentence and the section on top.
     assert '<section id="new-pledges"' in dom.stdout

@@ -108,3 +108,24 @@ def test_alert_on_accepts_only_watchlist_or_all():
     assert Config().email.alert_on == "watchlist"
     with pytest.raises(ConfigError, match=r"email\.alert_on"):
         parse_config({"email": {"alert_on": "everyone"}})
+
+
+def test_an_article_saying_only_the_company_takes_its_actor_from_the_headline(sessions):
+    """The crawl's ingest gives detection the article's headline and URL: "the company" of the
+    text is the company the headline names, not an unresolved descriptor."""
+    watchlist = Watchlist(Config().watchlist)
+    with sessions() as session:
+        ingest(
+            session,
+            ArticleRecord(
+                url="https://www.chinadaily.com.cn/a/202104/02/WS6066e1f2a31024ad0bab3a1c.html",
+                source="chinadaily",
+                title="Pinduoduo steps up farm support",
+                text="The company will invest 3 billion yuan in farm technology over the next two years.",
+                published=datetime(2021, 4, 2, 2, 0, tzinfo=UTC),
+            ),
+            watchlist,
+        )
+    with sessions() as session:
+        rows = list_pledges(session)
+    assert [(row.actor, row.amount_value) for row in rows] == [("Pinduoduo", 3e9)]

@@ -140,3 +140,25 @@ def test_a_commit_per_batch_not_per_report(tmp_path):
     commits = int(result.stderr.rsplit("commits ", 1)[1].split()[0])
     assert commits < 30, commits
     assert Path(archive).exists()
+
+
+def test_title_and_url_name_the_company_of_the_company(tmp_path):
+    """A lone "the company" sentence: its line's headline or page URL names the actor; a line with
+    neither keeps the actor as written, unresolved; a non-string url is a bad line."""
+    text = "The company will invest 2 billion yuan in Hunan over the next five years."
+    path = tmp_path / "in.jsonl"
+    path.write_text(
+        _lines(
+            [
+                {"id": "url", "text": text, "url": "https://example.com/2021/03/tencent-bets-on-hunan/"},
+                {"id": "title", "text": text, "title": "Pinduoduo to expand in Hunan"},
+                {"id": "none", "text": text},
+                {"id": "bad", "text": text, "url": 5},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    result = run_cli("pledges", "extract", "--jsonl", str(path))
+    assert result.returncode == 2 and "line 4: 'url' must be a string" in result.stderr
+    actors = {line["id"]: line["pledges"][0]["actor"] for line in map(json.loads, result.stdout.splitlines())}
+    assert actors == {"url": "Tencent", "title": "Pinduoduo", "none": "the company"}

@@ -7,16 +7,15 @@ the same numbers as `pledges list --format json`.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-import shutil
-import subprocess
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT, run_cli
+from helpers_browser import run_chromium as _run_chromium
 from lxml import html as lxml_html
 
 from pledgewatch.notify.fx import rate_table
@@ -28,38 +27,8 @@ CHARTS = ["time-pledges", "time-usd", "by-kind", "by-region", "largest", "covera
 
 pytestmark = pytest.mark.slow
 
-
-def chromium() -> str:
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    pytest.skip("headless Chromium is not installed (Debian: apt-get install -y chromium)")
-
-
-def run_chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
-    """Headless Chromium with every network feature off: a page that needs the network fails."""
-    return subprocess.run(
-        [
-            chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            # Offline: every host resolves to nowhere, so a CDN script would not load.
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--virtual-time-budget=15000",
-            f"--user-data-dir={profile}",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+# The report must open offline: every host resolves to nowhere, so a CDN script would not load.
+run_chromium = functools.partial(_run_chromium, offline=True, timeout=180)
 
 
 @pytest.fixture(scope="module")

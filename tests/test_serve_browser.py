@@ -5,75 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT, run_cli
+from helpers_browser import chromium, free_port, run_chromium, served
 from helpers_search import add_hubei_pledge, open_archive, seed_archive
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-
-
-def chromium() -> str:
-    for candidate in CHROMIUM_CANDIDATES:
-        if os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("chromium")
-    if found:
-        return found
-    pytest.skip("headless Chromium not installed (Debian: apt-get install -y chromium)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_answering(url: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            stderr = process.stderr.read() if process.stderr else ""
-            raise AssertionError(f"pledgewatch serve exited with {process.returncode}: {stderr}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
-
-
-def run_chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            f"--user-data-dir={profile}",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture
@@ -85,24 +24,8 @@ def served_archive(tmp_path):
     add_hubei_pledge(session, ids)
     session.close()
     engine.dispose()
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pledgewatch", "--db", str(path), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(f"{base}/-/versions.json", process)
+    with served(path) as base:
         yield base, path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.mark.slow

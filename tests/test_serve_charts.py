@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 from collections import defaultdict
 
 import pytest
 from conftest import REPO_ROOT, run_cli
+from helpers_browser import chromium, run_chromium, served
 from lxml import html as lxml_html
-from test_serve_browser import chromium, free_port, run_chromium, wait_until_answering
 
 from pledgewatch.cli.search import datasette_metadata
 from pledgewatch.notify.rendering import format_amount
@@ -79,24 +77,8 @@ def test_every_canned_total_groups_by_unit_and_matches_pledges_list(demo):
 def served_demo(demo, tmp_path):
     chromium()
     archive, pledges = demo
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pledgewatch", "--db", str(archive), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(f"{base}/-/versions.json", process)
+    with served(archive) as base:
         yield base, pledges
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _dom(url: str, profile) -> lxml_html.HtmlElement:

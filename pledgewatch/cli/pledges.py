@@ -122,7 +122,17 @@ def _report_of(obj: object) -> dict[str, Any]:
     title = obj.get("title")
     if title is not None and not isinstance(title, str):
         raise BadLine("'title' must be a string")
-    return {"id": ref, "text": text, "published": when, "source": source, "title": title or None}
+    url = obj.get("url")
+    if url is not None and not isinstance(url, str):
+        raise BadLine("'url' must be a string")
+    return {
+        "id": ref,
+        "text": text,
+        "published": when,
+        "source": source,
+        "title": title or None,
+        "url": url or None,
+    }
 
 
 def _open_lines(path: str) -> Iterator[str]:
@@ -210,8 +220,10 @@ def extract(
         typer.Option(
             "--jsonl",
             help='JSON Lines of reports {"id", "text", "published" (YYYY-MM-DD, YYYY-MM, YYYY or null), '
-            '"source", "title" (optional)}, processed in order as a stream (`-` for stdin); a bad line '
-            "is reported on stderr with its number and skipped (exit code 2 at the end).",
+            '"source", "title" and "url" (optional: the headline and page the text is from, which name '
+            'the company when the text says only "the company")}, processed in order as a stream '
+            "(`-` for stdin); a bad line is reported on stderr with its number and skipped "
+            "(exit code 2 at the end).",
             show_default=False,
         ),
     ] = None,
@@ -220,6 +232,12 @@ def extract(
         typer.Option("--published", help="Publication date of FILE (YYYY-MM-DD, YYYY-MM or YYYY)."),
     ] = None,
     source: Annotated[str | None, typer.Option("--source", help="Outlet of FILE.")] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Headline of FILE (names its company).")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="Page FILE is from (its slug may name the company).")
+    ] = None,
     db_url: Annotated[
         str | None,
         typer.Option(
@@ -237,8 +255,10 @@ def extract(
         raise UsageError("give either FILE (one text) or --jsonl IN.jsonl (a stream of reports)")
     reports: Iterable[tuple[int, dict[str, Any] | str]]
     if jsonl is not None:
-        if published or source:
-            raise UsageError("--published and --source apply to FILE; in --jsonl give them per line")
+        if published or source or title or url:
+            raise UsageError(
+                "--published, --source, --title and --url apply to FILE; in --jsonl give them per line"
+            )
         reports = _read_jsonl(jsonl)
     else:
         assert file is not None
@@ -249,7 +269,9 @@ def extract(
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{file}: cannot read: {exc}") from None
         when = _parse_published(published) if published else None
-        reports = [(1, {"id": file, "text": text, "published": when, "source": source, "title": None})]
+        reports = [
+            (1, {"id": file, "text": text, "published": when, "source": source, "title": title, "url": url})
+        ]
     resolver = ActorResolver.from_entities(app_ctx.config.watchlist)
     target = db.normalise_db_url(db_url or app_ctx.db_option) if (db_url or app_ctx.db_option) else None
     with _store(target) as session:
@@ -290,6 +312,7 @@ def _extract_reports(
             report["source"],
             resolver=resolver,
             title=report["title"],
+            url=report.get("url"),
         )
         line = {"id": report["id"], "pledges": [_outcome_to_dict(o) for o in outcomes]}
         return json.dumps(line, ensure_ascii=False) + "\n"

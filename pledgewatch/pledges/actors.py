@@ -25,6 +25,27 @@ from pledgewatch.pledges.trie import trie_pattern
 KNOWN_COMPANIES: dict[str, tuple[str, ...]] = {
     name: tuple(aliases) for name, aliases in load("companies")["known_companies"].items()
 }
+# Executives who speak for a company (data/companies.json): "Founder Zhang Jindong said the company
+# will ..." is Suning's pledge. A person is never an actor, only the antecedent's company.
+_EXECUTIVES: dict[str, str] = {
+    person: company
+    for company, people in load("companies")["executives"].items()
+    if not company.startswith("_")
+    for person in people
+}
+
+
+@lru_cache(maxsize=1)
+def _executive_matcher() -> AliasMatcher:
+    return AliasMatcher(_EXECUTIVES, ignore_case=False)
+
+
+def _executive_company(sentence: str) -> str | None:
+    """The company of the first executive the sentence names, if any."""
+    found = _executive_matcher().find(sentence)
+    return found[0][2] if found else None
+
+
 # The configuration's default watch list, so pledges and relevance agree without a config file.
 _DEFAULT_WATCHLIST: dict[str, tuple[str, ...]] = {
     entity.name: tuple(entity.aliases) for entity in default_watchlist()
@@ -34,7 +55,7 @@ _COMPANY_PATTERN = re.compile(
     r"Ltd\.?|Holdings|Technologies)(?!\w)"
 )
 _PRONOUN_RE = re.compile(
-    r"\b(?:it|its|we|our|they|their|which|the\s+(?:[\w-]+\s+){0,2}?(?:company|firm|group|giant|retailer|e-tailer|"
+    r"\b(?:it|its|we|our|they|their|which|(?:the|[A-Z][\w-]*['’]s)\s+(?:[\w-]+\s+){0,2}?(?:company|firm|group|giant|retailer|e-tailer|"
     r"platform|major|player|operator|conglomerate|partners|two\s+sides|parties|tech\s+firm))\b"
     r"|\bthe\s+(?:[\w-]+\s+){0,2}?(?:project|program|programme|plan|initiative|cooperation|partnership|agreement|"
     r"deal|investment|fund|center|centre|facility|park|base|hub|campaign|scheme|venture)\b",
@@ -42,7 +63,7 @@ _PRONOUN_RE = re.compile(
 )
 # Pronouns and descriptors that stand for a company when nothing resolves them.
 _DESCRIPTOR_RE = re.compile(
-    r"\b(?:it|we|the\s+(?:[\w-]+\s+){0,2}?(?:company|firm|group|giant|retailer|e-tailer|platform|"
+    r"\b(?:it|we|(?:the|[A-Z][\w-]*['’]s)\s+(?:[\w-]+\s+){0,2}?(?:company|firm|group|giant|retailer|e-tailer|platform|"
     r"conglomerate|tech\s+firm|operator))\b",
     re.IGNORECASE,
 )
@@ -81,7 +102,7 @@ _ANALYST_RE = re.compile(
 )
 _STAT_RE = re.compile(
     r"\b(?:revenue|revenues|sales|GMV|turnover|profit|profits|earnings|income|market|markets|transactions|"
-    r"orders|users|shoppers|consumers|valuation|value|prices|exports|imports|output|GDP|economy|spending|"
+    r"orders|users?|shoppers?|consumers?|customers?|buyers?|valuation|value|prices|exports|imports|output|GDP|economy|spending|"
     r"volume|volumes|share|shares|growth|population|size|traffic|parcels|packages|deliveries)\b",
     re.IGNORECASE,
 )
@@ -253,6 +274,10 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
         for m in companies
         if m[0] >= clause_start and span[m[0] - clause_start : m[1] - clause_start].strip()
     ]
+    # "Aside from JD.com, Pinduoduo also plans": a company in a fronted comparison is not the subject.
+    subjects = [m for m in in_span if not _ASIDE_BEFORE.search(sentence, max(0, m[0] - 30), m[0])]
+    if subjects and len(subjects) < len(in_span):
+        in_span = subjects
     # The nearest typed word left of the cue decides whose commitment it is.
     nearest: list[tuple[int, str]] = []
     for _, end, _ in in_span:
@@ -270,6 +295,9 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     # ("Hubei province plans to", "China aims to"), not as a modifier ("its first Sichuan warehouse").
     subject_zone = _last_words_start(span, 4)
     for match in _GOVERNMENT_RE.finditer(span):
+        if _MODIFIER_AFTER.match(span, match.end()):
+            # "China's leading e-tailer", "the Beijing-based company": a modifier of the subject.
+            continue
         if match.start() >= subject_zone and not _after_preposition(span, match.start()):
             nearest.append((clause_start + match.end(), "government"))
     for match in _ANALYST_RE.finditer(span):
@@ -277,6 +305,8 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     for match in _NON_ACTOR_RE.finditer(span):
         nearest.append((clause_start + match.end(), "non-actor"))
     for start, end, _ in find_regions(span):
+        if _MODIFIER_AFTER.match(span, end):
+            continue
         if start >= subject_zone and not _after_preposition(span, start):
             nearest.append((clause_start + end, "government"))
     nearest.sort()
@@ -293,6 +323,10 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     if last == "pronoun" and len(nearest) > 1 and nearest[-2][1] == "government":
         # "The commerce ministry said it will ...": the pronoun is the authority.
         return None, "government"
+    if last is None and not companies and _reported_by_non_company(sentence, clause_start):
+        # "an official of the State Council told local media that ... will save the retailer
+        # CNY10 million": a claim of the speaker, whose clause names no company of its own.
+        return None, "speaker not a company"
     # Pronoun, descriptor or no subject: the company this sentence, or the text, is about.
     if re.search(r"\b(?:we|our)\b", span, re.IGNORECASE):
         after = ctx.resolver.companies(sentence[cue_start:])
@@ -304,6 +338,9 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     speaker = re.search(r"\b(?:said|says|according to)\b", sentence[cue_start:], re.IGNORECASE)
     if after and speaker:
         return after[0][2], "speaker"
+    executive = _executive_company(sentence)
+    if executive is not None and last == "pronoun":
+        return executive, "executive"
     agent = re.search(r"\bwill\s+be\s+\w+\s+by\s+", sentence[cue_start:], re.IGNORECASE)
     if agent:
         by = ctx.resolver.companies(sentence[cue_start + agent.end() :])
@@ -322,8 +359,34 @@ def _resolve_actor(sentence: str, cue_start: int, ctx: _Context) -> tuple[str | 
     return None, "no actor"
 
 
+# A place or authority that modifies the subject rather than being it.
+_MODIFIER_AFTER = re.compile(r"['’]s\s|-(?:based|headquartered|listed|born)\b", re.IGNORECASE)
+_ASIDE_BEFORE = re.compile(
+    r"\b(?:aside\s+from|apart\s+from|besides|like|unlike|as\s+with|similar\s+to|in\s+addition\s+to)\s+$",
+    re.IGNORECASE,
+)
+_REPORTING_RE = re.compile(
+    r"\b(?:said|says|told\s+(?:[\w-]+\s+){0,3}?|believes?|believed|estimated?|estimates|argued?|noted)\s*(?:that\s*)?$",
+    re.IGNORECASE,
+)
+_SPEAKER_RE = re.compile(
+    r"\b(?:director|official|officials|spokesperson\s+for\s+the\s+(?:ministry|government)|minister|professor|"
+    r"researcher|scholar|expert|analyst|economist|deputy)\b",
+    re.IGNORECASE,
+)
+
+
+def _reported_by_non_company(sentence: str, clause_start: int) -> bool:
+    """Whether the clause is what a non-company speaker (an official, an analyst) said."""
+    lead = sentence[:clause_start]
+    if not _REPORTING_RE.search(lead):
+        return False
+    return bool(_SPEAKER_RE.search(lead) or _GOVERNMENT_RE.search(lead) or _ANALYST_RE.search(lead))
+
+
 _PARENTHETICAL = re.compile(
-    r",\s*(?:which|who|whose|where|a|an|the|one\s+of|its|formerly|also|once)\b[^,;“”\"]*,\s*", re.IGNORECASE
+    r",\s*(?:(?:which|who|whose|where|a|an|the|one\s+of|its|formerly|also|once)\b|[A-Z][\w-]*['’]s\s)[^,;“”\"]*,\s*",
+    re.IGNORECASE,
 )
 
 

@@ -104,7 +104,8 @@ _CUE_RE = re.compile(
 )
 _DENIAL_RE = re.compile(
     r"\b(?:denied|denies|deny|dismissed|rejected|refuted)\b|\bno\s+plans?\s+to\b|\b(?:will|would|does|did)\s+not\b|"
-    r"\bwon['’]t\b|\bnot\s+(?:plan|intend|expect)|\bruled\s+out\b|\bscrapped\b|\bcancel+ed\b|\bshelved\b",
+    r"\bwon['’]t\b|\bnot\s+(?:plan|intend|expect)|\b(?:not|never|yet\s+to)\s+(?:\w+\s+)?(?:disclos|confirm|announc|decid|reveal|"
+    r"finali[sz])\w*|\bruled\s+out\b|\bscrapped\b|\bcancel+ed\b|\bshelved\b",
     re.IGNORECASE,
 )
 _INVEST_VERB_RE = re.compile(
@@ -115,7 +116,7 @@ _INVEST_VERB_RE = re.compile(
 # Money a company raises, receives or pays for a deal is not something it pledges to spend.
 _FINANCE_RE = re.compile(
     r"\b(?:IPO|initial\s+public\s+offering|listing|share\s+sale|placement|bonds?|notes|"
-    r"funding\s+round|valuation|buyback|repurchase|dividends?|acquisition|takeover|merger|stake)\b"
+    r"funding\s+round|valuation|valued\s+at|owned\s+by|held\s+by|worth\s+(?:about\s+|around\s+|over\s+)?$|buyback|repurchase|dividends?|acquisition|takeover|merger|stake)\b"
     r"|\b(?:raise|raising|receive|receiving|secure|securing|obtain|acquire|acquiring|borrow|borrowing|"
     r"repurchase|buy\s+back)\b",
     re.IGNORECASE,
@@ -203,7 +204,7 @@ def _is_future(match: re.Match[str]) -> bool:
 
 # Where the reporting part of a sentence begins: ", the company said on Monday", "Liu told a forum".
 _ATTRIBUTION_RE = re.compile(
-    r"(?:,\s*|\s+)(?:[\w'’.-]+\s+){0,6}?(?:said|says|told|announced|added|noted|according\s+to)\b"
+    r"(?:,\s*|\s+)(?:[\w'’.-]+\s+){0,6}?(?:said|says|told|announced|added|noted|reported|reports|according\s+to)\b"
     r"|,\s*(?:at|during)\s+(?:a|an|the)\s+(?:[\w-]+\s+){0,3}?(?:ceremony|conference|forum|event|summit|meeting)\b",
     re.IGNORECASE,
 )
@@ -245,9 +246,13 @@ _PASSIVE_FUTURE_AFTER = re.compile(
 
 
 _ANNOUNCE_VERBS = r"announced|unveiled|launched|rolled\s+out|introduced|set\s+up|established|created|started"
-_ANNOUNCE_BEFORE = re.compile(rf"\b(?P<verb>{_ANNOUNCE_VERBS})\s+(?:[\w-]+\s+){{0,2}}?$", re.IGNORECASE)
+_ANNOUNCE_BEFORE = re.compile(
+    rf"\b(?P<verb>{_ANNOUNCE_VERBS})\s+(?:(?:an?\s+)?(?:investment|spending|funding|donation)s?\s+of\s+|(?:[\w-]+\s+){{0,2}}?)$",
+    re.IGNORECASE,
+)
 _FUND_OF_BEFORE = re.compile(
-    rf"\b(?P<verb>{_ANNOUNCE_VERBS})\s+(?:[\w'’-]+\s+){{0,5}}?(?:fund|package|program|programme|plan|initiative)\s+"
+    rf"\b(?P<verb>{_ANNOUNCE_VERBS}|establishing|setting\s+up|launching|creating)\s+(?:[\w'’-]+\s+){{0,5}}?"
+    r"(?:fund|package|program|programme|plan|initiative)\s+"
     r"(?:of|worth)\s+(?:about\s+|around\s+|over\s+|more\s+than\s+)?$",
     re.IGNORECASE,
 )
@@ -280,7 +285,8 @@ def _announced_package(sentence: str, quantity: Quantity) -> re.Match[str] | Non
     tail = sentence[quantity.end : quantity.end + 200]
     tail = re.sub(r"^\s*\([^)]{0,40}\)", "", tail)
     match = _ANNOUNCE_BEFORE.search(sentence, start, quantity.start)
-    if match is not None and _PACKAGE_AFTER.match(tail):
+    if match is not None and (_PACKAGE_AFTER.match(tail) or _FORWARD_HORIZON_AFTER.match(tail)):
+        # "announced investment of Rmb100bn ($15.12bn) over five years": spending still to come.
         return match
     match = _FUND_OF_BEFORE.search(sentence, start, quantity.start)
     if match is not None:
@@ -308,3 +314,28 @@ def _nominal_commitment(sentence: str, quantity: Quantity) -> re.Match[str] | No
             continue
         return match if _is_future(match) else None
     return None
+
+
+# The amount is the cause of what the clause reports, not what the company commits: "This will be
+# made possible by a $2bn investment", "following a $2bn investment in Lazada".
+CAUSE_BEFORE = re.compile(
+    r"\b(?:made\s+possible\s+by|thanks\s+to|following|after|on\s+the\s+back\s+of|backed\s+by|funded\s+by|"
+    r"due\s+to|because\s+of|driven\s+by)\s+(?:a|an|the|its|their)?\s*(?:[\w-]+\s+){0,2}?$",
+    re.IGNORECASE,
+)
+# A dated target stated as a goal: "green goals include reducing carbon emissions by 50 percent by
+# 2030", "its target is to cut emissions 30% by 2025". The goal noun is the commitment.
+_GOAL_BEFORE = re.compile(
+    r"\b(?P<noun>goals?|targets?|ambitions?|commitments?|pledges?|aims?|objectives?)\b[^.;]{0,60}?\b"
+    r"(?:reduc|cut|lower|decreas|increas|rais|rais|boost|achiev|reach|double|halv)\w*\s+(?:[\w-]+\s+){0,5}?"
+    r"(?:by\s+|to\s+)?$",
+    re.IGNORECASE,
+)
+_DATED_AFTER = re.compile(r"^[^.;]{0,40}?\bby\s+(?:the\s+end\s+of\s+)?20\d\d\b", re.IGNORECASE)
+
+
+def dated_goal(sentence: str, quantity: Quantity) -> re.Match[str] | None:
+    """The goal noun of a dated target ("goals include reducing emissions by 50% by 2030"), if any."""
+    if not _DATED_AFTER.match(sentence[quantity.end : quantity.end + 60]):
+        return None
+    return _GOAL_BEFORE.search(sentence, max(0, quantity.start - 160), quantity.start)

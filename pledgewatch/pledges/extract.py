@@ -43,6 +43,7 @@ from pledgewatch.pledges.cues import (
     _DENIAL_RE,
     _PAST_AFTER_RE,
     _REVISION_RE,
+    CAUSE_BEFORE,
     CUE_WINDOW,
     _announced_package,
     _attribution_start,
@@ -51,6 +52,7 @@ from pledgewatch.pledges.cues import (
     _is_future,
     _main_future_cue,
     _nominal_commitment,
+    dated_goal,
 )
 from pledgewatch.pledges.horizons import _horizon
 from pledgewatch.pledges.kinds import _kind
@@ -205,6 +207,9 @@ def extract_sentence(
         if re.search(r"\bfrom\s*(?:rmb|\$|us\$|¥)?\s*$", lead) or re.search(r"\bup\s+from\s*$", lead):
             reject(quantity, "amount raised from")
             continue
+        if CAUSE_BEFORE.search(text, max(0, quantity.start - 60), quantity.start):
+            reject(quantity, "the cause of the clause, not a commitment")
+            continue
         revision = _REVISION_RE.search(text, max(0, quantity.start - CUE_WINDOW), quantity.start)
         cue = _governing_cue(text, quantity.start)
         actor_position: int | None = None
@@ -213,6 +218,11 @@ def extract_sentence(
         elif (cue is None or not _is_future(cue)) and _announced_package(text, quantity):
             # "JD announced RMB10 billion in support for merchants": a package for future spending.
             cue = _announced_package(text, quantity)
+            revision = None
+        elif (cue is None or not _is_future(cue)) and dated_goal(text, quantity):
+            # "The company's green goals include reducing carbon emissions by 50 percent by 2030".
+            cue = dated_goal(text, quantity)
+            actor_position = cue.start() if cue is not None else None
             revision = None
         elif cue is None or not _is_future(cue):
             # "JD's 3-billion-yuan commitment to Sichuan will focus on ...": the amount names a
@@ -265,8 +275,20 @@ def extract_sentence(
             named = ctx.resolver.companies(text)
             if named:
                 actor, why = _first_non_possessive(text, named), "in sentence"
+        if actor is None and why == "no actor" and _unnamed_project(text, actor_at, quantity, actor_position):
+            # "A total of 185 drone airports will be established", "The new logistics hub is
+            # expected to create 5,000 jobs", alone: a company's project whose company the text
+            # does not name. Still reported, its actor as written and unresolved, so it is seen.
+            actor, why = _as_unresolved(text, actor_at, ctx), "unresolved"
+            unnamed = True
+        else:
+            unnamed = False
         if actor is None:
             reject(quantity, f"not a company ({why})")
+            continue
+        if _FORECASTER_BEFORE.search(text, max(0, actor_at - 200), actor_at):
+            # "Analysts expect JD to hire 10,000 people": somebody else's expectation of the company.
+            reject(quantity, "a forecast of the company")
             continue
         # The quantity's own clause: from the verb cue (or the previous quantity) to the next one.
         clause_start = max(cue.start(), quantities[index - 1].end if index else 0)
@@ -276,6 +298,11 @@ def extract_sentence(
         window = text[cue.start() : quantity.start]
         after = text[quantity.end : min(clause_end, quantity.end + 80)]
         kind = _kind(quantity, clause, window, after, donor)
+        if unnamed and kind == "other":
+            # An unnamed project's size ("the park will cover 100 hectares") is a description; only
+            # what a pledge commits (money, jobs, people, facilities built, emissions) is reported.
+            reject(quantity, "an unnamed project's size, not a commitment")
+            continue
         if kind in seen_kinds:
             reject(quantity, "kind already reported")
             continue
@@ -317,6 +344,56 @@ def extract_sentence(
             )
         )
     return candidates
+
+
+_PROJECT_SUBJECT_BEFORE = re.compile(
+    r"\b(?:the|this|these|its|their|a|an)\s+(?:[\w-]+\s+){0,3}?(?:project|projects|program|programme|plan|"
+    r"initiative|hub|hubs|center|centre|centers|centres|facility|facilities|park|parks|base|bases|campus|"
+    r"warehouse|warehouses|venture|scheme|partnership|cooperation|agreement)\s+$|"
+    r"^\s*(?:under|through|with|as\s+part\s+of)\s+(?:the|this|its)\s+(?:[\w-]+\s+){0,3}?(?:plan|initiative|"
+    r"program|programme|project|scheme|agreement|partnership|deal|campaign)\b",
+    re.IGNORECASE,
+)
+
+
+def _unnamed_project(text: str, actor_at: int, quantity: Quantity, actor_position: int | None) -> bool:
+    """A company project's future whose company the sentence does not name: a passive future of
+    the quantity ("185 drone airports will be established") or a project as subject ("the new hub
+    is expected to create"), with no authority anywhere in the sentence (a government's project is
+    not a company's pledge)."""
+    if _AUTHORITY_RE.search(text) or _ANALYST_RE.search(text):
+        return False
+    lead = text[_clause_start(text, actor_at) : actor_at]
+    if actor_position == quantity.start:
+        passive = _PASSIVE_QUANTITY.match(text, quantity.end)
+        return bool(passive) or bool(_PROJECT_SUBJECT_BEFORE.search(text[:actor_at]))
+    return bool(_PROJECT_SUBJECT_BEFORE.search(lead))
+
+
+_FORECASTER_BEFORE = re.compile(
+    r"\b(?:analysts?|economists?|observers?|experts?|investors?|market\s+watchers|brokers?|traders)\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:expect|predict|forecast|estimate|believe|project|see|reckon)(?:s|ed)?\b",
+    re.IGNORECASE,
+)
+# Authorities, not places: "across Guizhou province" is where, not who.
+_AUTHORITY_RE = re.compile(
+    r"\b(?:government|governments|ministry|ministries|council|commission|bureau|authorities|administration|"
+    r"department|officials?|regulators?|municipal|provincial|county|city|state-owned|state|party|premier|mayor|"
+    r"governor|NDRC|MOFCOM)\b",
+    re.IGNORECASE,
+)
+_PASSIVE_QUANTITY = re.compile(
+    r"[^.;,]{0,40}?\b(?:will|shall|are\s+to|is\s+to|are\s+set\s+to|are\s+expected\s+to)\s+be\s+(?:\w+ly\s+)?"
+    r"(?:built|established|set\s+up|opened|created|launched|constructed|trained|hired|recruited|planted|donated|"
+    r"invested|deployed|installed|provided|added)\b",
+    re.IGNORECASE,
+)
+
+
+def _as_unresolved(text: str, actor_at: int, ctx: _Context) -> str:
+    """The subject as written for an unresolved actor ("the new logistics hub"), else "unnamed company"."""
+    written = _subject_text(text, actor_at, ctx)
+    return written[:1].lower() + written[1:] if written else "unnamed company"
 
 
 def _output_unit(quantity: Quantity, kind: str) -> str | None:
@@ -364,24 +441,52 @@ def _region(
     return join_regions(provinces)
 
 
+def url_words(url: str) -> str:
+    """The words of a URL's path as a title would print them ("jd-logistics-aims-to" -> "Jd Logistics
+    Aims To"), so company aliases match in a slug; hosts and query strings are left out (every page
+    of jd.com would otherwise be "about JD")."""
+    path = (
+        re.sub(r"^[a-z][a-z0-9+.-]*://[^/]*", "", url.strip(), flags=re.IGNORECASE)
+        .split("?")[0]
+        .split("#")[0]
+    )
+    words = re.findall(r"[A-Za-z][A-Za-z0-9]*", path)
+    return " ".join(w[:1].upper() + w[1:] for w in words if w.lower() not in _URL_NOISE)
+
+
+_URL_NOISE = frozenset(
+    {"html", "htm", "shtml", "php", "aspx", "www", "com", "cn", "article", "articles", "news"}
+)
+
+
 def extract_pledges(
     text: str,
     published: date | datetime | None = None,
     resolver: ActorResolver | None = None,
     subject: str | None = None,
     title: str | None = None,
+    url: str | None = None,
+    outlet: str | None = None,
 ) -> list[PledgeCandidate]:
     """Every pledge stated in ``text`` (an article body or a short report), in text order.
 
     ``published`` turns relative horizons ("over the next three years") into years; ``subject``
-    is the company the text is about when the caller knows it (otherwise the one the ``title``
-    names, else the most mentioned one), so "the company will ..." resolves to it.
+    is the company the text is about when the caller knows it, so "the company will ..." resolves
+    to it. Otherwise the subject is the company the ``title`` names, else the one the ``url``'s
+    slug names (most news sites put the headline there: ".../suning-to-open-10000-new-stores"),
+    else the most mentioned one in the text, else the company whose own newsroom the ``outlet``
+    is ("JD corporate blog"). A lone sentence that says only "the company" has no other way to
+    its actor; with none of them it is still reported, its actor as written and unresolved.
     """
     resolver = resolver or default_resolver()
     if isinstance(published, datetime):
         published = published.date()
     subject = (
-        subject or (subject_company(resolver, title) if title else None) or subject_company(resolver, text)
+        subject
+        or (subject_company(resolver, title) if title else None)
+        or (subject_company(resolver, url_words(url)) if url else None)
+        or subject_company(resolver, text)
+        or (subject_company(resolver, outlet) if outlet else None)
     )
     ctx = _Context(resolver, published, subject, [])
     candidates: list[PledgeCandidate] = []

@@ -66,7 +66,8 @@ def _kind(quantity: Quantity, clause: str, window: str, after: str, donor: bool 
         if donor or _DONATE_RE.search(after):
             return "donate"
         return "invest"
-    if _DONATE_VERB_RE.search(window):
+    if _DONATE_VERB_RE.search(window) and quantity.unit != "percent":
+        # "contributing green energy to 85 percent of its parks" is a share, not a gift.
         return "donate"
     if (
         quantity.unit in ("workers", "people", "students")

@@ -92,6 +92,7 @@ def _unit_after(sentence: str, position: int, number_start: int | None = None) -
     # What a company builds is a facility, whoever it hires or trains is people.
     after_build_verb = bool(_BUILD_VERB_BEFORE.search(head_text))
     after_person_verb = bool(_PERSON_VERB_BEFORE.search(head_text))
+    after_count_verb = bool(_COUNT_VERB_BEFORE.search(head_text))
     best: tuple[str, int] | None = None
     words = 0
     for index, token in enumerate(tokens):
@@ -117,32 +118,26 @@ def _unit_after(sentence: str, position: int, number_start: int | None = None) -
             best = (_UNITS[low], position + token.end())
         elif head in _UNITS and head != low:
             best = (_UNITS[head], position + token.end())
-        elif (
-            best is None
-            and after_build_verb
-            and re.fullmatch(r"[a-z]+s", low)
-            and low not in _NOT_FACILITIES
-            and (
-                index + 1 >= len(tokens)
-                or not tokens[index + 1].group(0)[0].isalpha()
-                or tokens[index + 1].group(0).lower() in _PHRASE_STOP
-            )
-        ):
-            # "open 1,000 pharmacies", "build 50 libraries": what a company builds is a facility.
-            best = ("facilities", position + token.end())
-        elif (
-            best is None
-            and after_person_verb
-            and re.fullmatch(r"[a-z]+s", low)
-            and (
-                index + 1 >= len(tokens)
-                or not tokens[index + 1].group(0)[0].isalpha()
-                or tokens[index + 1].group(0).lower() in _PHRASE_STOP
-            )
-        ):
-            # "recruit 10,000 veterans": whatever a company hires or trains is people.
-            best = ("people", position + token.end())
+        elif best is None and re.fullmatch(r"[a-z]{2,}s", low) and _ends_phrase(tokens, index):
+            # A plural noun that ends the phrase, named by the verb before the number: "open 1,000
+            # pharmacies" (what a company builds is a facility), "recruit 10,000 veterans" (whoever
+            # it hires or trains is people), "sign up 10,000 new suppliers" (a count the verb
+            # commits, of whatever it names: the lexicon cannot list every noun).
+            if after_build_verb and low not in _NOT_FACILITIES:
+                best = ("facilities", position + token.end())
+            elif after_person_verb:
+                best = ("people", position + token.end())
+            elif after_count_verb and low not in _NOT_FACILITIES:
+                best = (low, position + token.end())
     return best
+
+
+def _ends_phrase(tokens: list[re.Match[str]], index: int) -> bool:
+    """Whether the token at ``index`` is the last word of its noun phrase."""
+    if index + 1 >= len(tokens):
+        return True
+    following = tokens[index + 1].group(0)
+    return not following[0].isalpha() or following.lower() in _PHRASE_STOP
 
 
 _BUILD_VERB_BEFORE = re.compile(
@@ -155,6 +150,17 @@ _PERSON_VERB_BEFORE = re.compile(
     r"\b(?:hire|hiring|recruit|recruiting|employ|employing|train|training|cultivate|cultivating|educate|"
     r"offer\s+jobs\s+to|help)\s+(?:about\s+|over\s+|more\s+than\s+|up\s+to\s+|as\s+many\s+as\s+|another\s+|"
     r"some\s+|nearly\s+|at\s+least\s+)?$",
+    re.IGNORECASE,
+)
+
+
+_COUNT_VERB_BEFORE = re.compile(
+    r"\b(?:sign\s+up|add|adding|deploy|deploying|roll\s+out|rolling\s+out|install|installing|introduce|"
+    r"introducing|launch|launching|plant|planting|onboard|onboarding|support|supporting|serve|serving|"
+    r"connect|connecting|bring\s+in|recruit|partner\s+with|cover|covering|donate|donating|provide|providing|offer|"
+    r"offering|give\s+away|giving\s+away|distribute|distributing)\s+"
+    r"(?:about\s+|over\s+|more\s+than\s+|up\s+to\s+|as\s+many\s+as\s+|another\s+|some\s+|nearly\s+|"
+    r"at\s+least\s+)?$",
     re.IGNORECASE,
 )
 
@@ -233,8 +239,11 @@ def find_quantities(sentence: str, percents: bool = False) -> list[Quantity]:
             # "HK$" and "US$" are matched whole; a bare "S$"/"NT$" is not ours.
             continue
         currency = _CURRENCY_BEFORE.get(pre.lower()) if pre else None
-        if currency is None and post:
-            currency = _CURRENCY_AFTER.get(re.sub(r"\s+", " ", post.lower()))
+        after = _CURRENCY_AFTER.get(re.sub(r"\s+", " ", post.lower())) if post else None
+        if after is not None and (currency is None or pre == "$"):
+            # "$10 billion RMB": a bare dollar sign is the writer's habit, the named currency after
+            # the number is the currency.
+            currency = after
         start = match.start() if pre else match.start("digits") if match.group("digits") else match.start()
         found.append(Quantity(start, match.end(), value, currency, None, None))
     # Money amounts are sorted and do not overlap: one pointer finds the one a number may be in.

@@ -394,37 +394,30 @@ def claim(session: Session, delivery_id: int, lease: timedelta) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def mark_sent(session: Session, delivery_id: int, note: str | None = None) -> None:
-    """The server accepted the message: the delivery and its items are done for good."""
+def _set_status(session: Session, delivery_id: int, **values: object) -> None:
+    """One delivery's new state, committed at once: what was sent must be known as sent."""
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(status=SENT, sent_at=utcnow(), last_error=note)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     session.commit()
+
+
+def mark_sent(session: Session, delivery_id: int, note: str | None = None) -> None:
+    """The server accepted the message: the delivery and its items are done for good."""
+    _set_status(session, delivery_id, status=SENT, sent_at=utcnow(), last_error=note)
 
 
 def mark_skipped(session: Session, delivery_id: int, reason: str) -> None:
     """Nothing can be sent for this delivery (its items vanished or were withdrawn): done for good."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(status=SKIPPED, last_error=reason[:2000])
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
+    _set_status(session, delivery_id, status=SKIPPED, last_error=reason[:2000])
 
 
 def mark_failed_attempt(session: Session, delivery_id: int, error: str) -> None:
     """Sending failed: back to pending for the next run, with the reason kept."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(status=PENDING, last_error=error[:2000])
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
+    _set_status(session, delivery_id, status=PENDING, last_error=error[:2000])
 
 
 def retryable_deliveries(session: Session, lease: timedelta, kind: str | None = None) -> list[int]:
