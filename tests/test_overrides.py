@@ -109,10 +109,16 @@ def test_a_rejected_pledge_is_never_alerted_and_a_correction_reaches_the_digest(
         rejected = _find(session, "JD.com", "other", amount=200.0)
         rejected_id, rejected_mention = rejected.id, rejected.mentions[0].id
         overrides.reject_pledge(session, rejected_id, "not a pledge", by="ana")
+        # Corrected before its alert: the alert says what the analyst says.
+        overrides.correct(
+            session, _find(session, "JD.com", "train", "Sichuan").id, {"region": "Chengdu"}, by="ana"
+        )
         session.commit()
     Dispatcher(mail_config(smtp.port, alert_max_age_days=0), sessions).send_alerts()
     alerted = subjects(smtp.messages)
     assert alerted and not any("200" in subject and "JD.com" in subject for subject in alerted)
+    assert any("in Chengdu" in subject for subject in alerted)
+    assert not any("in Sichuan" in subject and "train" in subject for subject in alerted)
     with sessions() as session:
         carried = session.scalar(
             select(func.count())
