@@ -29,7 +29,7 @@ from pledgewatch.crawler.archive import archive_sessions, require_db_url
 from pledgewatch.crawler.completeness import completeness_of
 from pledgewatch.crawler.summary import STAT_PREFIX, record_error
 from pledgewatch.spiders.urls import canonical_or_none
-from pledgewatch.store.archive import find_known_article
+from pledgewatch.store.archive import KnownArticle, find_known_article, find_known_articles
 from pledgewatch.store.validators import Validators, delete_validators, get_validators, save_validators
 
 if TYPE_CHECKING:
@@ -84,6 +84,15 @@ class SeenArticleMiddleware:
         with archive_sessions(self.crawler)() as session:
             known = find_known_article(session, url, canonical_or_none(url))
         return known is not None and not is_newer(announced_modified, known.modified_at)
+
+    def known_among(self, urls: list[str]) -> dict[str, KnownArticle]:
+        """The archived articles behind ``urls`` (by URL): one query per chunk, not one per URL.
+
+        The spider asks this for a whole feed, listing or sitemap at once and marks the requests it
+        then makes as checked. Safe to call from a thread (each call opens its own session).
+        """
+        with archive_sessions(self.crawler)() as session:
+            return find_known_articles(session, [(url, canonical_or_none(url)) for url in urls])
 
     def _check(self, request: Request) -> None:
         if request.meta.get(KIND) != "article" or request.meta.get(SEEN_CHECKED):
