@@ -100,6 +100,19 @@ def main() -> None:
             f"seen-URL check, batched: {batched:.2f} s, {batched / len(links) * 1000:.3f} ms per URL "
             f"({len(known):,} known)"
         )
+        # What stays on the reactor thread: the loop over the links and the requests for new ones.
+        import scrapy
+
+        started = time.perf_counter()
+        announced: dict[str, datetime] = {}
+        requests = []
+        for link in links:
+            if link.modified is not None:
+                announced[link.url] = link.modified
+            if link.url not in known:
+                requests.append(scrapy.Request(link.url, meta={"pw_kind": "article"}))
+        on_reactor = time.perf_counter() - started
+        print(f"on the reactor: {on_reactor:.2f} s ({len(requests):,} requests built)")
     if args.per_url or not hasattr(archive, "find_known_articles"):
         sample = links[: min(len(links), 5000)]
         started = time.perf_counter()
