@@ -124,6 +124,7 @@ def _ok(exc: BaseException) -> bool:
 # -- pages -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @fuzz(60)
 @given(html_pages(), PAGE_URLS, st.sampled_from([None, "text/html; charset=gbk", "text/html; charset=bogus"]))
 def test_fuzz_pages_publisher_parsers_and_generic_fallback(
@@ -247,6 +248,7 @@ def warc_records(draw: st.DrawFn) -> tuple[str, str, list[tuple[str, str]], byte
     return url, status, headers, payload
 
 
+@pytest.mark.slow
 @fuzz(40)
 @given(st.lists(warc_records(), min_size=1, max_size=4), st.one_of(st.none(), st.integers(0, 4000)))
 # Found by a long run: cut inside the first record's WARC headers, warcio raised AttributeError.
