@@ -31,7 +31,8 @@ from pledgewatch.store.models import Article, ArticleUrl, Source
 
 def sitemap(count: int) -> bytes:
     rows = "".join(
-        f"<url><loc>https://jdcorporateblog.com/post-{i}/</loc><lastmod>2026-11-{1 + i % 28:02d}T08:00:00+08:00</lastmod></url>"
+        f"<url><loc>https://jdcorporateblog.com/post-{i}/</loc>"
+        f"<lastmod>2026-11-{1 + i % 28:02d}T08:00:00+08:00</lastmod></url>"
         for i in range(count)
     )
     return (
@@ -119,7 +120,9 @@ def main() -> None:
         found = 0
         for link in sample:
             with sessions() as session:
-                found += archive.find_known_article(session, link.url, canonical_or_none(link.url)) is not None
+                found += (
+                    archive.find_known_article(session, link.url, canonical_or_none(link.url)) is not None
+                )
         each = time.perf_counter() - started
         print(
             f"seen-URL check, one query per URL (first {len(sample):,}): {each:.2f} s, "
