@@ -75,8 +75,9 @@ class AppContext:
         """The archive's engine. A command that stores something passes ``create=True``: a
         brand-new SQLite archive is then created at head on first use, and said on stderr (a
         mistyped --db path must not look like an empty archive). A command that only reads
-        refuses a missing archive instead and creates nothing, not even its folder; it opens an
-        archive in a folder it cannot write read-only (db.read_only_url).
+        refuses a missing archive instead and creates nothing, not even its folder (on PostgreSQL:
+        no table in an empty database or schema); it opens an archive in a folder it cannot write
+        read-only (db.read_only_url).
         """
         if self._engine is None:
             path = db.sqlite_path(self.db_url)
@@ -92,7 +93,7 @@ class AppContext:
                 assert path is not None
                 announce_new_archive(path)
         if ensure_schema:
-            db.ensure_schema(self._engine)
+            db.ensure_schema(self._engine, create=create)
         return self._engine
 
     def describe_database(self) -> str:

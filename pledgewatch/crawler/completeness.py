@@ -32,25 +32,33 @@ class CompletenessTracker:
     parsed: set[str] = field(default_factory=set)  # pages read to the end (200, or 304)
     outcome: dict[str, bool] = field(default_factory=dict)  # article link -> archived?
     item_links: dict[str, str] = field(default_factory=dict)  # extracted record's URL -> its link
+    #: Bumped by every event that can make a page complete: the validator flush skips its check
+    #: while this has not moved.
+    changes: int = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CompletenessTracker:
         return cls()
 
     def article_linked(self, page: str, link: str) -> None:
+        self.changes += 1
         self.articles.setdefault(page, set()).add(link)
 
     def page_linked(self, page: str, link: str) -> None:
+        self.changes += 1
         self.children.setdefault(page, set()).add(link)
 
     def link_skipped(self, page: str) -> None:
+        self.changes += 1
         self.skipped.add(page)
 
     def page_parsed(self, *urls: str) -> None:
+        self.changes += 1
         self.parsed.update(urls)
 
     def article_done(self, link: str, archived: bool) -> None:
         """Record an article's fate; a failure wins over a success reached another way."""
+        self.changes += 1
         self.outcome[link] = archived and self.outcome.get(link, True)
 
     def item_extracted(self, item_url: str, link: str) -> None:

@@ -17,7 +17,9 @@ spider counts what it sees into Scrapy's stats (``pledgewatch/health/...`` and t
     * at least :data:`FAILED_SHARE` of the article pages could not be parsed, or lacked a field
       (no title, no date anywhere);
     * a start URL (feed, sitemap, listing) answered 404 or 410 in ``dead_after_runs`` consecutive
-      runs (one 404 is a hiccup; several are a dead feed).
+      runs (one 404 is a hiccup; several are a dead feed);
+    * a sitemap limit was reached (``[crawl] sitemap_max_urls``, ``sitemap_max_depth``,
+      ``sitemap_max_files``): part of the site's sitemaps was not read.
 ``broken`` (nothing useful comes from the source)
     * no request was answered (network, DNS, 5xx: the crawl summary's ``failed``);
     * every start URL answered an HTTP error (404/410/...) in this run;
@@ -64,6 +66,7 @@ FALLBACK_ARTICLES = PREFIX + "fallback_articles"  # articles with at least one f
 FAILED_FIELDS = PREFIX + "failed_fields"  # {"title": n, "published": n}
 START_URL_STATUS = PREFIX + "start_urls"  # {start URL: HTTP status of its answer}
 OWN_LISTING_FALLBACKS = PREFIX + "listing_fallbacks"
+SITEMAP_LIMITS = PREFIX + "sitemap_limits"  # [why a sitemap or index was not read to the end]
 
 
 def listing_fallback_stat(source: str) -> str:
@@ -88,6 +91,9 @@ class HealthCounts:
     failed_fields: dict[str, int] = field(default_factory=dict)
     # Start URL -> the HTTP status it answered with this run (200, 304, 404...).
     start_urls: dict[str, int] = field(default_factory=dict)
+    # A sitemap cut at sitemap_max_urls, an index nested past sitemap_max_depth, or past
+    # sitemap_max_files sitemaps in one crawl: what was not read, in words.
+    sitemap_limits: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,6 +127,7 @@ def counts_from_stats(stats: Mapping[str, Any], source: str) -> HealthCounts:
         fallback_articles=number(FALLBACK_ARTICLES),
         failed_fields=dict(stats.get(FAILED_FIELDS) or {}),
         start_urls=dict(stats.get(START_URL_STATUS) or {}),
+        sitemap_limits=list(stats.get(SITEMAP_LIMITS) or []),
     )
 
 
@@ -172,6 +179,8 @@ def assess(
         )
     for url in counts.empty_listings:
         degraded.append(f"listing {url}: no article links found")
+    for limit in counts.sitemap_limits:
+        degraded.append(limit)
     if counts.articles_parsed and counts.fallback_articles / counts.articles_parsed >= fallback_share:
         which = ", ".join(f"{name} {n}" for name, n in sorted(counts.field_fallbacks.items()))
         degraded.append(

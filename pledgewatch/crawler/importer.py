@@ -9,12 +9,14 @@ reactor: a plain loop over the archive, so it can run any number of times in one
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecord
 
 from pledgewatch.config import Config
 from pledgewatch.crawler.summary import CrawlSummary
@@ -141,6 +143,20 @@ def _store(session, item: ArticleRecord, watchlist: Watchlist, summary: CrawlSum
         summary.pledges_new += outcome.pledges_new
 
 
+def _records(iterator: ArchiveIterator) -> Iterator[ArcWarcRecord]:
+    """warcio's records, with its own failures on a damaged archive as :class:`ArchiveLoadFailed`.
+
+    A WARC cut inside a record's headers (a download stopped early) made warcio raise
+    AttributeError (found by tests/reliability/test_fuzz.py): a traceback instead of one line.
+    """
+    try:
+        yield from iterator
+    except ArchiveLoadFailed:
+        raise
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError, EOFError, zlib.error) as exc:
+        raise ArchiveLoadFailed(f"a damaged record ({type(exc).__name__}: {exc})") from None
+
+
 def _import_records(  # type: ignore[no-untyped-def]
     stream, total: int, watchlist: Watchlist, session, summary: CrawlSummary, progress, max_bytes: int = 0
 ) -> None:
@@ -155,7 +171,7 @@ def _import_records(  # type: ignore[no-untyped-def]
     # Continuation pages seen so far (url -> text) and page-1 records waiting for theirs.
     pages: dict[str, str] = {}
     waiting: dict[str, ArticleRecord] = {}
-    for record in iterator:
+    for record in _records(iterator):
         if progress is not None:
             progress(stream.tell(), total, summary)
         if record.rec_type != "response" or record.http_headers is None:

@@ -29,7 +29,7 @@ from pledgewatch.crawler.archive import archive_sessions, require_db_url
 from pledgewatch.crawler.completeness import completeness_of
 from pledgewatch.crawler.summary import STAT_PREFIX, record_error
 from pledgewatch.spiders.urls import canonical_or_none
-from pledgewatch.store.archive import find_known_article
+from pledgewatch.store.archive import KnownArticle, find_known_article, find_known_articles
 from pledgewatch.store.validators import Validators, delete_validators, get_validators, save_validators
 
 if TYPE_CHECKING:
@@ -85,6 +85,15 @@ class SeenArticleMiddleware:
             known = find_known_article(session, url, canonical_or_none(url))
         return known is not None and not is_newer(announced_modified, known.modified_at)
 
+    def known_among(self, urls: list[str]) -> dict[str, KnownArticle]:
+        """The archived articles behind ``urls`` (by URL): one query per chunk, not one per URL.
+
+        The spider asks this for a whole feed, listing or sitemap at once and marks the requests it
+        then makes as checked. Safe to call from a thread (each call opens its own session).
+        """
+        with archive_sessions(self.crawler)() as session:
+            return find_known_articles(session, [(url, canonical_or_none(url)) for url in urls])
+
     def _check(self, request: Request) -> None:
         if request.meta.get(KIND) != "article" or request.meta.get(SEEN_CHECKED):
             return
@@ -109,23 +118,39 @@ class ConditionalRequestMiddleware:
     """If-None-Match / If-Modified-Since for discovery pages; new validators are kept per URL.
 
     A 304 means "nothing to read here", so validators are written only for what this crawl read
-    completely: when the spider finishes normally, and only for pages whose every article link was
-    stored or already archived (none outside the window, missing, failed). The validators of a page
-    read again but not completely are dropped, so the next crawl reads it in full. A page that
-    keeps validators had no link outside its crawl's window, so a wider window (``--since``) finds
-    nothing more on it and may rightly get its 304.
+    completely: only for pages whose every article link was stored or already archived (none
+    outside the window, missing, failed). They are saved as each page completes (checked every
+    ``PLEDGEWATCH_VALIDATOR_FLUSH_INTERVAL`` seconds, written in a thread), so a crawl killed or
+    stopped midway keeps what it finished and the next run gets its 304s; the rest is settled
+    when the spider closes. The validators of a page read again but not completely are dropped, so
+    the next crawl reads it in full. A page that keeps validators had no link outside its crawl's
+    window, so a wider window (``--since``) finds nothing more on it and may rightly get its 304.
     """
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, interval: float = 1.0) -> None:
         self.crawler = crawler
         self.pending: dict[str, Validators] = {}
+        self.saved: set[str] = set()  # pages whose validators a flush already wrote
+        self.interval = interval
+        self._loop: Any = None
+        self._inflight: Any = None  # the Deferred of a flush being written, if any
+        self._changes_seen = -1
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
         require_db_url(crawler)
-        middleware = cls(crawler)
+        interval = crawler.settings.getfloat("PLEDGEWATCH_VALIDATOR_FLUSH_INTERVAL", 1.0)
+        middleware = cls(crawler, interval)
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
+
+    def spider_opened(self, spider: Spider) -> None:
+        if self.interval > 0:
+            from twisted.internet.task import LoopingCall
+
+            self._loop = LoopingCall(self.flush)
+            self._loop.start(self.interval, now=False)
 
     def has_validators(self, url: str) -> bool:
         with archive_sessions(self.crawler)() as session:
@@ -158,22 +183,74 @@ class ConditionalRequestMiddleware:
             self.crawler.stats.inc_value(STAT_PREFIX + "not_modified")
         return response
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
+    def _write(self, complete: list[Validators], incomplete: list[str]) -> None:
+        with archive_sessions(self.crawler)() as session:
+            save_validators(session, complete)
+            delete_validators(session, incomplete)
+            session.commit()
+
+    def _failed(self, failure: Any) -> None:
+        exc = failure.value
+        logger.error("could not save HTTP validators", exc_info=(type(exc), exc, exc.__traceback__))
+        record_error(self.crawler.stats, f"save validators: {type(exc).__name__}: {exc}")
+
+    def flush(self) -> None:
+        """Save the validators of the pages completed since the last flush (on the reactor: cheap).
+
+        Nothing is checked while the tracker has not changed; the write runs in a thread, so a
+        store busy with a long transaction never holds up the event loop.
+        """
+        tracker = completeness_of(self.crawler)
+        if self._inflight is not None or tracker is None or tracker.changes == self._changes_seen:
+            return
+        self._changes_seen = tracker.changes
+        complete = [page for page in self.pending.values() if tracker.is_complete(page.url)]
+        if not complete:
+            return
+        for page in complete:
+            del self.pending[page.url]
+            self.saved.add(page.url)
+        from twisted.internet import threads
+
+        deferred = threads.deferToThread(self._write, complete, [])
+        deferred.addErrback(self._failed)
+        deferred.addBoth(self._flushed)
+        self._inflight = deferred
+
+    def _flushed(self, _: Any) -> None:
+        self._inflight = None
+
+    def spider_closed(self, spider: Spider, reason: str) -> Any:
+        """The last word: pages complete now keep validators, the others lose theirs.
+
+        Waits for a flush still being written (Scrapy waits for a Deferred a handler returns).
+        """
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        if self._inflight is not None:
+            waiting = self._inflight
+            waiting.addBoth(lambda _: self._settle(reason))
+            return waiting
+        self._settle(reason)
+        return None
+
+    def _settle(self, reason: str) -> None:
         try:
             tracker = completeness_of(self.crawler)
-            if reason == "finished" and self.pending:
-                complete, incomplete = [], []
-                for page in self.pending.values():
-                    if tracker is None or tracker.is_complete(page.url):
-                        complete.append(page)
-                    else:
-                        incomplete.append(page.url)
-                if incomplete:
-                    logger.info("%d pages not read completely: fetched in full next time", len(incomplete))
-                with archive_sessions(self.crawler)() as session:
-                    save_validators(session, complete)
-                    delete_validators(session, incomplete)
-                    session.commit()
+            if tracker is None and reason != "finished":
+                return  # nothing tells what was read completely
+            complete, incomplete = [], []
+            for page in self.pending.values():
+                if tracker is None or tracker.is_complete(page.url):
+                    complete.append(page)
+                else:
+                    incomplete.append(page.url)
+            # A page saved earlier that a later failure made incomplete (rare) loses them again.
+            incomplete += [url for url in self.saved if tracker is not None and not tracker.is_complete(url)]
+            if incomplete:
+                logger.info("%d pages not read completely: fetched in full next time", len(incomplete))
+            if complete or incomplete:
+                self._write(complete, incomplete)
         except Exception as exc:
             logger.exception("could not save HTTP validators")
             record_error(self.crawler.stats, f"save validators: {type(exc).__name__}: {exc}")

@@ -23,6 +23,7 @@ OFFSITE_MIDDLEWARE = "pledgewatch.crawler.middlewares.PublisherOffsiteMiddleware
 STORE_PIPELINE = "pledgewatch.crawler.pipelines.StorePipeline"
 ARCHIVE_EXTENSION = "pledgewatch.crawler.archive.ArchiveConnection"
 COMPLETENESS_EXTENSION = "pledgewatch.crawler.completeness.CompletenessTracker"
+STOPPING_EXTENSION = "pledgewatch.crawler.stopping.StopCancelsDownloads"
 
 # Retry-After values above this are capped: a site asking us to wait an hour gets a retry after
 # five minutes at most (and the retry count still bounds the total).
@@ -84,12 +85,16 @@ def build_settings(
         "ITEM_PIPELINES": {STORE_PIPELINE: 300},
         # Built before the other components use them: one archive connection per crawl, and the
         # tracker of which discovery pages were read completely.
-        "EXTENSIONS": {ARCHIVE_EXTENSION: 100, COMPLETENESS_EXTENSION: 100},
+        # A stop (SIGTERM, time limit) aborts the downloads in progress instead of waiting for them.
+        "EXTENSIONS": {ARCHIVE_EXTENSION: 100, COMPLETENESS_EXTENSION: 100, STOPPING_EXTENSION: 100},
         "PLEDGEWATCH_DB_URL": db_url,
         "PLEDGEWATCH_CONFIG": config,
         "PLEDGEWATCH_SINCE": since,
         "PLEDGEWATCH_MAX_PAGES_PER_LISTING": crawl.max_pages_per_listing,
         "PLEDGEWATCH_ANALYSIS_BUDGET": crawl.analysis_budget,
+        "PLEDGEWATCH_SITEMAP_MAX_URLS": crawl.sitemap_max_urls,
+        "PLEDGEWATCH_SITEMAP_MAX_DEPTH": crawl.sitemap_max_depth,
+        "PLEDGEWATCH_SITEMAP_MAX_FILES": crawl.sitemap_max_files,
     }
     if replay:
         # The archive is a local file: politeness delays would only slow the replay down.

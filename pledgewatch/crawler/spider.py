@@ -22,6 +22,8 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import threads
 
 from pledgewatch.crawler import discovery, health
 from pledgewatch.crawler.completeness import CompletenessTracker, completeness_of
@@ -29,10 +31,12 @@ from pledgewatch.crawler.middlewares import (
     KIND,
     LINK,
     MODIFIED,
+    SEEN_CHECKED,
     ConditionalRequestMiddleware,
     KnownArticleSkipped,
     OffsiteRedirectDropped,
     SeenArticleMiddleware,
+    is_newer,
 )
 from pledgewatch.crawler.summary import STAT_PREFIX, record_answered, record_error, record_request_failed
 from pledgewatch.records import ArticleRecord
@@ -40,6 +44,7 @@ from pledgewatch.spiders.listing import ListingLink
 from pledgewatch.spiders.parsing import ExtractionError, extract_article, join_pages, page_text, parser_for
 from pledgewatch.spiders.publisher import Publisher, get_publisher
 from pledgewatch.spiders.urls import canonical_url
+from pledgewatch.store.archive import KnownArticle
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -52,6 +57,7 @@ PAGE = "pw_page"
 # requests apply to it (its article is being assembled, not yet stored).
 ARTICLE_PAGE = "article_page"
 PUBLISHED = "pw_published"  # the publication time the listing or feed printed
+SITEMAP_DEPTH = "pw_sitemap_depth"  # how many sitemap indexes led to this sitemap (0: a start URL)
 # Discovery pages first: their dates decide which articles are worth a request.
 FEED_PRIORITY = 30
 LISTING_PRIORITY = 20
@@ -123,6 +129,13 @@ class PublisherSpider(scrapy.Spider):
         # prints no modification date still gets one, so the next crawl can tell edits apart.
         self.announced: dict[str, datetime] = {}
         self.seen_check: SeenArticleMiddleware | None = None
+        # Sitemap indexes: how deep a chain of them is followed, how many sitemaps one crawl reads
+        # in all, how many entries one sitemap may list (issue 19: a chain of 1,451 indexes was
+        # followed in 120 s; a 180k-URL sitemap blocked the crawl).
+        self.sitemap_max_depth = 3
+        self.sitemap_max_files = 500
+        self.sitemap_max_urls = discovery.MAX_SITEMAP_URLS
+        self.sitemaps_requested = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PublisherSpider:
@@ -133,6 +146,9 @@ class PublisherSpider(scrapy.Spider):
             spider.start_urls_configured = list(config.source(spider.publisher.name).start_urls)
         spider.since = _aware(settings.get("PLEDGEWATCH_SINCE"))
         spider.max_pages = settings.getint("PLEDGEWATCH_MAX_PAGES_PER_LISTING", 20)
+        spider.sitemap_max_depth = settings.getint("PLEDGEWATCH_SITEMAP_MAX_DEPTH", 3)
+        spider.sitemap_max_files = settings.getint("PLEDGEWATCH_SITEMAP_MAX_FILES", 500)
+        spider.sitemap_max_urls = settings.getint("PLEDGEWATCH_SITEMAP_MAX_URLS", discovery.MAX_SITEMAP_URLS)
         hosts = set(spider.publisher.hosts)
         # Configured start URLs on other hosts (a mirror, a test server) are part of the site too.
         hosts.update(urlsplit(url).hostname or "" for url in spider.start_urls_configured)
@@ -172,13 +188,14 @@ class PublisherSpider(scrapy.Spider):
                 priority = FEED_PRIORITY if url in feeds else LISTING_PRIORITY
                 yield self.discovery_request(url, page=1, priority=priority)
 
-    def discovery_request(self, url: str, page: int, priority: int = LISTING_PRIORITY) -> scrapy.Request:
+    def discovery_request(
+        self, url: str, page: int, priority: int = LISTING_PRIORITY, sitemap_depth: int = 0
+    ) -> scrapy.Request:
+        meta = {KIND: "discovery", LINK: url, PAGE: page, "handle_httpstatus_list": [304]}
+        if sitemap_depth:
+            meta[SITEMAP_DEPTH] = sitemap_depth
         return scrapy.Request(
-            url,
-            callback=self.parse_discovery,
-            errback=self.on_error,
-            priority=priority,
-            meta={KIND: "discovery", LINK: url, PAGE: page, "handle_httpstatus_list": [304]},
+            url, callback=self.parse_discovery, errback=self.on_error, priority=priority, meta=meta
         )
 
     def article_request(
@@ -194,7 +211,13 @@ class PublisherSpider(scrapy.Spider):
 
     # -- discovery ------------------------------------------------------------------------------
 
-    def parse_discovery(self, response: Response) -> Iterable[scrapy.Request]:
+    async def parse_discovery(self, response: Response) -> AsyncIterator[scrapy.Request]:
+        """Read a feed, sitemap or listing; request its new articles and its next pages.
+
+        A sitemap (up to 50,000 URLs) is parsed and checked against the archive in a thread, so
+        the event loop goes on downloading meanwhile; feeds and listings (tens of links) are read
+        here. Either way the seen-URL check is one query per chunk of links, not one per link.
+        """
         record_answered(self.crawler.stats)
         tracker = self.completeness
         here = response.meta.get(LINK) or response.url
@@ -205,27 +228,25 @@ class PublisherSpider(scrapy.Spider):
             return
         kind = sniff_kind(response)
         page = int(response.meta.get(PAGE, 1))
+        next_page = None
         if kind == "sitemap":
-            links, children = self.read_sitemap(response)
-            for child in children:
-                tracker.page_linked(here, child)
-                yield self.discovery_request(child, page=1, priority=FEED_PRIORITY)
-            next_page = None
-        elif kind == "feed":
-            links, next_page = self.read_feed(response), None
+            deferred = threads.deferToThread(self.read_sitemap_checked, response)
+            links, children, known, truncated = await maybe_deferred_to_future(deferred)
+            if truncated:
+                self.sitemap_limit_hit(here, truncated)
+            for child in self.sitemap_children(here, response, children):
+                yield child
         else:
-            links, next_page = self.read_listing(response)
+            if kind == "feed":
+                links = self.article_links(self.read_feed(response))
+            else:
+                raw, next_page = self.read_listing(response)
+                links = self.article_links(raw)
+            known = self.known_among(links)
         self.crawler.stats.inc_value(f"{STAT_PREFIX}discovery/{kind}")
         self.count_listing(here, kind, page, links)
         for link in links:
             url = link.url
-            if not self.publisher.article_id(url):
-                continue
-            if self.publisher.page_number(url) > 1:
-                # A link to page 2 of an article: the article is read from its page 1, which
-                # gathers the other pages.
-                url = canonical_url(url)
-                link = ListingLink(url, link.published, link.modified)
             modified = _aware(link.modified)
             if modified is not None and (url not in self.announced or self.announced[url] < modified):
                 self.announced[url] = modified
@@ -234,13 +255,22 @@ class PublisherSpider(scrapy.Spider):
                 tracker.link_skipped(here)
                 continue
             tracker.article_linked(here, url)
-            yield self.article_request(url, modified, _aware(link.published))
+            stored = known.get(url)
+            if stored is not None and not is_newer(modified, stored.modified_at):
+                # Archived and unchanged: what the seen-URL middleware would drop, decided for
+                # the whole page by one batched query instead of one query per request.
+                self.crawler.stats.inc_value(STAT_PREFIX + "known_skipped")
+                tracker.article_done(url, True)
+                continue
+            request = self.article_request(url, modified, _aware(link.published))
+            if self.seen_check is not None:
+                request.meta[SEEN_CHECKED] = True
+            yield request
         if next_page and page < self.max_pages:
-            wanted = [link for link in links if self.publisher.article_id(link.url)]
-            if not wanted:
+            if not links:
                 logger.info("no article links on %s: not paginating further", response.url)
-            elif all(self.is_stale(link) or self.is_known(link) for link in wanted) and (
-                any(self.is_stale(link) for link in wanted)
+            elif all(self.is_stale(link) or self.is_known(link, known) for link in links) and (
+                any(self.is_stale(link) for link in links)
                 or self.was_read_completely(response.urljoin(next_page))
             ):
                 logger.info("%s holds only known or old articles: not paginating further", response.url)
@@ -249,6 +279,77 @@ class PublisherSpider(scrapy.Spider):
                 tracker.page_linked(here, next_url)
                 yield self.discovery_request(next_url, page=page + 1)
         tracker.page_parsed(here, response.url)
+
+    def article_links(self, links: Iterable[ListingLink]) -> list[ListingLink]:
+        """The article links among ``links``; a link to page 2+ of an article becomes its page 1.
+
+        (The article is read from its page 1, which gathers the other pages.)
+        """
+        result = []
+        for link in links:
+            url = link.url
+            if not self.publisher.article_id(url):
+                continue
+            if self.publisher.page_number(url) > 1:
+                link = ListingLink(canonical_url(url), link.published, link.modified)
+            result.append(link)
+        return result
+
+    def known_among(self, links: list[ListingLink]) -> dict[str, KnownArticle]:
+        """The archived articles among ``links``, by URL (empty without the seen-URL check)."""
+        if self.seen_check is None or not links:
+            return {}
+        return self.seen_check.known_among([link.url for link in links])
+
+    def read_sitemap_checked(
+        self, response: Response
+    ) -> tuple[list[ListingLink], list[str], dict[str, KnownArticle], str]:
+        """Runs in a thread: the sitemap's article links, child sitemaps, which links are archived,
+        and why the sitemap was cut short ("" when it was not)."""
+        page = discovery.parse_sitemap(
+            response.body, response.url, self.publisher, max_urls=self.sitemap_max_urls
+        )
+        links = self.article_links(page.links)
+        return links, list(page.children), self.known_among(links), page.reason
+
+    def sitemap_children(self, here: str, response: Response, children: list[str]) -> list[scrapy.Request]:
+        """Requests for a sitemap index's children, within the depth and count limits."""
+        if not children:
+            return []
+        depth = int(response.meta.get(SITEMAP_DEPTH, 0)) + 1
+        if depth > self.sitemap_max_depth:
+            self.sitemap_limit_hit(
+                here,
+                f"sitemap index {here} is nested {depth} deep (sitemap_max_depth = "
+                f"{self.sitemap_max_depth}): its {len(children)} sitemaps were not read",
+            )
+            return []
+        room = max(self.sitemap_max_files - self.sitemaps_requested, 0)
+        if len(children) > room:
+            self.sitemap_limit_hit(
+                here,
+                f"sitemap index {here}: {len(children) - room} of its {len(children)} sitemaps not read "
+                f"(sitemap_max_files = {self.sitemap_max_files} per crawl)",
+            )
+            children = children[:room]
+        self.sitemaps_requested += len(children)
+        requests = []
+        for child in children:
+            self.completeness.page_linked(here, child)
+            requests.append(
+                self.discovery_request(child, page=1, priority=FEED_PRIORITY, sitemap_depth=depth)
+            )
+        return requests
+
+    def sitemap_limit_hit(self, url: str, reason: str) -> None:
+        """Logged, counted in the source's health, and the page is not complete (no 304 next time)."""
+        logger.warning("%s", reason)
+        self.completeness.link_skipped(url)
+        limits = self.crawler.stats.get_value(health.SITEMAP_LIMITS)
+        if limits is None:
+            limits = []
+            self.crawler.stats.set_value(health.SITEMAP_LIMITS, limits)
+        limits.append(reason)
 
     def is_stale(self, link: ListingLink) -> bool:
         """Published (or, lacking that, modified) before the wanted window."""
@@ -265,17 +366,13 @@ class PublisherSpider(scrapy.Spider):
         conditional = self.crawler.get_downloader_middleware(ConditionalRequestMiddleware)
         return conditional is None or conditional.has_validators(url)
 
-    def is_known(self, link: ListingLink) -> bool:
-        if self.seen_check is None:
-            return False
-        return self.seen_check.is_known(link.url, _aware(link.modified))
+    def is_known(self, link: ListingLink, known: dict[str, KnownArticle]) -> bool:
+        """Archived (per the page's batched check) and not announced as modified since."""
+        stored = known.get(link.url)
+        return stored is not None and not is_newer(_aware(link.modified), stored.modified_at)
 
     def read_feed(self, response: Response) -> list[ListingLink]:
         return list(discovery.parse_feed(response.body, response.url, self.publisher).links)
-
-    def read_sitemap(self, response: Response) -> tuple[list[ListingLink], list[str]]:
-        page = discovery.parse_sitemap(response.body, response.url, self.publisher)
-        return list(page.links), list(page.children)
 
     def read_listing(self, response: Response) -> tuple[list[ListingLink], str | None]:
         page = discovery.parse_listing(response.text, response.url, self.publisher)

@@ -7,6 +7,7 @@ publishers (URL canonicalisation, allowed domains, the CLI's source names) reads
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from dataclasses import dataclass
@@ -141,15 +142,23 @@ _NOT_PUBLISHER_MODULES = frozenset({"publisher", "fields", "parsing", "listing",
 def _spider_modules() -> tuple[str, ...]:
     """Every publisher module in ``pledgewatch/spiders/``, in name order.
 
-    A new publisher is one new module: nothing else has to list it.
+    A new publisher is one new module: nothing else has to list it. Each folder is listed once
+    per process (the package's ``__path__`` is the key, so a folder added to it is seen):
+    scanning it on every call made each URL canonicalisation cost 0.2 ms (a 50,000-URL sitemap
+    spent 10 s in ``pkgutil``).
     """
-    import pkgutil
-
     import pledgewatch.spiders as package
 
+    return _modules_in(package.__name__, tuple(package.__path__))
+
+
+@functools.cache
+def _modules_in(package: str, path: tuple[str, ...]) -> tuple[str, ...]:
+    import pkgutil
+
     found = [
-        f"{package.__name__}.{info.name}"
-        for info in pkgutil.iter_modules(package.__path__)
+        f"{package}.{info.name}"
+        for info in pkgutil.iter_modules(list(path))
         if not info.name.startswith("_") and info.name not in _NOT_PUBLISHER_MODULES
     ]
     return tuple(sorted(found))

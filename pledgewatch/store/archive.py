@@ -20,11 +20,12 @@ import difflib
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from pledgewatch.records import ArticleRecord, CanonicalUrl, generic_canonical
@@ -120,6 +121,64 @@ def find_known_article(
     if article is None:
         return None
     return KnownArticle(article_id=article.id, modified_at=article.modified_at, fetched_at=article.fetched_at)
+
+
+# URLs and keys per ``IN (...)`` query of the batched check: well under SQLite's 32,766 bound
+# parameters and PostgreSQL's 65,535, and small enough to keep each query quick.
+KNOWN_CHUNK = 500
+
+
+def find_known_articles(
+    session: Session, items: Iterable[tuple[str, CanonicalUrl | None]]
+) -> dict[str, KnownArticle]:
+    """:func:`find_known_article` for many URLs at once: two queries per :data:`KNOWN_CHUNK` URLs.
+
+    ``items`` are (url, canonical) pairs as for the single lookup; the answer maps each URL that is
+    archived to its article (the lowest id when variants of it match several, as the single lookup
+    does). A 50,000-URL sitemap was 50,000 queries on the crawl's event loop (0.8-7.6 ms each).
+    """
+    wanted: dict[str, tuple[set[str], set[str]]] = {}
+    for url, canonical in items:
+        canonical = canonical or _generic(url)
+        urls = {url} | ({canonical.url} if canonical else set())
+        keys = {canonical.article_key} if canonical and canonical.article_key else set()
+        wanted[url] = (urls, keys)
+    by_url: dict[str, int] = {}
+    by_key: dict[str, int] = {}
+    all_urls = sorted({u for urls, _ in wanted.values() for u in urls})
+    all_keys = sorted({k for _, keys in wanted.values() for k in keys})
+    for start in range(0, len(all_urls), KNOWN_CHUNK):
+        chunk = all_urls[start : start + KNOWN_CHUNK]
+        for alias, article_id in session.execute(
+            select(ArticleUrl.url, ArticleUrl.article_id).where(ArticleUrl.url.in_(chunk))
+        ):
+            by_url[alias] = article_id
+    for start in range(0, len(all_keys), KNOWN_CHUNK):
+        chunk = all_keys[start : start + KNOWN_CHUNK]
+        for key, article_id in session.execute(
+            select(Article.article_key, func.min(Article.id))
+            .where(Article.article_key.in_(chunk))
+            .group_by(Article.article_key)
+        ):
+            by_key[key] = article_id
+    matched: dict[str, int] = {}
+    for url, (urls, keys) in wanted.items():
+        ids = [by_url[u] for u in urls if u in by_url] + [by_key[k] for k in keys if k in by_key]
+        if ids:
+            matched[url] = min(ids)
+    dates: dict[int, tuple[datetime | None, datetime]] = {}
+    article_ids = sorted(set(matched.values()))
+    for start in range(0, len(article_ids), KNOWN_CHUNK):
+        chunk = article_ids[start : start + KNOWN_CHUNK]
+        for article_id, modified_at, fetched_at in session.execute(
+            select(Article.id, Article.modified_at, Article.fetched_at).where(Article.id.in_(chunk))
+        ):
+            dates[article_id] = (modified_at, fetched_at)
+    return {
+        url: KnownArticle(article_id=i, modified_at=dates[i][0], fetched_at=dates[i][1])
+        for url, i in matched.items()
+        if i in dates
+    }
 
 
 def _unified_diff(old: str, new: str) -> str:

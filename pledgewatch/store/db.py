@@ -444,10 +444,27 @@ def _foreign_message(engine: Engine) -> str:
     )
 
 
-def ensure_schema(engine: Engine) -> None:
+def uninitialised_archive_error(engine: Engine) -> UsageError:
+    """What a reading command says about a server database (PostgreSQL) with no archive in it."""
+    where = engine.url.render_as_string(hide_password=True)
+    return UsageError(
+        f"the archive at {where} is not initialised: it has no tables (nothing created). Create it "
+        "with `pledgewatch db upgrade` (or `pledgewatch crawl`), or check the URL and its search_path"
+    )
+
+
+def ensure_schema(engine: Engine, create: bool = True) -> None:
     """Create a brand-new database at head (atomically: see :func:`upgrade`); refuse one at
-    another revision."""
+    another revision.
+
+    ``create=False`` (a command that only reads): an empty PostgreSQL database or schema is
+    refused with one line instead of being given the archive's tables; ``status`` or ``search``
+    pointed at the wrong database must leave it as it was. (A missing SQLite file is refused
+    before an engine exists; an empty one, left by a first start killed early, is created.)
+    """
     if _is_empty(engine):
+        if not create and engine.dialect.name != "sqlite":
+            raise uninitialised_archive_error(engine)
         upgrade(engine)
         return
     current = current_revision(engine)
