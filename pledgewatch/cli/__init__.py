@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy.exc import DatabaseError
 
 # Each module registers the commands of its area on ``app`` when imported.
-from pledgewatch.cli import crawl, daemon, db, extract, pledges, report, rescan, search  # noqa: F401
+from pledgewatch.cli import cluster, crawl, daemon, db, extract, pledges, report, rescan, search  # noqa: F401
 from pledgewatch.cli.app import CREATED_ARCHIVES, app
 from pledgewatch.errors import PledgewatchError
 

@@ -63,6 +63,9 @@ def crawl_command(config: Config, db_url: str, sources: Sequence[str]) -> list[s
     if config.path is not None:
         argv += ["--config", str(config.path)]
     argv += ["crawl", *sources, "--json"]
+    if config.cluster.redis_url:
+        # A cluster: the child queues the start requests; `pledgewatch worker` processes crawl them.
+        argv.append("--enqueue")
     if config.crawl.replay:
         argv += ["--replay", config.crawl.replay]
     return argv
