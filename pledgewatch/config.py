@@ -332,6 +332,9 @@ class ClusterConfig(_Section):
     # Seconds a run's request fingerprints are kept at most (they are dropped when the next run
     # of the source starts anyway): a cluster abandoned mid-run leaves nothing behind for ever.
     fingerprint_ttl: Annotated[int, Field(ge=60, le=MAX_DAYS * 86400)] = 7 * 86400
+    # Seconds between the daemon's delivery rounds: the workers store articles after the daemon's
+    # crawl job has enqueued them, so their new pledges are alerted by this job (daemon only).
+    deliver_seconds: Annotated[int, Field(ge=1, le=86400)] = 60
 
     @field_validator("redis_url")
     @classmethod

@@ -240,6 +240,8 @@ def ingest(
     try:
         if record.canonical is None:
             record = identify(record)
+        # Concurrent writers (cluster workers) decide what is new one at a time (store.archive).
+        archive.serialize_writes(session)
         publisher = all_publishers().get(record.source)
         if publisher is not None:
             archive.get_or_create_source(session, publisher.name, publisher.title, publisher.domain)
@@ -318,6 +320,7 @@ def rescan_article(session: Session, article: Article, watchlist: Watchlist, rep
     Detection over an article already read updates its mentions in place: a pledge found again
     keeps its mention (and any alert made for it), a pledge no longer found is withdrawn.
     """
+    archive.serialize_writes(session)  # workers may be storing meanwhile
     entities = watchlist.match(article.title, article.text)
     if entities != list(article.entities or []):
         report.relevance_changed += 1
