@@ -198,7 +198,9 @@ class CrawlOutcome:
         s = self.result.summary or {}
         counts = ", ".join(
             f"{s[k]} {k.replace('_', ' ')}"
-            for k in ("pages_fetched", "articles_new", "articles_updated", "pledges_new", "errors")
+            for k in (
+                "pages_fetched", "enqueued", "articles_new", "articles_updated", "pledges_new", "errors"
+            )
             if k in s
         )
         line = f"crawl {names} (run {self.run_id}): {self.result.status} in {self.result.seconds:.1f} s"
