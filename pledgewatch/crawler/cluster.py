@@ -36,11 +36,12 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -434,16 +435,25 @@ class _WorkerState:
     started: float
     last_activity: float | None = None
     responses: int = 0
-    heartbeat: Any = None
+    heartbeat: threading.Thread | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
     open_spiders: int = 0
 
 
 _STATE: _WorkerState | None = None
+# How often an idle worker looks at the queue again. Scrapy's engine asks its scheduler on its own
+# only every 5 s when it has nothing in progress: a worker that found the queue empty a moment ago
+# would sit out 5 s while other workers' callbacks fill it.
+POLL_SECONDS = 0.5
 
 
 class ClusterWorker:
-    """Keeps a worker's spiders open when the queue is empty; heartbeats; re-queues dead workers'
-    requests; hands its own back when it stops."""
+    """Keeps a worker's spiders open and polling when the queue is empty; heartbeats; re-queues dead
+    workers' requests; hands its own back when it stops.
+
+    The heartbeat runs in a thread of its own, not on the reactor: a worker busy parsing a large
+    page for a few seconds is alive, and must not see its requests re-queued to the others.
+    """
 
     def __init__(self, crawler: Crawler, server: Any) -> None:
         settings = crawler.settings
@@ -453,6 +463,7 @@ class ClusterWorker:
         self.worker = settings.get(WORKER_SETTING)
         self.interval = settings.getfloat(HEARTBEAT_SETTING, 5.0)
         self.sources = list(settings.getlist(SOURCES_SETTING))
+        self.poll: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ClusterWorker:
@@ -475,8 +486,24 @@ class ClusterWorker:
             _STATE = _WorkerState(started=time.time())
         _STATE.open_spiders += 1
         if _STATE.heartbeat is None:
-            _STATE.heartbeat = LoopingCall(self.beat)
-            _STATE.heartbeat.start(self.interval, now=True)
+            self.beat()
+            _STATE.heartbeat = threading.Thread(
+                target=self._beat_until_stopped, args=(_STATE,), name="pledgewatch-heartbeat", daemon=True
+            )
+            _STATE.heartbeat.start()
+        self.poll = LoopingCall(self._wake_engine)
+        self.poll.start(POLL_SECONDS, now=False)
+
+    def _wake_engine(self) -> None:
+        """Ask the engine to pull from the scheduler now (Scrapy has no public call for it)."""
+        slot = getattr(getattr(self.crawler, "engine", None), "_slot", None)
+        nextcall = getattr(slot, "nextcall", None)
+        if nextcall is not None:
+            nextcall.schedule()
+
+    def _beat_until_stopped(self, state: _WorkerState) -> None:
+        while not state.stopping.wait(self.interval):
+            self.beat()
 
     def spider_idle(self, spider: Spider) -> None:
         raise DontCloseSpider("a worker waits for requests")
@@ -486,33 +513,39 @@ class ClusterWorker:
             _STATE.last_activity = time.time()
             _STATE.responses += 1
 
-    def beat(self) -> None:
-        """Say we are alive, and give a dead worker's requests back to the queue."""
-        state = _STATE
-        if state is None:
-            return
-        try:
-            now = time.time()
-            lifetime = int(self.interval * ALIVE_HEARTBEATS * 1000)
-            self.server.set(alive_key(self.prefix, self.worker), now, px=lifetime)
-            record = {
+    def _record(self, state: _WorkerState, **more: Any) -> str:
+        return json.dumps(
+            {
                 "host": socket.gethostname(),
                 "pid": os.getpid(),
                 "sources": self.sources,
                 "started": state.started,
-                "last_seen": now,
+                "last_seen": time.time(),
                 "last_activity": state.last_activity,
                 "responses": state.responses,
+                **more,
             }
-            self.server.hset(workers_key(self.prefix), self.worker, json.dumps(record))
+        )
+
+    def beat(self) -> None:
+        """Say we are alive, and give a dead worker's requests back to the queue."""
+        state = _STATE
+        if state is None or state.stopping.is_set():
+            return
+        try:
+            lifetime = int(self.interval * ALIVE_HEARTBEATS * 1000)
+            self.server.set(alive_key(self.prefix, self.worker), time.time(), px=lifetime)
+            self.server.hset(workers_key(self.prefix), self.worker, self._record(state))
             reclaimed = reclaim_dead(self.server, self.prefix)
             if reclaimed:
                 logger.warning("re-queued %d request(s) of stopped workers", reclaimed)
-        except Exception:  # a Redis hiccup must not kill the heartbeat loop
+        except Exception:  # a Redis hiccup must not end the heartbeat
             logger.warning("cluster heartbeat failed", exc_info=True)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Stopping (SIGTERM, Ctrl-C): what this worker held goes back to the queue at once."""
+        if self.poll is not None and self.poll.running:
+            self.poll.stop()
         requeued = requeue_ledger(self.server, self.prefix, ledger_key(self.prefix, self.worker), spider.name)
         if requeued:
             logger.info("handed %d unfinished request(s) of %s back to the queue", requeued, spider.name)
@@ -521,20 +554,9 @@ class ClusterWorker:
             return
         state.open_spiders -= 1
         if state.open_spiders <= 0:
-            if state.heartbeat is not None and state.heartbeat.running:
-                state.heartbeat.stop()
+            state.stopping.set()
             self.server.delete(alive_key(self.prefix, self.worker))
-            record = {
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "sources": self.sources,
-                "started": state.started,
-                "last_seen": time.time(),
-                "last_activity": state.last_activity,
-                "responses": state.responses,
-                "stopped": True,
-            }
-            self.server.hset(workers_key(self.prefix), self.worker, json.dumps(record))
+            self.server.hset(workers_key(self.prefix), self.worker, self._record(state, stopped=True))
 
 
 # -- queue maintenance (workers and the daemon) -------------------------------------------------
@@ -544,13 +566,13 @@ def requeue_ledger(server: Any, prefix: str, key: str, source: str | None = None
     """Put the requests of ledger ``key`` (of ``source``, or all) back into their queues."""
     entries = server.hgetall(key)
     moved = 0
-    for field, data in entries.items():
-        name, score, _ticket = field.decode().split("\t")
+    for entry, data in entries.items():
+        name, score, _ticket = entry.decode().split("\t")
         if source is not None and name != source:
             continue
         pipe = server.pipeline()
         pipe.zadd(queue_key(prefix, name), {data: float(score)})
-        pipe.hdel(key, field)
+        pipe.hdel(key, entry)
         pipe.execute()
         moved += 1
     return moved
@@ -589,8 +611,8 @@ def in_flight(server: Any, prefix: str) -> dict[str, int]:
     """Requests held by workers, per source."""
     counts: dict[str, int] = {}
     for key in server.scan_iter(match=f"{prefix}:inflight:*", count=100):
-        for field in server.hkeys(key):
-            name = field.decode().split("\t")[0]
+        for entry in server.hkeys(key):
+            name = entry.decode().split("\t")[0]
             counts[name] = counts.get(name, 0) + 1
     return counts
 
