@@ -111,3 +111,50 @@ def test_worker_errors_are_one_line(tmp_path):
     config.write_text('[cluster]\nredis_url = "localhost:6379"\n', encoding="utf-8")
     result = run_cli("--config", str(config), "config", "check")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def _pacing_middleware(url: str, prefix: str, delay: float):
+    """The global-delay middleware as one worker builds it (its own crawler and Redis client)."""
+    from scrapy.utils.test import get_crawler
+
+    from pledgewatch.crawler.cluster import GlobalDelayMiddleware
+
+    crawler = get_crawler(
+        settings_dict={
+            "REDIS_URL": url,
+            cluster.ROLE_SETTING: "worker",
+            cluster.PREFIX_SETTING: prefix,
+            cluster.DELAY_SETTING: delay,
+        }
+    )
+    return GlobalDelayMiddleware.from_crawler(crawler)
+
+
+def test_the_download_delay_holds_across_workers_per_host():
+    """Two workers asking for the same site at once are spaced by the delay; another site is not."""
+    import asyncio
+    import itertools
+    import time
+
+    from scrapy import Request
+
+    url = redis_url()
+    with redis_prefix(url) as (_client, prefix):
+        workers = [_pacing_middleware(url, prefix, 0.3) for _ in range(2)]
+
+        async def fetch(middleware, target: str) -> float:
+            await middleware.process_request(Request(target))
+            return time.monotonic()
+
+        async def crawl() -> tuple[float, list[float], float]:
+            start = time.monotonic()
+            same_site = [fetch(workers[n % 2], f"https://en.people.cn/n3/{n}.html") for n in range(4)]
+            other_site = fetch(workers[0], "https://jdcorporateblog.com/feed/")
+            *times, other = await asyncio.gather(*same_site, other_site)
+            return start, sorted(times), other
+
+        start, times, other = asyncio.run(crawl())
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        assert all(gap >= 0.25 for gap in gaps), gaps  # 0.3 s apart, whichever worker asked
+        assert times[-1] - start >= 0.85
+        assert other - start < 0.2  # the delay is per host
