@@ -30,7 +30,10 @@ def worker(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request and article.")] = False,
 ) -> None:
-    """Crawl requests from the [cluster] Redis queue into the archive until SIGTERM (any number, any host)."""
+    """Crawl requests from the cluster's Redis queue (redis_url) into the archive until SIGTERM.
+
+    Any number of workers, on any hosts (docs/deployment.md).
+    """
     from pledgewatch.crawler.crawl import run_worker
 
     app_ctx = get_context(ctx)

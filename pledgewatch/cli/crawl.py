@@ -99,8 +99,8 @@ def crawl(
         bool,
         typer.Option(
             "--enqueue",
-            help="Cluster: put the start requests in the [cluster] Redis queue for `pledgewatch worker` "
-            "processes instead of crawling here (what the daemon runs when redis_url is set).",
+            help="Cluster: put the start requests in the cluster's Redis queue (redis_url) for "
+            "`pledgewatch worker` processes instead of crawling here (what the daemon runs then).",
         ),
     ] = False,
 ) -> None:
