@@ -66,7 +66,7 @@ def cluster_config(path: Path, redis: str, prefix: str, extra: str = "") -> Path
     path.write_text(
         "[crawl]\nwindow_days = 0\n"
         f'replay = "{SAMPLE_WEB}"\n'
-        f'[cluster]\nredis_url = "{redis}"\nkey_prefix = "{prefix}"\nheartbeat_seconds = 0.5\n'
+        f'[cluster]\nredis_url = "{redis}"\nkey_prefix = "{prefix}"\nheartbeat_seconds = 1.0\n'
         "[health]\nnotify = false\n"
         f"{extra}",
         encoding="utf-8",
