@@ -158,3 +158,30 @@ def test_the_download_delay_holds_across_workers_per_host():
         assert all(gap >= 0.25 for gap in gaps), gaps  # 0.3 s apart, whichever worker asked
         assert times[-1] - start >= 0.85
         assert other - start < 0.2  # the delay is per host
+
+
+def test_a_long_running_workers_window_moves_with_the_clock():
+    """A worker runs for weeks: its [crawl] window_days counts back from now, not from its start."""
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from scrapy.utils.test import get_crawler
+
+    from pledgewatch.crawler.cluster import ClusterWorker
+
+    url = redis_url()
+    with redis_prefix(url) as (_client, prefix):
+        crawler = get_crawler(
+            settings_dict={
+                "REDIS_URL": url,
+                cluster.ROLE_SETTING: "worker",
+                cluster.PREFIX_SETTING: prefix,
+                cluster.WORKER_SETTING: "w1",
+                cluster.WINDOW_SETTING: 30,
+            }
+        )
+        worker = ClusterWorker.from_crawler(crawler)
+        spider = SimpleNamespace(since=datetime(2020, 1, 1, tzinfo=UTC))  # the window at its start
+        worker.spider = spider
+        worker._wake_engine()
+        assert abs(spider.since - (datetime.now(UTC) - timedelta(days=30))) < timedelta(minutes=1)

@@ -76,6 +76,9 @@ HEARTBEAT_SETTING = "PLEDGEWATCH_HEARTBEAT"
 TTL_SETTING = "PLEDGEWATCH_FINGERPRINT_TTL"
 DELAY_SETTING = "PLEDGEWATCH_GLOBAL_DELAY"
 SOURCES_SETTING = "PLEDGEWATCH_WORKER_SOURCES"
+# [crawl] window_days for a worker: its publication window moves with the clock (a worker runs for
+# weeks; a window fixed when it started would widen day by day).
+WINDOW_SETTING = "PLEDGEWATCH_WINDOW_DAYS"
 # Request meta: the request's ledger field while a worker holds it.
 TICKET = "pw_ticket"
 # A worker that missed this many heartbeats is dead.
@@ -463,7 +466,9 @@ class ClusterWorker:
         self.worker = settings.get(WORKER_SETTING)
         self.interval = settings.getfloat(HEARTBEAT_SETTING, 5.0)
         self.sources = list(settings.getlist(SOURCES_SETTING))
+        self.window_days = settings.getint(WINDOW_SETTING, 0)
         self.poll: Any = None
+        self.spider: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ClusterWorker:
@@ -491,13 +496,22 @@ class ClusterWorker:
                 target=self._beat_until_stopped, args=(_STATE,), name="pledgewatch-heartbeat", daemon=True
             )
             _STATE.heartbeat.start()
+        self.spider = spider
         self.poll = LoopingCall(self._wake_engine)
-        self.poll.start(POLL_SECONDS, now=False)
+        self.poll.start(POLL_SECONDS, now=True)
 
     def _wake_engine(self) -> None:
-        """Ask the engine to pull from the scheduler now (Scrapy has no public call for it)."""
-        slot = getattr(getattr(self.crawler, "engine", None), "_slot", None)
-        nextcall = getattr(slot, "nextcall", None)
+        """Move the publication window on; ask the engine to pull from the scheduler now (Scrapy
+        has no public call for it)."""
+        if self.window_days and self.spider is not None:
+            from datetime import UTC, datetime, timedelta
+
+            self.spider.since = datetime.now(UTC) - timedelta(days=self.window_days)
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # not running yet
+            return
+        nextcall = getattr(getattr(engine, "_slot", None), "nextcall", None)
         if nextcall is not None:
             nextcall.schedule()
 

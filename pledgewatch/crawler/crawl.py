@@ -383,6 +383,7 @@ def run_worker(
         worker_id=worker_id,
         worker_sources=names,
     )
+    settings[cluster.WINDOW_SETTING] = config.crawl.window_days
     process = CrawlerProcess(settings)
     if log_level not in ("DEBUG", "INFO"):
         for name in _TRACEBACK_LOGGERS:
