@@ -142,6 +142,8 @@ def test_scheduler_and_two_workers_store_every_article_once(tmp_path, postgres_s
         third = run_cli("--config", str(config), "run", "--once", env=env)
         assert third.returncode == 0, third.stderr
         assert subjects(sink.messages) == sent
+        # No worker took the second round's requests: the third round does not enqueue them again.
+        assert "not enqueued" in third.stderr and "still being crawled" in third.stderr
         assert len(sent) == len(set(sent))
 
 

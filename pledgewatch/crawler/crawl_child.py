@@ -206,6 +206,10 @@ class CrawlOutcome:
         line = f"crawl {names} (run {self.run_id}): {self.result.status} in {self.result.seconds:.1f} s"
         if counts:
             line += f": {counts}"
+        skipped = s.get("skipped") or {}
+        if isinstance(skipped, dict) and skipped:
+            # A cluster run: sources whose previous run the workers are still crawling.
+            line += "; not enqueued: " + "; ".join(f"{name}: {why}" for name, why in skipped.items())
         if self.result.status != "ok" and self.reason:
             line += f"; {self.reason}"
         if self.result.status != "ok" and self.result.stderr_tail:

@@ -87,6 +87,8 @@ def serialize_writes(session: Session) -> None:
     article, this story, this pledge already known?" one after the other, so two workers storing
     copies of one article (or two reports of one pledge) at the same moment never both insert it.
     Readers are not blocked. SQLite has a single writer anyway (its write lock and busy timeout).
+    It relies on PostgreSQL's default READ COMMITTED isolation: each statement after the lock sees
+    what the previous holder committed (REPEATABLE READ would keep the snapshot from before the wait).
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
