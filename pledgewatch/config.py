@@ -320,6 +320,60 @@ class HealthConfig(_Section):
     failed_share: Annotated[float, Field(gt=0, le=1)] = 0.2
 
 
+class ClusterConfig(_Section):
+    """Several hosts on one archive (docs/deployment.md): a shared Redis request queue.
+
+    Empty ``redis_url`` (the default) is the single-host setup: the daemon crawls itself. Set, the
+    daemon enqueues the start requests of due sources in Redis and `pledgewatch worker` processes,
+    on any number of hosts, crawl them into the shared (PostgreSQL) archive.
+    """
+
+    redis_url: str = ""
+    # Every Redis key starts with it: two clusters (or two test runs) can share one Redis server.
+    key_prefix: str = "pledgewatch"
+    # Seconds between a worker's heartbeats; a worker silent for three of them is dead, and the
+    # requests it was working on go back to the queue.
+    heartbeat_seconds: Annotated[float, Field(ge=0.5, le=300)] = 5.0
+    # Seconds a run's request fingerprints are kept at most (they are dropped when the next run
+    # of the source starts anyway): a cluster abandoned mid-run leaves nothing behind for ever.
+    fingerprint_ttl: Annotated[int, Field(ge=60, le=MAX_DAYS * 86400)] = 7 * 86400
+    # Seconds between the daemon's delivery rounds: the workers store articles after the daemon's
+    # crawl job has enqueued them, so their new pledges are alerted by this job (daemon only).
+    deliver_seconds: Annotated[int, Field(ge=1, le=86400)] = 60
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        value = value.strip()
+        if not value:
+            return ""
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"not a Redis URL: {value!r} ({exc})") from None
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"not a Redis URL: {value!r} (write redis://HOST:6379/0, rediss://... or unix://PATH)")
+        if parts.scheme != "unix" and not parts.hostname:
+            raise ValueError(f"not a Redis URL: {value!r} (no host)")
+        if parts.scheme == "unix" and not parts.path:
+            raise ValueError(f"not a Redis URL: {value!r} (no socket path)")
+        database = parts.path.strip("/") if parts.scheme != "unix" else ""
+        if database and not database.isdigit():
+            raise ValueError(f"not a Redis URL: {value!r} (the database is a number: redis://HOST:6379/0)")
+        del port
+        return value
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not value.strip() or any(ch.isspace() for ch in value):
+            raise ValueError("must be one word (no spaces)")
+        return value
+
+
 class Config(_Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     watchlist: list[WatchEntity] = Field(default_factory=default_watchlist)
@@ -331,6 +385,7 @@ class Config(_Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
 
     # Where the configuration came from, for messages; not a TOML key.
     path: Path | None = Field(default=None, exclude=True)

@@ -231,6 +231,51 @@ def record_report(
     return pledges.link_report_candidates(session, report_ref, candidates, when, source)
 
 
+def _detect_before_lock(
+    session: Session, record: ArticleRecord, watchlist: Watchlist, analyzer: PledgeAnalyzer | None
+) -> Detector | None:
+    """Detect the pledges of an article not yet archived before the archive's write lock is taken.
+
+    Under the lock (:func:`pledgewatch.store.archive.serialize_writes`) the writers of a cluster
+    store one at a time; detection, by far the slowest step, would be serial with them. A record
+    whose URL is archived (unchanged, or an edit) is left to the usual path under the lock. The
+    returned detector answers from what was found when asked for the same text and date (a new
+    article), and detects again otherwise; a detection that overran its budget is raised there,
+    so the article is stored as deferred exactly as before.
+    """
+    if archive.find_known_article(session, record.url, record.canonical) is not None:
+        return None
+    text = record.text or ""
+    published = record.published or record.fetched_at
+    # The same context record_article_pledges gives: the headline and the page's URL.
+    own = {
+        "title": record.title or None,
+        "url": (record.canonical.url if record.canonical else record.url) or None,
+    }
+    if analyzer is not None:
+        detect: Detector = analyzer.extract
+    else:
+
+        def detect(body: str, when: date | datetime | None, **context: str | None) -> list[Any]:
+            return extract_pledges(body, when, resolver=watchlist.actor_resolver, **context)
+
+    failure: AnalysisDeferred | None = None
+    found: list[Any] = []
+    try:
+        found = detect(text, published, **own)
+    except AnalysisDeferred as exc:
+        failure = exc
+
+    def detected(body: str, when: date | datetime | None, **context: str | None) -> list[Any]:
+        if body == text and when == published:
+            if failure is not None:
+                raise failure
+            return found
+        return detect(body, when, **context)
+
+    return detected
+
+
 def ingest(
     session: Session, record: ArticleRecord, watchlist: Watchlist, analyzer: PledgeAnalyzer | None = None
 ) -> IngestOutcome:
@@ -249,6 +294,10 @@ def ingest(
     try:
         if record.canonical is None:
             record = identify(record)
+        # Detection first, outside the write lock: it is the slow part, and needs no archive.
+        detect = _detect_before_lock(session, record, watchlist, analyzer)
+        # Concurrent writers (cluster workers) decide what is new one at a time (store.archive).
+        archive.serialize_writes(session)
         publisher = all_publishers().get(record.source)
         if publisher is not None:
             archive.get_or_create_source(session, publisher.name, publisher.title, publisher.domain)
@@ -261,7 +310,7 @@ def ingest(
                     session,
                     result.article,
                     resolver=watchlist.actor_resolver,
-                    detect=analyzer.extract if analyzer is not None else None,
+                    detect=detect or (analyzer.extract if analyzer is not None else None),
                 )
             except AnalysisDeferred as exc:
                 deferred = str(exc)
@@ -328,6 +377,7 @@ def rescan_article(session: Session, article: Article, watchlist: Watchlist, rep
     Detection over an article already read updates its mentions in place: a pledge found again
     keeps its mention (and any alert made for it), a pledge no longer found is withdrawn.
     """
+    archive.serialize_writes(session)  # workers may be storing meanwhile
     entities = watchlist.match(article.title, article.text)
     if entities != list(article.entities or []):
         report.relevance_changed += 1

@@ -274,6 +274,11 @@ class Daemon:
             for group in crawl_groups(self.config) or [[]]:
                 job_id = "crawl" if not self.config.schedule.per_source or not group else f"crawl:{group[0]}"
                 jobs[job_id] = (f"{__name__}:_crawl_job", self.crawl_trigger, [group])
+        if self.config.cluster.redis_url and self.crawl_trigger is not None and self.dispatcher is not None:
+            # A cluster: the crawl job only enqueues; workers store later. Their pledges are
+            # alerted here, by the daemon alone, so each alert goes out once whatever the workers.
+            every = IntervalTrigger(seconds=self.config.cluster.deliver_seconds, timezone=self.zone)
+            jobs["deliver"] = (f"{__name__}:_deliver_job", every, [])
         if self.digest_trigger is not None and self.dispatcher is not None:
             jobs["digest"] = (f"{__name__}:_digest_job", self.digest_trigger, [])
         return jobs
@@ -363,6 +368,16 @@ def _crawl_job(sources: list[str]) -> None:
         daemon.crawl_and_alert(list(sources))
     except Exception:
         log.exception("crawl job for %s failed", ",".join(sources))
+
+
+def _deliver_job() -> None:
+    daemon = _ACTIVE
+    if daemon is None or daemon.stop.is_set():
+        return
+    try:
+        daemon.crawl_and_alert([])
+    except Exception:
+        log.exception("delivery job failed")
 
 
 def _digest_job() -> None:

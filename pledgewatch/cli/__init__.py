@@ -13,7 +13,18 @@ from sqlalchemy.exc import DatabaseError
 from typer._click import exceptions as click_exceptions
 
 # Each module registers the commands of its area on ``app`` when imported.
-from pledgewatch.cli import crawl, daemon, db, extract, overrides, pledges, report, rescan, search  # noqa: F401
+from pledgewatch.cli import (  # noqa: F401
+    cluster,
+    crawl,
+    daemon,
+    db,
+    extract,
+    overrides,
+    pledges,
+    report,
+    rescan,
+    search,
+)
 from pledgewatch.cli.app import CREATED_ARCHIVES, app
 from pledgewatch.errors import PledgewatchError
 

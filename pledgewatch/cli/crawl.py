@@ -98,6 +98,14 @@ def crawl(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary object.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request and article.")] = False,
+    enqueue: Annotated[
+        bool,
+        typer.Option(
+            "--enqueue",
+            help="Cluster: put the start requests in the cluster's Redis queue (redis_url) for "
+            "`pledgewatch worker` processes instead of crawling here (what the daemon runs then).",
+        ),
+    ] = False,
 ) -> None:
     """Crawl the publishers' feeds, sitemaps and listings and archive new or edited articles."""
     from pledgewatch.crawler.crawl import crawl_inputs, run_crawl
@@ -129,6 +137,7 @@ def crawl(
             trigger="cli",
             progress=on_progress if progress_bar else None,
             log_level="INFO" if verbose else "WARNING",
+            enqueue=enqueue,
         )
     finally:
         if progress_bar is not None:

@@ -166,6 +166,11 @@ def status(
     with app_ctx.session() as session:
         state = archive_status(session)
         health = latest_health(session)
+    cluster = None
+    if app_ctx.config.cluster.redis_url:
+        from pledgewatch.crawler.cluster import cluster_status
+
+        cluster = cluster_status(app_ctx.config)
     if as_json:
         data = {
             "database": app_ctx.describe_database(),
@@ -187,6 +192,8 @@ def status(
                 for entry in health
             },
         }
+        if cluster is not None:
+            data["cluster"] = cluster
         print(json.dumps(data, ensure_ascii=False))
         return
     out.print(f"database:           {app_ctx.describe_database()}")
@@ -204,3 +211,31 @@ def status(
         out.print(f"  {entry.source:<16} {entry.health} (crawl run {entry.run_id}, {checked})", markup=False)
         for reason in entry.reasons:
             out.print(f"    - {reason}", markup=False, soft_wrap=True)
+    if cluster is not None:
+        _print_cluster(cluster)
+
+
+def _print_cluster(cluster: dict) -> None:  # type: ignore[type-arg]
+    """The cluster's queue and workers (`[cluster] redis_url`), as `status` prints them."""
+    out.print(f"cluster queue:      {cluster['redis']}", markup=False, soft_wrap=True)
+    if "error" in cluster:
+        out.print(f"  unreachable: {cluster['error']}", markup=False, soft_wrap=True)
+        return
+    queued = ", ".join(f"{name} {count}" for name, count in cluster["queued"].items())
+    held = sum(cluster["in_flight"].values())
+    detail = f" ({queued})" if queued else ""
+    out.print(f"  queued requests:  {cluster['queue_length']}{detail}", markup=False)
+    out.print(f"  in flight:        {held}", markup=False)
+    alive = [w for w in cluster["workers"] if w["alive"]]
+    gone = len(cluster["workers"]) - len(alive)
+    out.print(f"  workers:          {len(alive)} alive, {gone} gone (last day)")
+    for entry in cluster["workers"]:
+        activity = entry["last_activity_seconds_ago"]
+        did = f"last fetch {activity:.0f} s ago" if activity is not None else "nothing fetched yet"
+        state = "alive" if entry["alive"] else "gone"
+        out.print(
+            f"    {entry['worker']:<32} {state:<5} seen {entry['last_seen_seconds_ago']:.0f} s ago, {did}, "
+            f"{entry['responses']} responses ({', '.join(entry['sources'])})",
+            markup=False,
+            soft_wrap=True,
+        )

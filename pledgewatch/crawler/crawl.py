@@ -7,6 +7,7 @@ that need several crawls (the demo's later snapshot, tests, the daemon) run each
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -156,9 +157,12 @@ def run_crawl(
     trigger: str = "cli",
     progress: ProgressCallback | None = None,
     log_level: str = "WARNING",
+    enqueue: bool = False,
 ) -> CrawlSummary:
     """Crawl ``sources`` (default: the enabled ones) into ``db_url``; one call per process.
 
+    ``enqueue``: the cluster's run (``[cluster] redis_url``): the start requests go into the shared
+    Redis queue for `pledgewatch worker` processes, and nothing is downloaded here.
     Raises :class:`PledgewatchError` when the crawl cannot run at all (unknown source, missing
     archive, unusable database); failures during the crawl are counted in the summary instead.
     """
@@ -170,6 +174,19 @@ def run_crawl(
     from pledgewatch.store.db import ensure_schema, make_engine, session_factory
 
     names, replay_path, record_path = crawl_inputs(config, sources, replay, record)
+    skipped: dict[str, str] = {}
+    if enqueue:
+        from pledgewatch.crawler import cluster
+
+        if not config.cluster.redis_url:
+            raise UsageError("--enqueue needs [cluster] redis_url in the configuration")
+        redis = cluster.connect(config.cluster.redis_url)
+        try:
+            names, skipped = cluster.prepare_run(redis, config.cluster.key_prefix, names)
+        finally:
+            redis.close()
+        for name, why in skipped.items():
+            logger.warning("not enqueueing %s: %s", name, why)
 
     engine = make_engine(db_url)
     try:
@@ -200,6 +217,7 @@ def run_crawl(
         record=record_path,
         since=window_start(config, since),
         log_level=log_level,
+        cluster_role="enqueue" if enqueue else None,
     )
     process = CrawlerProcess(settings)
     if log_level not in ("DEBUG", "INFO"):
@@ -269,7 +287,8 @@ def run_crawl(
 
     status = "ok"
     try:
-        process.start()
+        if names:
+            process.start()
     except KeyboardInterrupt:
         status = "interrupted"
         stopped_by.append("SIGINT")
@@ -292,13 +311,24 @@ def run_crawl(
         status = "interrupted"
     elif failures or source_failures or len(finished) < len(names) or reasons - {"finished"}:
         status = "failed"
+    if enqueue:
+        from pledgewatch.crawler.cluster import ENQUEUED_STAT
+
+        # The workers fetch: no source reached or failed anything here, and health is not judged.
+        summary.enqueued = sum(int(stats.get(ENQUEUED_STAT, 0) or 0) for stats, _ in finished.values())
+        summary.skipped = skipped
+        summary.sources = {}
+        summary.error_log = [line for line in summary.error_log if line not in source_failures]
+        if status == "failed" and not failures and not reasons - {"finished"} and len(finished) == len(names):
+            status = "ok"
     summary.status = status
     summary.stopped_by = stopped_by[0] if stopped_by else None
 
     engine = make_engine(db_url)
     try:
         with session_factory(engine)() as session:
-            judge_health(session, summary, finished, run_id, config)
+            if not enqueue:
+                judge_health(session, summary, finished, run_id, config)
             crawlruns.finish_run(
                 session,
                 run_id,
@@ -310,6 +340,61 @@ def run_crawl(
     finally:
         engine.dispose()
     return summary
+
+
+def run_worker(
+    config: Config,
+    db_url: str,
+    sources: Sequence[str] | None = None,
+    replay: str | Path | None = None,
+    record: str | Path | None = None,
+    log_level: str = "WARNING",
+    worker_id: str | None = None,
+) -> int:
+    """Crawl requests from the cluster's shared Redis queue into ``db_url`` until SIGTERM/SIGINT.
+
+    One spider per source, the same spider and item pipeline as a local crawl; only the scheduler
+    differs (:mod:`pledgewatch.crawler.cluster`). Returns the exit code (0: stopped on request).
+    """
+    from scrapy.crawler import CrawlerProcess
+
+    from pledgewatch.crawler import cluster
+    from pledgewatch.crawler.spider import PublisherSpider
+    from pledgewatch.store.db import ensure_schema, make_engine
+
+    if not config.cluster.redis_url:
+        raise UsageError("a worker needs [cluster] redis_url in the configuration (docs/deployment.md)")
+    names, replay_path, record_path = crawl_inputs(config, sources, replay, record)
+    cluster.connect(config.cluster.redis_url).close()  # unreachable: one line now, not a traceback later
+    engine = make_engine(db_url)
+    try:
+        ensure_schema(engine)
+    finally:
+        engine.dispose()
+    worker_id = worker_id or cluster.new_worker_id()
+    settings = build_settings(
+        config,
+        db_url,
+        replay=replay_path,
+        record=record_path,
+        since=window_start(config, None),
+        log_level=log_level,
+        cluster_role="worker",
+        worker_id=worker_id,
+        worker_sources=names,
+    )
+    settings[cluster.WINDOW_SETTING] = config.crawl.window_days
+    process = CrawlerProcess(settings)
+    if log_level not in ("DEBUG", "INFO"):
+        for name in _TRACEBACK_LOGGERS:
+            logging.getLogger(name).addFilter(_drop_traceback)
+    for name in names:
+        crawler = process.create_crawler(PublisherSpider)
+        process.crawl(crawler, publisher=name, config=config)
+    logger.warning("worker %s: crawling %s from %s", worker_id, ", ".join(names), cluster.describe(config))
+    with contextlib.suppress(KeyboardInterrupt):
+        process.start()
+    return 0
 
 
 def judge_health(

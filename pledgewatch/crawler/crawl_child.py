@@ -63,6 +63,9 @@ def crawl_command(config: Config, db_url: str, sources: Sequence[str]) -> list[s
     if config.path is not None:
         argv += ["--config", str(config.path)]
     argv += ["crawl", *sources, "--json"]
+    if config.cluster.redis_url:
+        # A cluster: the child queues the start requests; `pledgewatch worker` processes crawl them.
+        argv.append("--enqueue")
     if config.crawl.replay:
         argv += ["--replay", config.crawl.replay]
     return argv
@@ -195,7 +198,9 @@ class CrawlOutcome:
         s = self.result.summary or {}
         counts = ", ".join(
             f"{s[k]} {k.replace('_', ' ')}"
-            for k in ("pages_fetched", "articles_new", "articles_updated", "pledges_new", "errors")
+            for k in (
+                "pages_fetched", "enqueued", "articles_new", "articles_updated", "pledges_new", "errors"
+            )
             if k in s
         )
         line = f"crawl {names} (run {self.run_id}): {self.result.status} in {self.result.seconds:.1f} s"
@@ -208,6 +213,10 @@ class CrawlOutcome:
                 f"; {outside} links led to articles published before the window, not stored "
                 "([crawl] window_days)"
             )
+        skipped = s.get("skipped") or {}
+        if isinstance(skipped, dict) and skipped:
+            # A cluster run: sources whose previous run the workers are still crawling.
+            line += "; not enqueued: " + "; ".join(f"{name}: {why}" for name, why in skipped.items())
         if self.result.status != "ok" and self.reason:
             line += f"; {self.reason}"
         if self.result.status != "ok" and self.result.stderr_tail:

@@ -37,8 +37,15 @@ def build_settings(
     record: str | Path | None = None,
     since: datetime | None = None,
     log_level: str = "WARNING",
+    cluster_role: str | None = None,
+    worker_id: str | None = None,
+    worker_sources: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The settings of one crawl. ``since`` is the oldest publication date wanted (None: no limit)."""
+    """The settings of one crawl. ``since`` is the oldest publication date wanted (None: no limit).
+
+    ``cluster_role`` ("worker" or "enqueue") swaps the scheduler for the shared Redis queue
+    (:mod:`pledgewatch.crawler.cluster`); the spider is the same.
+    """
     crawl = config.crawl
     settings: dict[str, Any] = {
         "BOT_NAME": "pledgewatch",
@@ -108,8 +115,31 @@ def build_settings(
                 "RETRY_TIMES": 0,
             }
         )
+    if cluster_role:
+        _cluster(settings, config, cluster_role, worker_id, worker_sources or [])
     if record:
         settings["PLEDGEWATCH_RECORD_WARC"] = str(record)
         # Closest to the downloader: the archive keeps responses as they came off the wire.
         settings["DOWNLOADER_MIDDLEWARES"][RECORDING_MIDDLEWARE] = 950
     return settings
+
+
+def _cluster(
+    settings: dict[str, Any], config: Config, role: str, worker_id: str | None, sources: list[str]
+) -> None:
+    """The shared queue's scheduler and components; the download delay becomes global per host."""
+    from pledgewatch.crawler import cluster
+
+    settings.update(cluster.cluster_settings(config, role, worker_id))
+    settings[cluster.SOURCES_SETTING] = sources
+    settings["SPIDER_MIDDLEWARES"] = {cluster.SPIDER_MIDDLEWARE: 10}
+    if role != "worker":
+        return  # the daemon's enqueueing child downloads nothing
+    # Closest to the engine: sees a request's final failure only (a retry takes it back first).
+    settings["DOWNLOADER_MIDDLEWARES"][cluster.DOWNLOADER_MIDDLEWARE] = 5
+    # After the seen-article check: an archived article does not take a download slot.
+    if settings["DOWNLOAD_DELAY"] > 0:
+        settings["DOWNLOADER_MIDDLEWARES"][cluster.DELAY_MIDDLEWARE] = 900
+        settings[cluster.DELAY_SETTING] = settings["DOWNLOAD_DELAY"]
+        settings["DOWNLOAD_DELAY"] = 0
+    settings["EXTENSIONS"][cluster.WORKER_EXTENSION] = 100

@@ -81,6 +81,10 @@ class CrawlSummary:
     missing: list[str] | None = None
     # Per source (by name): ok or failed, with its request counts.
     sources: dict[str, SourceResult] = field(default_factory=dict)
+    # A cluster run's start (`crawl --enqueue`): requests queued for the workers, and the sources
+    # not enqueued with why (their previous run is still being crawled). None otherwise.
+    enqueued: int | None = None
+    skipped: dict[str, str] | None = None
     # Not part of the JSON contract: for the run history and the readable report.
     status: str = field(default="ok", compare=False)
     error_log: list[str] = field(default_factory=list, compare=False)
@@ -109,6 +113,9 @@ class CrawlSummary:
             data.pop("missing")
         if not self.sources:
             data.pop("sources")
+        for name in ("enqueued", "skipped"):
+            if data[name] is None:
+                data.pop(name)
         return data
 
     def add(self, other: CrawlSummary) -> None:

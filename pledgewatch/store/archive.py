@@ -12,6 +12,12 @@ four levels, each persisted so that a restart forgets nothing and none of them s
    article but joins the same story.
 4. Edits: a known article (by URL, alias or article id) with a changed text gets a new version
    with the diff, ``version`` + 1 and ``updated_at``.
+
+Several writers at once (workers of a cluster, docs/deployment.md) never create a second row of
+one thing: ``sources.name``, ``articles.canonical_url`` and ``article_urls.url`` are unique and
+written with ``INSERT ... ON CONFLICT DO NOTHING``; and what no constraint can say (the same article
+under two URL variants, a near-copy joining a story, a re-report linking to a known pledge: fuzzy
+matches) is decided under :func:`serialize_writes`, one writer's transaction at a time.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Insert, func, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pledgewatch.records import ArticleRecord, CanonicalUrl, generic_canonical
@@ -70,16 +77,42 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
 
 
+# pg_advisory_xact_lock's key for the archive's write path ("pldg").
+WRITE_LOCK_KEY = 0x706C6467
+
+
+def serialize_writes(session: Session) -> None:
+    """Take the archive's write lock until this transaction ends (commit or rollback).
+
+    On PostgreSQL a transaction-level advisory lock: the writers of a cluster decide "is this
+    article, this story, this pledge already known?" one after the other, so two workers storing
+    copies of one article (or two reports of one pledge) at the same moment never both insert it.
+    Readers are not blocked. SQLite has a single writer anyway (its write lock and busy timeout).
+    It relies on PostgreSQL's default READ COMMITTED isolation: each statement after the lock sees
+    what the previous holder committed (REPEATABLE READ would keep the snapshot from before the wait).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+
+
+def insert_ignoring_conflicts(session: Session, table: type, **values: object) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for this session's database (PostgreSQL or SQLite)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).values(**values).on_conflict_do_nothing()  # type: ignore[attr-defined,no-any-return]
+
+
 def get_or_create_source(session: Session, name: str, title: str | None = None, domain: str = "") -> Source:
     """The source row of ``name``; a new one takes the publisher's ``title`` and ``domain``.
 
-    The store does not know the publishers: the caller (ingest, with the registry) names them.
+    The store does not know the publishers: the caller (ingest, with the registry) names them. An
+    upsert: two workers storing a new source's first articles at once create one row.
     """
     source = session.scalars(select(Source).where(Source.name == name)).first()
     if source is None:
-        source = Source(name=name, title=title or name, domain=domain)
-        session.add(source)
-        session.flush()
+        session.execute(
+            insert_ignoring_conflicts(session, Source, name=name, title=title or name, domain=domain)
+        )
+        source = session.scalars(select(Source).where(Source.name == name)).one()
     return source
 
 
@@ -223,7 +256,11 @@ def _add_aliases(session: Session, article: Article, urls: set[str], seen_at: da
     taken = set(session.scalars(select(ArticleUrl.url).where(ArticleUrl.url.in_(urls))))
     new = urls - taken
     for url in sorted(new):
-        article.urls.append(ArticleUrl(url=url, first_seen_at=seen_at))
+        # An upsert: a URL another writer recorded meanwhile stays that writer's (one row per URL).
+        row = {"article_id": article.id, "url": url, "first_seen_at": seen_at}
+        session.execute(insert_ignoring_conflicts(session, ArticleUrl, **row))
+    if new:
+        session.expire(article, ["urls"])
     return new
 
 
