@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, select, text
+from sqlalchemy import Select, TextClause, bindparam, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from pledgewatch.pledges import COMPARABLE_PERSON_UNITS, PledgeCandidate, purpose_words
@@ -575,14 +575,19 @@ def _candidates_sql(actors: str, conditions: tuple[str, ...], bands: tuple[bool,
     return statement
 
 
-# The known pledges by id with their mentions, in id order (the order the comparison breaks
-# ties in); one statement, built once.
-_LOAD_PLEDGES = (
-    select(Pledge)
-    .where(Pledge.id.in_(bindparam("ids", expanding=True)))
-    .options(selectinload(Pledge.mentions))
-    .order_by(Pledge.id)
-)
+@lru_cache(maxsize=1)
+def _load_pledges() -> Select[tuple[Pledge]]:
+    """The known pledges by id with their mentions, in id order (the order the comparison breaks
+    ties in); built once, at first use (building it configures the ORM mappers, which a process
+    that never looks up a pledge should not pay for at import)."""
+    return (
+        select(Pledge)
+        .where(Pledge.id.in_(bindparam("ids", expanding=True)))
+        .options(selectinload(Pledge.mentions))
+        .order_by(Pledge.id)
+    )
+
+
 _LOAD_CHUNK = 5000
 
 
@@ -646,7 +651,7 @@ def _find_pledge(
     ids = _candidate_ids(session, candidate, kinds, resolved)
     known: list[Pledge] = []
     for chunk in range(0, len(ids), _LOAD_CHUNK):
-        known += session.scalars(_LOAD_PLEDGES, {"ids": ids[chunk : chunk + _LOAD_CHUNK]}).all()
+        known += session.scalars(_load_pledges(), {"ids": ids[chunk : chunk + _LOAD_CHUNK]}).all()
     best: tuple[float, Pledge] | None = None
     for pledge in known:
         named_elsewhere = pledge.actor != candidate.actor
