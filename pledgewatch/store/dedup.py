@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import Select, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from pledgewatch.store.models import Article, DedupBucket, Story
 
 if TYPE_CHECKING:
+    import numpy as np
     from datasketch import MinHash
 
 # Word 3-shingles: one changed word breaks only three shingles (edits stay similar), while another
@@ -163,15 +163,21 @@ def signatures(shingle_sets: Iterable[Iterable[str]]) -> list[np.ndarray]:
 
 def pack(sig: np.ndarray) -> bytes:
     """``articles.fingerprint``: the signature as little-endian uint32s."""
+    import numpy as np  # here, not at import: numpy costs ~0.15 s a process that stores nothing
+
     return np.asarray(sig, dtype="<u4").tobytes()
 
 
 def unpack(fingerprint: bytes) -> np.ndarray:
+    import numpy as np
+
     return np.frombuffer(fingerprint, dtype="<u4")
 
 
 def band_keys(sig: np.ndarray) -> list[tuple[int, str]]:
     """The (band, key) pairs under which a signature is filed."""
+    import numpy as np
+
     raw = np.asarray(sig, dtype="<u4")
     keys = []
     for band in range(LSH_BANDS):
