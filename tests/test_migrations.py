@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from pledgewatch.errors import SchemaError
 from pledgewatch.store import db
 from pledgewatch.store.models import Base
 
@@ -57,4 +59,22 @@ def test_sqlite_is_in_wal_mode_with_busy_timeout(sqlite_url):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_head_read_from_the_migration_files_is_alembics():
+    """ensure_schema answers "at head" without importing Alembic (issue 15) by reading the
+    migration files' revision lines: they must name the head Alembic computes, whatever the chain."""
+    assert db._head_from_files() == db.head_revision()
+
+
+def test_a_database_at_an_older_revision_is_still_refused(db_url):
+    """The fast check only ever says "at head"; any other revision goes to Alembic, which refuses."""
+    engine = db.make_engine(db_url)
+    db.upgrade(engine)
+    db.downgrade(engine, "-1")
+    with pytest.raises(SchemaError, match="db upgrade"):
+        db.ensure_schema(engine)
+    db.upgrade(engine)
+    db.ensure_schema(engine)  # at head: no error
     engine.dispose()

@@ -225,7 +225,12 @@ def test_identity_lookup_reads_only_the_actor_and_kind(session, db_url):
         event.remove(engine, "before_cursor_execute", capture)
     lookups = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM pledges" in s]
     assert lookups, statements
-    assert all("pledges.actor =" in s and "pledges.kind" in s for s in lookups)
+    # The narrowing query filters by actor and kind; the pledges it found are then loaded by id.
+    narrowing = [s for s in lookups if "pledges.kind" in s]
+    assert narrowing and all("pledges.actor =" in s for s in narrowing)
+    assert all(s in narrowing or "pledges.id IN" in s for s in lookups)
+    # Nothing of Alibaba's was a candidate: JD's report is a pledge of its own.
+    assert _count(session, Pledge) == 2
 
 
 def test_list_filters(session):
@@ -247,3 +252,35 @@ def test_list_filters(session):
     assert ids(actor="Alibaba") == []
     # User text is matched literally: LIKE wildcards match nothing special.
     assert ids(regions=("%",)) == [] and ids(actor="%") == []
+
+
+def test_purpose_words_stored_per_mention_and_recomputed_when_stale(session):
+    """Identity compares purpose words stored with each mention (migration 0016). A mention
+    stored before 0016 (no stems) or under other rules (another key) still links its re-report;
+    a mention of another purpose does not."""
+    first = "JD will invest 1 billion yuan in drone delivery research."
+    record_report(session, "a", first, date(2021, 3, 1), "jd")
+    session.commit()
+    mention = session.scalars(select(PledgeMention)).one()
+    assert "drone" in mention.purpose_stems.split() and mention.purpose_key.endswith("|JD.com")
+    for stems, key in ((None, None), ("unrelated words", "an-old-version|JD.com")):
+        session.execute(
+            text("UPDATE pledge_mentions SET purpose_stems = :s, purpose_key = :k"), {"s": stems, "k": key}
+        )
+        session.commit()
+        session.expire_all()
+        again = record_report(
+            session,
+            f"b{key}",
+            "JD plans to spend 1 billion yuan on drone delivery research.",
+            date(2021, 3, 9),
+            "x",
+        )
+        session.commit()
+        assert [(o.is_new, o.pledge.id) for o in again] == [(False, mention.pledge_id)]
+    session.expire_all()
+    assert "drone" in session.get(PledgeMention, mention.id).purpose_stems.split()
+    other = record_report(
+        session, "c", "JD will invest 1 billion yuan in cold-chain warehouses.", date(2021, 3, 9), "x"
+    )
+    assert [o.is_new for o in other] == [True]

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from pledgewatch.cli.app import SOURCE_NAMES, app, err, get_context, out
 from pledgewatch.cli.search import parse_day
-from pledgewatch.ingest import RescanReport, rescan
-from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.spiders.publisher import get_publisher
+
+if TYPE_CHECKING:
+    from pledgewatch.ingest import RescanReport
 
 
 def describe(report: RescanReport, dry_run: bool) -> str:
@@ -48,6 +49,9 @@ def rescan_command(
     alerted again, and newly found pledges older than [email] alert_max_age_days are skipped by
     the next alert run, not mailed.
     """
+    from pledgewatch.ingest import rescan
+    from pledgewatch.pledges.watchlist import Watchlist
+
     app_ctx = get_context(ctx)
     since_at = parse_day(since, "--since")
     sources = tuple(dict.fromkeys(source or ()))

@@ -453,6 +453,41 @@ def uninitialised_archive_error(engine: Engine) -> UsageError:
     )
 
 
+# ``revision = "0016"`` or ``revision: str = "0001"`` at the start of a line of a migration file.
+_REVISION_RE = re.compile(r"^revision(?:\s*:[^=\n]*)?\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN_REVISION_RE = re.compile(r"^down_revision(?:\s*:[^=\n]*)?\s*=\s*(.+)$", re.MULTILINE)
+
+
+def _head_from_files() -> str | None:
+    """The head revision as the migration files' ``revision`` / ``down_revision`` lines say, without
+    importing Alembic (0.3 s of CPU at every command's start); None unless exactly one head."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (ALEMBIC_DIR / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revision, down = _REVISION_RE.search(text), _DOWN_REVISION_RE.search(text)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head_fast(engine: Engine) -> bool:
+    """Whether the database is at the head revision, read with plain SQL: the common case of every
+    command, answered without Alembic. False when unsure (Alembic then decides and explains)."""
+    head = _head_from_files()
+    if head is None:
+        return False
+    with _connect(engine) as connection:
+        try:
+            rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+        except DatabaseError:
+            return False
+    return list(rows) == [head]
+
+
 def ensure_schema(engine: Engine, create: bool = True) -> None:
     """Create a brand-new database at head (atomically: see :func:`upgrade`); refuse one at
     another revision.
@@ -466,6 +501,8 @@ def ensure_schema(engine: Engine, create: bool = True) -> None:
         if not create and engine.dialect.name != "sqlite":
             raise uninitialised_archive_error(engine)
         upgrade(engine)
+        return
+    if _at_head_fast(engine):
         return
     current = current_revision(engine)
     head = head_revision()

@@ -27,13 +27,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import numpy as np
-from datasketch import MinHash
 from sqlalchemy import Select, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from pledgewatch.store.models import Article, DedupBucket, Story
+
+if TYPE_CHECKING:
+    import numpy as np
+    from datasketch import MinHash
 
 # Word 3-shingles: one changed word breaks only three shingles (edits stay similar), while another
 # press release from the same template (different place names and figures every few words) falls
@@ -111,10 +114,21 @@ def similarity(a: set[str], b: set[str]) -> Similarity:
     return Similarity(common / len(a | b), common / min(len(a), len(b)))
 
 
+def _minhash_class() -> type[MinHash]:
+    """datasketch's MinHash, imported at the first signature: importing datasketch imports its LSH
+    and with it SciPy (about 0.8 s of CPU), which a process that stores nothing (``--help``, a
+    search, an unchanged crawl) should not pay."""
+    from datasketch import MinHash
+
+    return MinHash
+
+
 @lru_cache(maxsize=1)
 def _template() -> MinHash:
     # Permutations are generated once and shared by every signature (they depend only on the seed).
-    return MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme=MINHASH_SCHEME, hashfunc=MINHASH_HASH)
+    return _minhash_class()(
+        num_perm=NUM_PERM, seed=MINHASH_SEED, scheme=MINHASH_SCHEME, hashfunc=MINHASH_HASH
+    )
 
 
 def _encoded(shingle_set: Iterable[str]) -> list[bytes]:
@@ -124,7 +138,7 @@ def _encoded(shingle_set: Iterable[str]) -> list[bytes]:
 def signature(shingle_set: Iterable[str]) -> np.ndarray:
     """The MinHash signature (uint32 values) of a shingle set."""
     template = _template()
-    minhash = MinHash(
+    minhash = _minhash_class()(
         num_perm=NUM_PERM,
         seed=MINHASH_SEED,
         permutations=template.permutations,
@@ -137,7 +151,7 @@ def signature(shingle_set: Iterable[str]) -> np.ndarray:
 
 def signatures(shingle_sets: Iterable[Iterable[str]]) -> list[np.ndarray]:
     """Signatures of many shingle sets at once (datasketch's bulk path shares the permutations)."""
-    minhashes = MinHash.bulk(
+    minhashes = _minhash_class().bulk(
         (_encoded(s) for s in shingle_sets),
         num_perm=NUM_PERM,
         seed=MINHASH_SEED,
@@ -149,15 +163,21 @@ def signatures(shingle_sets: Iterable[Iterable[str]]) -> list[np.ndarray]:
 
 def pack(sig: np.ndarray) -> bytes:
     """``articles.fingerprint``: the signature as little-endian uint32s."""
+    import numpy as np  # here, not at import: numpy costs ~0.15 s a process that stores nothing
+
     return np.asarray(sig, dtype="<u4").tobytes()
 
 
 def unpack(fingerprint: bytes) -> np.ndarray:
+    import numpy as np
+
     return np.frombuffer(fingerprint, dtype="<u4")
 
 
 def band_keys(sig: np.ndarray) -> list[tuple[int, str]]:
     """The (band, key) pairs under which a signature is filed."""
+    import numpy as np
+
     raw = np.asarray(sig, dtype="<u4")
     keys = []
     for band in range(LSH_BANDS):

@@ -232,6 +232,13 @@ class Pledge(Base):
         back_populates="pledge", cascade="all, delete-orphan", order_by="PledgeMention.id"
     )
 
+    # Identity narrows candidates by actor, currency and an amount band in one index seek each
+    # (store.pledges._find_pledge; migration 0016), not by reading every pledge of the actor.
+    __table_args__ = (
+        Index("ix_pledges_actor_currency_amount", "actor", "currency", "amount_value"),
+        Index("ix_pledges_resolved_currency_amount", "actor_resolved", "currency", "amount_value"),
+    )
+
 
 class PledgeMention(Base):
     """One sentence of one article (or input text) that reports a pledge."""
@@ -261,6 +268,14 @@ class PledgeMention(Base):
     # Set when the report no longer states this (an edit dropped or corrected the sentence): the
     # row stays as history, and alerts already made for it stay valid.
     withdrawn_at: Mapped[datetime | None]
+    # The sentence's distinctive purpose stems as identity compares them (space-separated), and
+    # the key they were computed under (store.pledges.PURPOSE_VERSION and the pledge's actor):
+    # computed once per mention, not per lookup; recomputed when the key no longer matches.
+    # NULL before migration 0016 (computed at the next lookup that reads the mention).
+    purpose_stems: Mapped[str | None] = mapped_column(Text)
+    purpose_key: Mapped[str | None] = mapped_column(String(320))
+
+    __table_args__ = (Index("ix_pledge_mentions_currency_amount", "currency", "amount_value"),)
 
     pledge: Mapped[Pledge] = relationship(back_populates="mentions")
     article: Mapped[Article | None] = relationship()

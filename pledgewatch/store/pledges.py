@@ -27,6 +27,7 @@ drones" and "JD will invest 1 billion yuan in cold-chain logistics" stay two ple
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Sequence
@@ -35,10 +36,10 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import Select, TextClause, bindparam, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from pledgewatch.pledges import COMPARABLE_PERSON_UNITS, PledgeCandidate, purpose_words
+from pledgewatch.pledges import COMPARABLE_PERSON_UNITS, STOPWORDS, PledgeCandidate, purpose_words
 from pledgewatch.pledges.regions import split_regions
 from pledgewatch.store import overrides
 from pledgewatch.store.models import Article, Pledge, PledgeMention, utcnow
@@ -230,10 +231,16 @@ def _is_relative(horizon: str | None) -> bool:
     return any(word in text for word in ("next", "coming", "following", "within", "this year", "years"))
 
 
+@lru_cache(maxsize=4096)
+def _regions(value: str | None) -> frozenset[str]:
+    """The places of a region value, parsed once per distinct value (every lookup compares them)."""
+    return frozenset(split_regions(value)) if value else frozenset()
+
+
 def _agreement(candidate: PledgeCandidate, pledge: Pledge) -> tuple[bool, int]:
     """(compatible, strength of positive agreement) between a mention and a known pledge."""
-    mine_regions = set(split_regions(candidate.region)) if candidate.region else set()
-    their_regions = set(split_regions(pledge.region)) if pledge.region else set()
+    mine_regions = _regions(candidate.region)
+    their_regions = _regions(pledge.region)
     # Regions conflict when they share no place. A report that adds a place ("Beijing, Sichuan":
     # a dateline or the capital's media read as a place) still agrees, though less.
     if mine_regions and their_regions and not mine_regions & their_regions:
@@ -389,12 +396,24 @@ def _purpose_stems(sentence: str, actor: str) -> frozenset[str]:
     return frozenset(words - _name_stems(sentence, actor))
 
 
+def _mention_stems(mention: PledgeMention, actor: str) -> frozenset[str]:
+    """The mention's purpose stems as stored (migration 0016), computed and stored when missing or
+    made under another actor or other rules: computed once per mention, not once per lookup."""
+    key = f"{PURPOSE_VERSION}|{actor}"
+    if mention.purpose_key == key and mention.purpose_stems is not None:
+        return frozenset(mention.purpose_stems.split())
+    stems = _purpose_stems(mention.sentence, actor)
+    mention.purpose_stems = " ".join(sorted(stems))
+    mention.purpose_key = key
+    return stems
+
+
 def _purpose_overlap(candidate: PledgeCandidate, pledge: Pledge) -> tuple[int, float]:
     """(shared purpose stems, shared / the smaller set) between a mention and a known pledge."""
     mine = _purpose_stems(candidate.sentence, candidate.actor)
     theirs: set[str] = set()
     for mention in pledge.mentions:
-        theirs.update(_purpose_stems(mention.sentence, pledge.actor))
+        theirs.update(_mention_stems(mention, pledge.actor))
     if not mine or not theirs:
         return 0, 0.0
     shared = len(mine & theirs)
@@ -406,6 +425,25 @@ def _name_stems(sentence: str, actor: str) -> set[str]:
     Financial"): the actor's other names, not a purpose."""
     head = re.escape(re.split(r"[\s.]", actor, maxsplit=1)[0])
     return {m.lower()[:6] for m in re.findall(rf"\b{head}(?:\.com)?\s+([A-Z][a-z]+)", sentence)}
+
+
+# What stored purpose stems were computed under: the rules that make them (this module's stems
+# and generic words, pledgewatch.pledges.purpose_words), so that a change to either recomputes
+# them instead of comparing against stale ones. The stop words are in the hash; bump the number for
+# a change of other data the code reads.
+PURPOSE_VERSION = hashlib.sha1(
+    repr(
+        (
+            1,
+            sorted(GENERIC_STEMS),
+            sorted(STOPWORDS),
+            purpose_words.__code__.co_code,
+            purpose_words.__code__.co_consts,
+            _purpose_stems.__wrapped__.__code__.co_code,
+            _name_stems.__code__.co_code,
+        )
+    ).encode()
+).hexdigest()[:10]
 
 
 _ON_TOP = re.compile(
@@ -438,37 +476,151 @@ def _shared_needed(days: int | None) -> int:
     return 3
 
 
-def _amount_window(candidate: PledgeCandidate, value_col: Any, currency_col: Any) -> ColumnElement[bool]:
-    """SQL: a stored amount (``value_col`` in ``currency_col``, of a pledge or of a mention) that
-    could equal the candidate's amount or its printed conversion, in any currency at any year's
-    rate. Python decides exactly (:func:`_amounts_match`); this keeps the rows read to the few of
-    the right size, however many pledges the actor has."""
+def _amount_bands(candidate: PledgeCandidate) -> list[tuple[str | None, float, float]]:
+    """(currency, lowest, highest) of a stored amount (of a pledge or of a mention) that could equal
+    the candidate's amount or its printed conversion, in any currency at any year's rate. Python
+    decides exactly (:func:`_amounts_match`); each band is one index range seek, so the rows read
+    are the few of the right size, however many pledges the actor or the archive has."""
     slack = 1 + AMOUNT_TOLERANCE
     amounts = [(candidate.amount_value, candidate.currency)]
     if candidate.alt_amount_value is not None:
         amounts.append((candidate.alt_amount_value, candidate.alt_currency))
-    clauses: list[ColumnElement[bool]] = []
+    bands: list[tuple[str | None, float, float]] = []
     for value, currency in amounts:
         if value is None or value <= 0:
             continue
+        bands.append((currency, value / slack, value * slack))
         if currency is None:
-            clauses.append(and_(currency_col.is_(None), value_col.between(value / slack, value * slack)))
             continue
-        clauses.append(and_(currency_col == currency, value_col.between(value / slack, value * slack)))
         rates = _RATE_RANGE.get(currency)
         if rates is None and currency != "CNY":
             continue
         low_cny, high_cny = (value * rates[0], value * rates[1]) if rates else (value, value)
         for other, (other_low, other_high) in {"CNY": (1.0, 1.0), **_RATE_RANGE}.items():
-            if other == currency:
-                continue
-            clauses.append(
-                and_(
-                    currency_col == other,
-                    value_col.between(low_cny / other_high / slack, high_cny / other_low * slack),
-                )
-            )
-    return or_(*clauses) if clauses else false()
+            if other != currency:
+                bands.append((other, low_cny / other_high / slack, high_cny / other_low * slack))
+    return bands
+
+
+def _comparable_filters(candidate: PledgeCandidate) -> tuple[list[str], dict[str, Any]]:
+    """SQL (conditions on ``pledges``, their parameters) for what :func:`_find_pledge` would reject
+    in Python whatever the words: money against a count, units that are not comparable, end (or,
+    without one, start) years more than a year apart. Looser than the Python rules (one year of
+    slack always), never stricter, so the result is the same as comparing every pledge."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    if candidate.currency is not None:
+        conditions.append("pledges.currency IS NOT NULL")
+    else:
+        conditions.append("pledges.currency IS NULL")
+        unit = candidate.amount_unit
+        if unit is None:
+            conditions.append("pledges.amount_unit IS NULL")
+        else:
+            units = {unit}
+            for family in (COMPARABLE_PERSON_UNITS, FACILITY_LIKE_UNITS):
+                if unit in family:
+                    units |= set(family)
+            conditions.append("pledges.amount_unit IN :units")
+            params["units"] = sorted(units)
+    for column, year in (
+        ("pledges.end_year", candidate.end_year),
+        ("pledges.start_year", candidate.start_year),
+    ):
+        if year is not None:
+            conditions.append(f"({column} IS NULL OR {column} BETWEEN :year_low AND :year_high)")
+            params.update(year_low=year - 1, year_high=year + 1)
+            break
+    return conditions, params
+
+
+# Who may have stated a known pledge: the candidate's actor, or also pledges nobody named yet
+# ("named"), only the actor (a revision), or anyone (a candidate whose actor is unresolved;
+# ``actor_resolved`` is never NULL, so the IN keeps every row and the index still serves).
+_ACTOR_SQL = {
+    "named": ("pledges.actor = :actor", "pledges.actor_resolved = :unresolved"),
+    "own": ("pledges.actor = :actor",),
+    "any": ("pledges.actor_resolved IN (:resolved, :unresolved)",),
+}
+
+
+@lru_cache(maxsize=512)
+def _candidates_sql(actors: str, conditions: tuple[str, ...], bands: tuple[bool, ...] | None) -> TextClause:
+    """The id query of :func:`_candidate_ids` for one shape of candidate, built once per shape.
+
+    Plain SQL text, cached: building it as SQLAlchemy expressions cost more than running it. Each
+    amount band (``bands``: whether its currency is NULL) is one range seek of an index: pledges
+    by actor (or unnamed), currency and amount (``ix_pledges_actor_currency_amount`` /
+    ``ix_pledges_resolved_currency_amount``), mentions by currency and amount (a re-report in
+    another currency or rounded, ``ix_pledge_mentions_currency_amount``)."""
+    where = ["pledges.kind IN :kinds", "(" + " OR ".join(_ACTOR_SQL[actors]) + ")", *conditions]
+    if bands is None:
+        sql = "SELECT pledges.id FROM pledges WHERE " + " AND ".join(where) + " ORDER BY pledges.id"
+    else:
+        seeks = []
+        for index, null_currency in enumerate(bands):
+            currency = "currency IS NULL" if null_currency else f"currency = :currency_{index}"
+            amount = f"{currency} AND amount_value BETWEEN :low_{index} AND :high_{index}"
+            seeks += [
+                f"SELECT pledges.id FROM pledges WHERE {actor} AND {amount}" for actor in _ACTOR_SQL[actors]
+            ]
+            seeks.append(f"SELECT pledge_id FROM pledge_mentions WHERE {amount}")
+        # The few ids found drive the query (CROSS JOIN keeps SQLite from walking the actor's
+        # pledges by the outer conditions instead; PostgreSQL plans it as a join either way).
+        sql = (
+            "SELECT pledges.id FROM (" + " UNION ".join(seeks) + ") AS found CROSS JOIN pledges"
+            " WHERE pledges.id = found.id AND " + " AND ".join(where) + " ORDER BY pledges.id"
+        )
+    statement = text(sql).bindparams(bindparam("kinds", expanding=True))
+    if any(":units" in condition for condition in conditions):
+        statement = statement.bindparams(bindparam("units", expanding=True))
+    return statement
+
+
+@lru_cache(maxsize=1)
+def _load_pledges() -> Select[tuple[Pledge]]:
+    """The known pledges by id with their mentions, in id order (the order the comparison breaks
+    ties in); built once, at first use (building it configures the ORM mappers, which a process
+    that never looks up a pledge should not pay for at import)."""
+    return (
+        select(Pledge)
+        .where(Pledge.id.in_(bindparam("ids", expanding=True)))
+        .options(selectinload(Pledge.mentions))
+        .order_by(Pledge.id)
+    )
+
+
+_LOAD_CHUNK = 5000
+
+
+def _candidate_ids(
+    session: Session, candidate: PledgeCandidate, kinds: list[str], resolved: bool
+) -> list[int]:
+    """The ids of the known pledges that could be the one ``candidate`` reports, narrowed in SQL.
+
+    Not a revision: only pledges of the actor (and those nobody named yet), the kinds, comparable
+    units and years whose amount or a mention's amount lies in one of the candidate's amount
+    bands (:func:`_amount_bands`), each band an index range seek; a revision, whose amount
+    changed, reads the actor's pledges of the kinds, units and years.
+    """
+    if not resolved:
+        actors = "any"
+    elif candidate.is_revision:
+        actors = "own"
+    else:
+        actors = "named"
+    conditions, params = _comparable_filters(candidate)
+    params.update(kinds=kinds, actor=candidate.actor, resolved=True, unresolved=False)
+    bands: tuple[bool, ...] | None = None
+    if not candidate.is_revision:
+        found = _amount_bands(candidate)
+        if not found:
+            return []
+        bands = tuple(currency is None for currency, _, _ in found)
+        for index, (currency, low, high) in enumerate(found):
+            params.update({f"currency_{index}": currency, f"low_{index}": low, f"high_{index}": high})
+    session.flush()  # a plain SQL text is not autoflushed: the pledges of this batch must be seen
+    return list(session.scalars(_candidates_sql(actors, tuple(conditions), bands), params))
 
 
 def _find_pledge(
@@ -476,12 +628,13 @@ def _find_pledge(
 ) -> tuple[Pledge | None, bool]:
     """(known pledge this mention reports, is it a revision of it?).
 
-    Indexed lookup: only this actor's pledges of a compatible kind whose amount (or a mention's
-    amount) could equal the candidate's are read (a revision, whose amount changed, reads the
-    actor's pledges of the kind). Real re-reports word the same money as "invest", "fund",
-    "provide" or "purchase", so the kinds of :data:`MONEY_FAMILY` are one for money; counts must
-    be of one kind and comparable units. Then nothing may contradict (region, years, "another")
-    and something must confirm (region, years, or shared purpose words, fewer the closer in time).
+    Indexed lookup (:func:`_candidate_ids`): only this actor's pledges of a compatible kind
+    whose amount (or a mention's amount) could equal the candidate's are read (a revision, whose
+    amount changed, reads the actor's pledges of the kind). Real re-reports word the same money as
+    "invest", "fund", "provide" or "purchase", so the kinds of :data:`MONEY_FAMILY` are one for
+    money; counts must be of one kind and comparable units. Then nothing may contradict (region,
+    years, "another") and something must confirm (region, years, or shared purpose words, fewer
+    the closer in time; each mention's words are stored with it, not recomputed).
 
     An actor the detector could not resolve ("It will also set up a 20 billion yuan fund" on its
     own; ``actor_resolved`` false, the actor as written) is looked up among every company's pledges
@@ -497,28 +650,10 @@ def _find_pledge(
         kinds = [candidate.kind]
     if not resolved and candidate.is_revision:
         return None, False  # a revision of whose pledge? Nothing to narrow the amount by.
-    base = select(Pledge).where(Pledge.kind.in_(kinds))
-    if not candidate.is_revision:
-        mention_amount = (
-            select(PledgeMention.id)
-            .where(
-                PledgeMention.pledge_id == Pledge.id,
-                _amount_window(candidate, PledgeMention.amount_value, PledgeMention.currency),
-            )
-            .exists()
-        )
-        base = base.where(
-            or_(_amount_window(candidate, Pledge.amount_value, Pledge.currency), mention_amount)
-        )
-    if resolved and not candidate.is_revision:
-        # Also pledges first reported with an actor nothing resolved ("it", "a Chinese e-commerce
-        # giant"): this report may name their company.
-        statement = base.where(or_(Pledge.actor == candidate.actor, Pledge.actor_resolved.is_(False)))
-    elif resolved:
-        statement = base.where(Pledge.actor == candidate.actor)
-    else:
-        statement = base
-    known = session.scalars(statement.options(selectinload(Pledge.mentions)).order_by(Pledge.id)).all()
+    ids = _candidate_ids(session, candidate, kinds, resolved)
+    known: list[Pledge] = []
+    for chunk in range(0, len(ids), _LOAD_CHUNK):
+        known += session.scalars(_load_pledges(), {"ids": ids[chunk : chunk + _LOAD_CHUNK]}).all()
     best: tuple[float, Pledge] | None = None
     for pledge in known:
         named_elsewhere = pledge.actor != candidate.actor
@@ -697,6 +832,8 @@ def _store_candidates(
                 candidate.currency,
             ):
                 pledge.updated_at = utcnow()  # the report now words it differently
+            if mention.sentence != candidate.sentence:
+                mention.purpose_key = None  # its stored purpose stems are the old sentence's
             mention.sentence = candidate.sentence
             mention.sentence_index = candidate.sentence_index
             mention.start_offset = candidate.start_offset
@@ -723,6 +860,7 @@ def _store_candidates(
             is_revision=is_revision,
             published_at=published,
         )
+        _mention_stems(mention, pledge.actor)  # stored once with the mention, read by later lookups
         session.add(mention)
         if not is_new:
             # A report more: the pledge's feed entry lists it (and may link it as first report).
