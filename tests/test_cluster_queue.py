@@ -103,7 +103,10 @@ def test_worker_errors_are_one_line(tmp_path):
     db = f"sqlite:///{tmp_path / 'a.db'}"
     result = run_cli("--config", str(config), "--db", db, "worker")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: a worker needs [cluster] redis_url")
+    assert result.stderr.strip().splitlines() == [
+        "error: a worker needs [cluster] redis_url in the configuration (docs/deployment.md)"
+    ], "one line, and no archive created and removed before it"
+    assert not (tmp_path / "a.db").exists()
     config.write_text('[cluster]\nredis_url = "redis://127.0.0.1:1/0"\n', encoding="utf-8")
     result = run_cli("--config", str(config), "--db", db, "worker")
     assert result.returncode == 1 and "Traceback" not in result.stderr

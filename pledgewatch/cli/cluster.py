@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pledgewatch.cli.app import SOURCE_NAMES, app, get_context
+from pledgewatch.errors import UsageError
 
 
 @app.command("worker")
@@ -38,6 +39,9 @@ def worker(
 
     app_ctx = get_context(ctx)
     names = [name.strip() for value in sources or [] for name in value.split(",") if name.strip()]
+    if not app_ctx.config.cluster.redis_url:
+        # Before the archive is opened: a worker without a queue must not create one.
+        raise UsageError("a worker needs [cluster] redis_url in the configuration (docs/deployment.md)")
     app_ctx.engine(create=True)  # an unusable database is one line now
     app_ctx.close()
     raise typer.Exit(
