@@ -129,7 +129,7 @@ def _empty_archive(url: str) -> None:
 
 
 def trial(
-    db: str, redis_url: str, workers: int, folder: Path, latency: float = 0.0
+    db: str, redis_url: str, workers: int, folder: Path, latency: float = 0.0, warc: Path = SAMPLE_WEB
 ) -> tuple[float, int, int, int]:
     """(seconds from enqueued to drained, articles stored, responses, URLs fetched twice)."""
     schema = f"pw_bench_{uuid.uuid4().hex[:8]}"
@@ -142,7 +142,7 @@ def trial(
     client = redis.Redis.from_url(redis_url)
     config = folder / f"{prefix}.toml"
     config.write_text(
-        f'[crawl]\nwindow_days = 0\nreplay = "{SAMPLE_WEB}"\n'
+        f'[crawl]\nwindow_days = 0\nreplay = "{warc}"\n'
         f'[cluster]\nredis_url = "{redis_url}"\nkey_prefix = "{prefix}"\n',
         encoding="utf-8",
     )
@@ -206,16 +206,29 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per replayed response")
+    parser.add_argument(
+        "--articles",
+        type=int,
+        help="crawl the scaled replica of N articles (benchmarks/replica.py, cached), not the sample web",
+    )
     if len(sys.argv) > 1 and sys.argv[1] == "--worker-mode":
         _worker_mode(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5])
     args = parser.parse_args()
-    print("| workers | trials | seconds (median) | articles | responses | fetched twice | pages/s | vs first |")  # noqa: E501
+    warc = SAMPLE_WEB
+    if args.articles:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import replica
+
+        warc, _later = replica.build(args.articles)
+    print(
+        "| workers | trials | seconds (median) | articles | responses | fetched twice | pages/s | vs first |"
+    )  # noqa: E501
     print("|---|---|---|---|---|---|---|---|")
     baseline = None
     with tempfile.TemporaryDirectory() as tmp:
         for workers in args.workers:
             runs = [
-                trial(args.db, args.redis, workers, Path(tmp), args.latency) for _ in range(args.repeat)
+                trial(args.db, args.redis, workers, Path(tmp), args.latency, warc) for _ in range(args.repeat)
             ]
             seconds = statistics.median(run[0] for run in runs)
             articles = runs[-1][1]
