@@ -222,7 +222,7 @@ def main() -> None:
         warc, _later = replica.build(args.articles)
     print(
         "| workers | trials | seconds (median) | articles | responses | fetched twice | pages/s | vs first |"
-    )  # noqa: E501
+    )
     print("|---|---|---|---|---|---|---|---|")
     baseline = None
     with tempfile.TemporaryDirectory() as tmp:
