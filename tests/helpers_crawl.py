@@ -7,7 +7,9 @@ page is where (a page missing from the archive, an edited article, a changed fee
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -155,6 +157,30 @@ def tiny_config(path: Path, start_urls: list[str] | None = None, extra: str = ""
         encoding="utf-8",
     )
     return path
+
+
+def proxy_env(proxy_url: str, inherit: bool = False) -> dict[str, str]:
+    """The environment of a crawl that reaches every site through a test's HTTP server on 127.0.0.1
+    (as an HTTP proxy: the publishers' real URLs stay unchanged). ``inherit`` starts from this
+    process's environment, without a PLEDGEWATCH_CONFIG that would override the test's config."""
+    base = {k: v for k, v in os.environ.items() if k != "PLEDGEWATCH_CONFIG"} if inherit else {}
+    return {**base, "http_proxy": proxy_url, "HTTP_PROXY": proxy_url, "no_proxy": "", "NO_PROXY": ""}
+
+
+def crawl_argv(db: Path, config: Path, source: str = "jd") -> list[str]:
+    """`pledgewatch crawl SOURCE --json` as a child process, on ``db`` with ``config``."""
+    return [
+        sys.executable,
+        "-m",
+        "pledgewatch",
+        "--db",
+        str(db),
+        "--config",
+        str(config),
+        "crawl",
+        source,
+        "--json",
+    ]
 
 
 def db_rows(db_path: Path, sql: str) -> list[tuple]:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import http_server, run_cli
-from helpers_crawl import article_html, db_rows, listing_html, tiny_config, warc_urls
+from helpers_crawl import article_html, db_rows, listing_html, proxy_env, tiny_config, warc_urls
 
 SITE = "http://jdcorporateblog.com"
 SLUGS = ("first", "second", "broken")
@@ -88,10 +88,6 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
-
-
-def proxy_env(proxy_url: str) -> dict[str, str]:
-    return {"http_proxy": proxy_url, "HTTP_PROXY": proxy_url, "no_proxy": "", "NO_PROXY": ""}
 
 
 @pytest.fixture

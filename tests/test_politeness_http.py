@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import http_server, run_cli
-from helpers_crawl import article_html, db_rows, listing_html, tiny_config
+from helpers_crawl import article_html, db_rows, listing_html, proxy_env, tiny_config
 
 SITE = "http://jdcorporateblog.com"
 # Articles are archived under their canonical URL (https, see pledgewatch.spiders.urls).
@@ -107,7 +107,7 @@ def test_polite_crawl_handles_every_failure_without_crashing(
         ),
     )
     db_path = tmp_path / "archive.db"
-    env = {"http_proxy": proxy_url, "HTTP_PROXY": proxy_url, "no_proxy": "", "NO_PROXY": ""}
+    env = proxy_env(proxy_url)
     result = run_cli(
         "--config", str(config), "--db", str(db_path), "crawl", "jd", "--json", env=env, timeout=120
     )
@@ -167,7 +167,7 @@ def test_sigterm_stops_the_crawl_cleanly(
         extra="download_delay = 0\ntimeout = 30.0\nretry_times = 0\n",
     )
     db_path = tmp_path / "archive.db"
-    env = {**os.environ, "http_proxy": proxy_url, "HTTP_PROXY": proxy_url, "no_proxy": "", "NO_PROXY": ""}
+    env = {**os.environ, **proxy_env(proxy_url)}
     command = [sys.executable, "-m", "pledgewatch", "--config", str(config), "--db", str(db_path)]
     child = subprocess.Popen(
         [*command, "crawl", "jd", "--json"],

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pledgewatch.cli.app import SOURCE_NAMES, app, get_context
+from pledgewatch.cli.options import RecordOption, ReplayOption
 from pledgewatch.errors import UsageError
 
 
@@ -22,13 +22,8 @@ def worker(
             "Default: all enabled.",
         ),
     ] = None,
-    replay: Annotated[
-        Path | None,
-        typer.Option(help="Answer every request from this WARC instead of the network.", show_default=False),
-    ] = None,
-    record: Annotated[
-        Path | None, typer.Option(help="Write every fetched response to this WARC.", show_default=False)
-    ] = None,
+    replay: ReplayOption = None,
+    record: RecordOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request and article.")] = False,
 ) -> None:
     """Crawl requests from the cluster's Redis queue (redis_url) into the archive until SIGTERM.

@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pledgewatch.cli.app import SOURCE_NAMES, app, err, get_context, out, output_dir
-from pledgewatch.cli.options import DATE_HELP, parse_when
+from pledgewatch.cli.options import DATE_HELP, RecordOption, ReplayOption, parse_when
 from pledgewatch.config import Config
 from pledgewatch.crawler.summary import CrawlSummary
 from pledgewatch.errors import PledgewatchError, UsageError
@@ -89,13 +89,8 @@ def crawl(
         str | None,
         typer.Option(help=f"Oldest publication date wanted ({DATE_HELP}); overrides crawl.window_days."),
     ] = None,
-    replay: Annotated[
-        Path | None,
-        typer.Option(help="Answer every request from this WARC instead of the network.", show_default=False),
-    ] = None,
-    record: Annotated[
-        Path | None, typer.Option(help="Write every fetched response to this WARC.", show_default=False)
-    ] = None,
+    replay: ReplayOption = None,
+    record: RecordOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary object.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request and article.")] = False,
     enqueue: Annotated[

@@ -14,7 +14,10 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
 
 from pledgewatch.errors import UsageError
 
@@ -147,3 +150,16 @@ def known_actor(session: Session, value: str, resolver: ActorResolver, watchlist
     if name.lower() in {k.lower() for k in known}:
         return name
     raise unknown_name("--actor", value, known, "company")
+
+
+# The WARC options of every command that crawls (crawl, worker): one wording, one behaviour.
+ReplayOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--replay", help="Answer every request from this WARC instead of the network.", show_default=False
+    ),
+]
+RecordOption = Annotated[
+    Path | None,
+    typer.Option("--record", help="Write every fetched response to this WARC.", show_default=False),
+]

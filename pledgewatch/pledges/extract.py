@@ -215,14 +215,14 @@ def extract_sentence(
         actor_position: int | None = None
         if revision is not None and (cue is None or cue.start() <= revision.end() + 40):
             cue = revision
-        elif (cue is None or not _is_future(cue)) and _announced_package(text, quantity):
+        elif (cue is None or not _is_future(cue)) and (package := _announced_package(text, quantity)):
             # "JD announced RMB10 billion in support for merchants": a package for future spending.
-            cue = _announced_package(text, quantity)
+            cue = package
             revision = None
-        elif (cue is None or not _is_future(cue)) and dated_goal(text, quantity):
+        elif (cue is None or not _is_future(cue)) and (goal := dated_goal(text, quantity)):
             # "The company's green goals include reducing carbon emissions by 50 percent by 2030".
-            cue = dated_goal(text, quantity)
-            actor_position = cue.start() if cue is not None else None
+            cue = goal
+            actor_position = goal.start()
             revision = None
         elif cue is None or not _is_future(cue):
             # "JD's 3-billion-yuan commitment to Sichuan will focus on ...": the amount names a

@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-import os
-import sys
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
@@ -24,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import http_server
-from helpers_crawl import article_html, db_rows, listing_html, tiny_config
+from helpers_crawl import article_html, crawl_argv, db_rows, listing_html, proxy_env, tiny_config
 from helpers_reliability import run_measured
 
 SITE = "http://jdcorporateblog.com"
@@ -123,20 +121,8 @@ def test_a_hostile_server_costs_bounded_time_and_memory_and_loses_nothing_else(
         extra=f"download_delay = 0\ntimeout = 3\nretry_times = 1\nmax_pages_per_listing = {MAX_PAGES}\n",
     )
     db = tmp_path / "a.db"
-    env = {k: v for k, v in os.environ.items() if k != "PLEDGEWATCH_CONFIG"}
-    env.update({"http_proxy": proxy, "HTTP_PROXY": proxy, "no_proxy": "", "NO_PROXY": ""})
-    argv = [
-        sys.executable,
-        "-m",
-        "pledgewatch",
-        "--db",
-        str(db),
-        "--config",
-        str(config),
-        "crawl",
-        "jd",
-        "--json",
-    ]
+    env = proxy_env(proxy, inherit=True)
+    argv = crawl_argv(db, config)
     started = time.monotonic()
     result, peak = run_measured(argv, str(tmp_path / "rss"), env=env, timeout=300)
     elapsed = time.monotonic() - started

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -24,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import http_server
-from helpers_crawl import article_html, db_rows, listing_html, tiny_config
+from helpers_crawl import article_html, crawl_argv, db_rows, listing_html, proxy_env, tiny_config
 
 SITE = "http://jdcorporateblog.com"
 SLUGS = [f"story-{n}" for n in range(6)]
@@ -74,20 +72,8 @@ def test_a_write_lock_held_mid_crawl_delays_the_store_and_loses_nothing(
     config = tiny_config(
         tmp_path / "c.toml", start_urls=[f"{SITE}/"], extra="download_delay = 0\nconcurrency_per_domain = 6\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PLEDGEWATCH_CONFIG"}
-    env.update({"http_proxy": slow_site, "HTTP_PROXY": slow_site, "no_proxy": "", "NO_PROXY": ""})
-    argv = [
-        sys.executable,
-        "-m",
-        "pledgewatch",
-        "--db",
-        str(db),
-        "--config",
-        str(config),
-        "crawl",
-        "jd",
-        "--json",
-    ]
+    env = proxy_env(slow_site, inherit=True)
+    argv = crawl_argv(db, config)
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.monotonic() + 90

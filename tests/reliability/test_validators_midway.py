@@ -8,10 +8,8 @@ again. A real HTTP server on 127.0.0.1, reached as the JD blog through an HTTP p
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -20,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import http_server
-from helpers_crawl import article_html, db_rows, sitemap_xml, tiny_config
+from helpers_crawl import article_html, crawl_argv, db_rows, proxy_env, sitemap_xml, tiny_config
 
 SITE = "http://jdcorporateblog.com"
 SLUGS = ("first", "second")
@@ -77,11 +75,12 @@ def _crawl(tmp_path: Path, proxy: str, start_urls: list[str]) -> subprocess.Pope
         start_urls=start_urls,
         extra="download_delay = 0\ntimeout = 120\nretry_times = 0\n",
     )
-    env = {k: v for k, v in os.environ.items() if k != "PLEDGEWATCH_CONFIG"}
-    env.update({"http_proxy": proxy, "HTTP_PROXY": proxy, "no_proxy": "", "NO_PROXY": ""})
-    argv = [sys.executable, "-m", "pledgewatch", "--db", str(tmp_path / "a.db"), "--config", str(config)]
     return subprocess.Popen(
-        [*argv, "crawl", "jd", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        crawl_argv(tmp_path / "a.db", config),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=proxy_env(proxy, inherit=True),
     )
 
 
