@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
@@ -112,23 +112,21 @@ class SmtpSink:
         return predicate(self.messages)
 
 
-class SilentServer:
-    """A TCP server on 127.0.0.1 that accepts connections and never says a word.
+class LoopbackServer:
+    """A TCP server on 127.0.0.1 (a free port) that hands each connection to :meth:`handle` in one
+    thread: the base of the misbehaving servers the mail tests need."""
 
-    What a mail server behind a firewall that drops packets looks like to a client with a
-    timeout: every connection attempt costs the whole timeout. ``accepted`` counts the attempts.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, backlog: int = 16) -> None:
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
+        self._sock.listen(backlog)
         self._sock.settimeout(0.2)
         self.port = int(self._sock.getsockname()[1])
-        self.accepted = 0
-        self._held: list[socket.socket] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def handle(self, conn: socket.socket) -> None:
+        conn.close()
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -136,12 +134,33 @@ class SilentServer:
                 conn, _ = self._sock.accept()
             except TimeoutError:
                 continue
-            self.accepted += 1
-            self._held.append(conn)  # kept open, never answered
+            self.handle(conn)
 
-    def start(self) -> SilentServer:
+    def start(self) -> Self:
         self._thread.start()
         return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+
+class SilentServer(LoopbackServer):
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word.
+
+    What a mail server behind a firewall that drops packets looks like to a client with a
+    timeout: every connection attempt costs the whole timeout. ``accepted`` counts the attempts.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+
+    def handle(self, conn: socket.socket) -> None:
+        self.accepted += 1
+        self._held.append(conn)  # kept open, never answered
 
     def stop(self) -> None:
         """Stop, counting the connections still waiting in the backlog too."""
@@ -153,8 +172,7 @@ class SilentServer:
                 conn, _ = self._sock.accept()
             except BlockingIOError:
                 break
-            self.accepted += 1
-            self._held.append(conn)
+            self.handle(conn)
         for conn in self._held:
             conn.close()
         self._sock.close()

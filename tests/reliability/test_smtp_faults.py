@@ -10,11 +10,10 @@ drops the connection between messages are in tests/test_mail_batch.py.
 from __future__ import annotations
 
 import socket
-import threading
 from pathlib import Path
 
 import pytest
-from helpers_daemon import SmtpSink, free_port, mail_config, seed_archive
+from helpers_daemon import LoopbackServer, SmtpSink, free_port, mail_config, seed_archive
 
 from pledgewatch.config import load_config
 from pledgewatch.scheduler import Daemon
@@ -100,55 +99,35 @@ def test_a_server_refusing_the_message_loses_nothing(engine, sqlite_url, tmp_pat
     _then_delivered_once(engine, sqlite_url, tmp_path)
 
 
-class _DropsMidMessage:
+class _DropsMidMessage(LoopbackServer):
     """Speaks SMTP up to DATA, reads part of the message, then closes the connection."""
 
     def __init__(self) -> None:
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(8)
-        self._sock.settimeout(0.2)
-        self.port = int(self._sock.getsockname()[1])
+        super().__init__(backlog=8)
         self.dropped = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
+    def handle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            stream = conn.makefile("rb")
+            conn.sendall(b"220 127.0.0.1 ESMTP\r\n")
             try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(5)
-                stream = conn.makefile("rb")
-                conn.sendall(b"220 127.0.0.1 ESMTP\r\n")
-                try:
-                    for line in stream:
-                        verb = line[:4].upper()
-                        if verb in (b"EHLO", b"HELO"):
-                            conn.sendall(b"250 127.0.0.1\r\n")
-                        elif verb == b"DATA":
-                            conn.sendall(b"354 go ahead\r\n")
-                            stream.read(200)  # some of the message, then the line goes dead
-                            self.dropped += 1
-                            break
-                        elif verb == b"QUIT":
-                            conn.sendall(b"221 bye\r\n")
-                            break
-                        else:
-                            conn.sendall(b"250 ok\r\n")
-                except OSError:
-                    pass
-
-    def start(self) -> _DropsMidMessage:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._sock.close()
+                for line in stream:
+                    verb = line[:4].upper()
+                    if verb in (b"EHLO", b"HELO"):
+                        conn.sendall(b"250 127.0.0.1\r\n")
+                    elif verb == b"DATA":
+                        conn.sendall(b"354 go ahead\r\n")
+                        stream.read(200)  # some of the message, then the line goes dead
+                        self.dropped += 1
+                        break
+                    elif verb == b"QUIT":
+                        conn.sendall(b"221 bye\r\n")
+                        break
+                    else:
+                        conn.sendall(b"250 ok\r\n")
+            except OSError:
+                pass
 
 
 def test_a_connection_dropped_in_the_middle_of_a_message_loses_nothing(engine, sqlite_url, tmp_path):  # type: ignore[no-untyped-def]
