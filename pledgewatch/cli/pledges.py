@@ -312,7 +312,7 @@ def _extract_reports(
             report["source"],
             resolver=resolver,
             title=report["title"],
-            url=report.get("url"),
+            url=report["url"],
         )
         line = {"id": report["id"], "pledges": [_outcome_to_dict(o) for o in outcomes]}
         return json.dumps(line, ensure_ascii=False) + "\n"
