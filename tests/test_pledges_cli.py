@@ -126,6 +126,18 @@ def test_list_formats_and_filters(tmp_path, db_url):
     assert rows[1]["is_first_report"] == "no"
     assert rows[0]["region"] == "Heilongjiang, Jilin, Liaoning"
 
+    # --until names a day and includes it, as search and report do: the Northeast pledge was first
+    # reported on 2018-08-24, the Hubei one in 2020.
+    def listed(*args: str) -> set[str]:
+        done = run_cli("--db", db_url, "pledges", "list", *args, "--format", "json")
+        assert done.returncode == 0, done.stderr
+        return {p["region"] for p in json.loads(done.stdout)}
+
+    assert "Heilongjiang, Jilin, Liaoning" in listed("--until", "2018-08-24")
+    assert "Hubei" not in listed("--until", "2018-08-24")
+    assert listed("--since", "2018-08-24", "--until", "2018-08-24") == listed("--until", "2018-08-24")
+    assert "Heilongjiang, Jilin, Liaoning" not in listed("--until", "2018-08-23")
+
     none = run_cli("--db", db_url, "pledges", "list", "--kind", "donate", "--format", "csv")
     assert none.stdout.splitlines()[0].startswith("pledge_id,actor,kind")
     assert len(none.stdout.splitlines()) == 1

@@ -204,7 +204,7 @@ def test_report_filters_match_pledges_list(demo, tmp_path):
     assert result.returncode == 0, result.stderr
     page = lxml_html.fromstring(report.read_text(encoding="utf-8"))
     assert [int(i) for i in page.xpath("//tr[@class='pledge']/@data-pledge-id")] == expected
-    assert "company JD.com, first reported from 2019-01-01, before 2020-06-01" in page.text_content()
+    assert "company JD.com, first reported from 2019-01-01, through 2020-06-01" in page.text_content()
 
 
 def test_report_refuses_bad_input_in_one_line(demo, tmp_path):

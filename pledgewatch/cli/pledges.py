@@ -521,7 +521,10 @@ def list_command(
         str | None, typer.Option("--since", help=f"First reported on or after: {DATE_HELP}.")
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="First reported before DATE (same forms as --since).")
+        str | None,
+        typer.Option(
+            "--until", help="First reported on or before DATE (a day counts whole; same forms as --since)."
+        ),
     ] = None,
     min_amount: Annotated[
         str | None,
@@ -556,7 +559,7 @@ def list_command(
             kind=choice(kind, KINDS, "--kind") if kind is not None else None,
             regions=_check_region(session, region) if region else (),
             since=parse_when(since, "--since"),
-            until=parse_when(until, "--until"),
+            until=parse_when(until, "--until", end=True),
             min_amount=_parse_amount(min_amount, "--min-amount") if min_amount else None,
             max_amount=_parse_amount(max_amount, "--max-amount") if max_amount else None,
         )

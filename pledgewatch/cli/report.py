@@ -31,7 +31,9 @@ def report(
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(help="Pledges first reported before: YYYY-MM-DD (UTC), ISO time, or 30d / 4w ago."),
+        typer.Option(
+            help="Pledges first reported on or before this day (YYYY-MM-DD, UTC), before a time, or 30d ago."
+        ),
     ] = None,
     actor: Annotated[
         str | None,
@@ -50,7 +52,7 @@ def report(
     from pledgewatch.store.listing import PledgeFilter
 
     app_ctx = get_context(ctx)
-    filters = PledgeFilter(since=parse_day(since, "--since"), until=parse_day(until, "--until"))
+    filters = PledgeFilter(since=parse_day(since, "--since"), until=parse_day(until, "--until", end=True))
     if filters.since and filters.until and filters.since >= filters.until:
         raise UsageError("--since must be before --until")
     if out_file.is_dir():

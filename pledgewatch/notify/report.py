@@ -22,7 +22,7 @@ import html
 import importlib.util
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -193,7 +193,13 @@ def describe_filters(filters: PledgeFilter, zone: tzinfo | None) -> str:
     if filters.since:
         parts.append(f"first reported from {format_time(filters.since, zone)[:10]}")
     if filters.until:
-        parts.append(f"before {format_time(filters.until, zone)[:10]}")
+        # --until DAY (a UTC day) counts the day whole, which the filter stores as the next UTC
+        # midnight: name the day the user typed, not the exclusive bound.
+        bound = filters.until.astimezone(UTC)
+        if bound.time() == time(0):
+            parts.append(f"through {(bound - timedelta(days=1)).date().isoformat()}")
+        else:
+            parts.append(f"before {format_time(filters.until, zone)[:16]}")
     return ", ".join(parts) or "every pledge in the archive"
 
 
