@@ -160,9 +160,14 @@ def build(url: str, size: int, batch: int = 20_000) -> float:
     with factory() as session:
         source_ids = [get_or_create_source(session, name).id for name in ("jd", "chinadaily", "people")]
         session.commit()
+    search_index = ""
     if engine.dialect.name == "postgresql":
-        # Bulk load: build the GIN index once at the end instead of row by row (same index as 0002).
+        # Bulk load: build the GIN index once at the end instead of row by row (the migrations' index,
+        # as they left it: 0017's multicolumn one where btree_gin is available, else 0002's).
         with engine.begin() as connection:
+            search_index = connection.execute(
+                text("SELECT pg_get_indexdef('ix_articles_search_vector'::regclass)")
+            ).scalar_one()
             connection.execute(text("DROP INDEX ix_articles_search_vector"))
     started = time.perf_counter()
     table = Article.__table__
@@ -178,9 +183,7 @@ def build(url: str, size: int, batch: int = 20_000) -> float:
             connection.exec_driver_sql("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
             connection.exec_driver_sql("ANALYZE")
         else:
-            connection.exec_driver_sql(
-                "CREATE INDEX ix_articles_search_vector ON articles USING gin (search_vector)"
-            )
+            connection.exec_driver_sql(search_index)
             connection.exec_driver_sql("ANALYZE articles")
     seconds = time.perf_counter() - started
     engine.dispose()

@@ -38,7 +38,12 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from pledgewatch.errors import UsageError
 from pledgewatch.store.models import Article, Source
-from pledgewatch.store.search_postgres import postgres_configuration, postgres_search, postgres_tsquery
+from pledgewatch.store.search_postgres import (
+    postgres_configuration,
+    postgres_filter_clauses,
+    postgres_search,
+    postgres_tsquery,
+)
 from pledgewatch.store.search_query import (
     HIGHLIGHT_END,
     HIGHLIGHT_START,
@@ -156,7 +161,9 @@ def count_matches(session: Session, query: str | ParsedQuery, filters: SearchFil
         statement = (
             select(func.count())
             .select_from(Article)
-            .where(vector.op("@@")(postgres_tsquery(parsed, configuration)), *filter_clauses(filters))
+            .where(
+                vector.op("@@")(postgres_tsquery(parsed, configuration)), *postgres_filter_clauses(filters)
+            )
         )
     return int(session.scalar(statement) or 0)
 
