@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
-from sqlalchemy import ColumnElement, and_, any_, bindparam, exists, func, literal_column, select, text, true
+from sqlalchemy import ColumnElement, and_, any_, bindparam, func, literal_column, select, text, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
-from pledgewatch.store.models import Article, PledgeMention, Source
+from pledgewatch.store.models import Article
 from pledgewatch.store.search_query import (
     HIGHLIGHT_END,
     HIGHLIGHT_START,
@@ -22,6 +23,7 @@ from pledgewatch.store.search_query import (
     ParsedQuery,
     SearchFilters,
     Term,
+    filter_clauses,
 )
 
 # PostgreSQL: the text search configuration articles.search_vector was built with, which queries and
@@ -106,26 +108,18 @@ def postgres_filter_clauses(filters: SearchFilters) -> list[ColumnElement[bool]]
 
     Migration 0017 puts ``source_id`` and ``relevant`` in the GIN index next to ``search_vector``
     (btree_gin), so that the index intersects them with the words and skips through their long
-    lists, instead of a bitmap of every article a filter keeps (a third of the archive) built from
-    the column's own index for every range. GIN answers ``column = constant`` and ``column = ANY
-    (array)`` only: so the sources as ``= ANY (ARRAY(SELECT ...))`` (``IN (SELECT ...)`` is planned
-    as a join) and ``relevant = ANY ('{t}')``: ``relevant IS true`` is no operator, and the planner
-    turns ``relevant = true`` into ``relevant``, which only a btree index matches. Same rows as
-    :func:`~pledgewatch.store.search_query.filter_clauses`.
+    lists, instead of ANDing a bitmap of every article the filter keeps (a third of the archive, from
+    the column's own btree index) for every range. GIN answers ``column = value`` and ``column = ANY
+    (constant array)``: the sources stay ``IN (SELECT ...)``, which is planned as a join that gives
+    the index ``source_id = sources.id`` for each source (``= ANY (ARRAY(SELECT ...))`` is not used
+    by the index), and ``relevant`` becomes ``= ANY ('{t}')``: ``relevant IS true`` is no operator,
+    and the planner turns ``relevant = true`` into ``relevant``, which only a btree index matches.
+    Same rows as :func:`~pledgewatch.store.search_query.filter_clauses`.
     """
-    columns = Article.__table__.c
-    clauses: list[ColumnElement[bool]] = []
-    if filters.sources:
-        names = select(Source.id).where(Source.name.in_(list(filters.sources))).scalar_subquery()
-        clauses.append(columns.source_id == any_(func.array(names)))
-    if filters.since is not None:
-        clauses.append(columns.published_at >= filters.since)
-    if filters.until is not None:
-        clauses.append(columns.published_at < filters.until)
+    indexed = replace(filters, relevant=False)
+    clauses = filter_clauses(indexed)
     if filters.relevant:
-        clauses.append(columns.relevant == any_(literal_column("'{t}'::boolean[]")))
-    if filters.with_pledges:
-        clauses.append(exists().where(PledgeMention.article_id == columns.id))
+        clauses.append(Article.__table__.c.relevant == any_(literal_column("'{t}'::boolean[]")))
     return clauses
 
 
