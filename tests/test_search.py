@@ -370,6 +370,26 @@ def test_migration_backfills_existing_articles_and_downgrade_removes_everything(
     engine.dispose()
 
 
+def test_postgres_search_index_holds_source_and_relevance_and_downgrade_restores_it(postgres_schema_url):
+    # Migration 0017 (btree_gin): the GIN index holds source and relevance next to the words, so that
+    # it answers --source and --relevant (benchmarks/README.md, "Full-text search"); the filters give
+    # the same results (test_filters_source_dates_relevant_pledges_limit); 0016 has 0002's index.
+    engine = db.make_engine(postgres_schema_url)
+    db.upgrade(engine)
+    definition = "SELECT pg_get_indexdef('ix_articles_search_vector'::regclass)"
+    with engine.connect() as connection:
+        assert connection.scalar(text(definition)).endswith("gin (search_vector, source_id, relevant)")
+    with db.session_factory(engine)() as session:
+        seed_archive(session)
+        wanted = SearchFilters(limit=5, relevant=True, sources=("jd",))
+        hits = search_articles(session, "Hubei", wanted)
+        assert hits and all(hit.article.relevant and hit.article.source.name == "jd" for hit in hits)
+    db.downgrade(engine, "0016")
+    with engine.connect() as connection:
+        assert connection.scalar(text(definition)).endswith("gin (search_vector)")
+    engine.dispose()
+
+
 # --- views ---------------------------------------------------------------------------------------
 
 
