@@ -83,7 +83,7 @@ class SeenArticleMiddleware:
         """True when ``url`` is archived and no newer modification was announced for it."""
         with archive_sessions(self.crawler)() as session:
             known = find_known_article(session, url, canonical_or_none(url))
-        return known is not None and not is_newer(announced_modified, known.modified_at)
+        return known is not None and not is_newer(announced_modified, known.version_time)
 
     def known_among(self, urls: list[str]) -> dict[str, KnownArticle]:
         """The archived articles behind ``urls`` (by URL): one query per chunk, not one per URL.
