@@ -83,14 +83,15 @@ def test_unchanged_and_new_article_crawls_fetch_only_what_changed(tmp_path: Path
     assert cold["articles_new"] == 3
     assert sorted(fetched) == sorted([ROBOTS, HOME, PAGE_2, *(a[0] for a in old)])  # every page
 
+    # The listing's 304, and robots.txt is the one the archive kept from the first crawl.
     unchanged, fetched = crawl(tmp_path, db, first, config, "unchanged")
-    assert (unchanged["articles_new"], fetched) == (0, [ROBOTS, HOME])  # the listing's 304
+    assert (unchanged["articles_new"], fetched) == (0, [HOME])
 
     # The new story pushed Wuhan onto page 2, which changed; page 1 still ends with an archived
     # story (Hubei), so page 2 holds nothing new and is not fetched.
     new, fetched = crawl(tmp_path, db, later, config, "new")
     assert new["articles_new"] == 1
-    assert sorted(fetched) == sorted([ROBOTS, HOME, FRESH[0]])
+    assert sorted(fetched) == sorted([HOME, FRESH[0]])
 
 
 @pytest.mark.slow
@@ -105,7 +106,7 @@ def test_a_listing_that_does_not_end_with_archived_stories_is_followed(tmp_path:
     crawl(tmp_path, db, first, config, "cold")
     new, fetched = crawl(tmp_path, db, later, config, "new")
     assert new["articles_new"] == 2
-    assert sorted(fetched) == sorted([ROBOTS, HOME, PAGE_2, FRESH[0], second[0]])
+    assert sorted(fetched) == sorted([HOME, PAGE_2, FRESH[0], second[0]])
 
 
 @pytest.mark.slow
@@ -119,4 +120,39 @@ def test_a_lastmod_equal_to_the_publication_refetches_nothing(tmp_path: Path) ->
     both = tiny_config(tmp_path / "both.toml", start_urls=[SITEMAP, HOME])
     summary, fetched = crawl(tmp_path, db, warc, both, "with-sitemap")
     assert summary["articles_seen"] == 0
-    assert sorted(fetched) == sorted([ROBOTS, SITEMAP, HOME])
+    assert sorted(fetched) == sorted([SITEMAP, HOME])
+
+
+def robots_site(rules: bytes, headers: list[tuple[str, str]]) -> list[Page]:
+    """The three-story site, with these robots.txt rules and headers."""
+    pages = site([ARTICLES[key] for key in ("hubei", "wuhan", "weather")], "v1")
+    return [Page(ROBOTS, rules, headers=headers) if page.url == ROBOTS else page for page in pages]
+
+
+@pytest.mark.slow
+def test_robots_txt_kept_in_the_archive_is_still_obeyed(tmp_path: Path) -> None:
+    warc = write_warc(
+        tmp_path / "site.warc.gz",
+        robots_site(b"User-agent: *\nDisallow: /spring-weather-update/\n", TEXT),
+    )
+    config = tiny_config(tmp_path / "pw.toml", start_urls=[HOME])
+    db = tmp_path / "a.db"
+    first, fetched = crawl(tmp_path, db, warc, config, "first")
+    assert ROBOTS in fetched and ARTICLES["weather"][0] not in fetched
+    assert first["articles_new"] == 2
+    # Page 1 was read completely, page 2 was not (its story is disallowed): page 2 again, and the
+    # disallowed story is still not requested, by the rules kept from the first crawl.
+    second, fetched = crawl(tmp_path, db, warc, config, "second")
+    assert sorted(fetched) == sorted([HOME, PAGE_2])
+    assert second["articles_new"] == 0
+
+
+@pytest.mark.slow
+def test_a_robots_txt_the_site_says_not_to_store_is_fetched_every_crawl(tmp_path: Path) -> None:
+    rules = b"User-agent: *\nDisallow: /wp-admin/\n"
+    warc = write_warc(tmp_path / "site.warc.gz", robots_site(rules, [*TEXT, ("Cache-Control", "no-store")]))
+    config = tiny_config(tmp_path / "pw.toml", start_urls=[HOME])
+    db = tmp_path / "a.db"
+    crawl(tmp_path, db, warc, config, "first")
+    _, fetched = crawl(tmp_path, db, warc, config, "second")
+    assert fetched == [ROBOTS, HOME]
