@@ -9,26 +9,33 @@
 - :class:`RetryAfterMiddleware`: Scrapy's retries, but a 429/503 with ``Retry-After`` waits that long.
 - :class:`PublisherOffsiteMiddleware`: requests never leave the publisher's domains, redirects
   included, and a redirect off the site is reported as an error of the crawl.
+- :class:`CachedRobotsTxtMiddleware`: Scrapy's robots.txt middleware, with each site's robots.txt
+  kept in the archive for a day (RFC 9309's limit), so a daemon's every crawl does not fetch it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 
 from pledgewatch.crawler.archive import archive_sessions, require_db_url
 from pledgewatch.crawler.completeness import completeness_of
 from pledgewatch.crawler.summary import STAT_PREFIX, record_error
 from pledgewatch.spiders.urls import canonical_or_none
+from pledgewatch.store import meta
 from pledgewatch.store.archive import KnownArticle, find_known_article, find_known_articles
 from pledgewatch.store.validators import Validators, delete_validators, get_validators, save_validators
 
@@ -83,7 +90,7 @@ class SeenArticleMiddleware:
         """True when ``url`` is archived and no newer modification was announced for it."""
         with archive_sessions(self.crawler)() as session:
             known = find_known_article(session, url, canonical_or_none(url))
-        return known is not None and not is_newer(announced_modified, known.modified_at)
+        return known is not None and not is_newer(announced_modified, known.version_time)
 
     def known_among(self, urls: list[str]) -> dict[str, KnownArticle]:
         """The archived articles behind ``urls`` (by URL): one query per chunk, not one per URL.
@@ -328,3 +335,101 @@ class PublisherOffsiteMiddleware(OffsiteMiddleware):
             where = f" (redirected from {redirected_from})" if redirected_from else ""
             record_error(self.crawler.stats, f"off-site request not followed: {request.url}{where}")
             raise OffsiteRedirectDropped(f"off-site: {request.url}") from None
+
+
+# RFC 9309 section 2.4: a robots.txt should not be used from a cache for more than 24 hours.
+ROBOTS_CACHE_SECONDS = 24 * 3600
+ROBOTS_CACHE_STAT = STAT_PREFIX + "robots_from_archive"
+
+
+def robots_lifetime(cache_control: bytes | None, limit: float) -> float:
+    """Seconds a fetched robots.txt may be reused: ``limit``, or less when ``Cache-Control`` says so
+    (``max-age``; ``no-store`` / ``no-cache``: not reused at all)."""
+    if not cache_control:
+        return limit
+    lifetime = limit
+    for directive in cache_control.decode("latin-1").lower().split(","):
+        name, _, value = directive.strip().partition("=")
+        if name in ("no-store", "no-cache", "private"):
+            return 0.0
+        if name in ("max-age", "s-maxage"):
+            try:
+                lifetime = min(lifetime, max(0.0, float(value.strip().strip('"'))))
+            except ValueError:
+                continue
+    return lifetime
+
+
+class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's :class:`RobotsTxtMiddleware` that keeps each site's robots.txt in the archive.
+
+    A crawl is one process (the daemon starts one per scheduled run), and Scrapy reads robots.txt
+    once per site and process: a daemon crawling every few minutes asked each site for it every
+    time, a fifth of an unchanged crawl's requests. The robots.txt answered (2xx or 4xx, not a
+    5xx or a failure, which are asked again next time) is stored in ``archive_meta`` with its
+    expiry: ``PLEDGEWATCH_ROBOTS_CACHE_SECONDS`` (24 h, the most RFC 9309 allows; 0: always fetch),
+    or less when its ``Cache-Control`` says so. A replay is treated as the site it holds (as
+    conditional requests are): a later snapshot of the site replayed within the day is read with
+    the robots.txt kept from the earlier one, as a live site's changed robots.txt would be. The
+    rules are then applied by Scrapy's own parser exactly as for a fetched file.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        settings = crawler.settings
+        self.cache_seconds = settings.getfloat("PLEDGEWATCH_ROBOTS_CACHE_SECONDS", ROBOTS_CACHE_SECONDS)
+
+    def _key(self, scheme: str, netloc: str) -> str:
+        """The ``archive_meta`` name of one site's robots.txt (hashed: names are 64 characters)."""
+        where = f"{scheme}://{netloc}/robots.txt".encode()
+        return "robots.txt " + hashlib.sha256(where).hexdigest()[:40]
+
+    def _cached(self, scheme: str, netloc: str) -> bytes | None:
+        if self.cache_seconds <= 0:
+            return None
+        with archive_sessions(self.crawler)() as session:
+            value = meta.get(session, self._key(scheme, netloc))
+        if value is None:
+            return None
+        try:
+            entry = json.loads(value)
+            expires = datetime.fromisoformat(entry["expires"])
+            body = base64.b64decode(entry["body"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        return body if datetime.now(UTC) < expires else None
+
+    def _store(self, scheme: str, netloc: str, body: bytes, lifetime: float) -> None:
+        expires = datetime.now(UTC) + timedelta(seconds=lifetime)
+        value = json.dumps({"expires": expires.isoformat(), "body": base64.b64encode(body).decode("ascii")})
+        with archive_sessions(self.crawler)() as session:
+            meta.put(session, self._key(scheme, netloc), value)
+            session.commit()
+
+    async def robot_parser(self, request: Request) -> Any:
+        from scrapy.utils.httpobj import urlparse_cached
+        from scrapy.utils.misc import build_from_crawler
+
+        url = urlparse_cached(request)
+        if url.netloc not in self._parsers:
+            body = self._cached(url.scheme, url.netloc)
+            if body is not None:
+                self._parsers[url.netloc] = build_from_crawler(self._parserimpl, self.crawler, body)
+                self._stats.inc_value(ROBOTS_CACHE_STAT)
+        return await super().robot_parser(request)
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        lifetime = robots_lifetime(response.headers.get(b"Cache-Control"), self.cache_seconds)
+        if response.status < 500 and lifetime > 0:
+            from scrapy.utils.defer import maybe_deferred_to_future
+            from twisted.internet import threads
+
+            scheme = response.url.split(":", 1)[0]
+            try:
+                # In a thread: a store busy with the pipeline's transaction does not hold the loop.
+                await maybe_deferred_to_future(
+                    threads.deferToThread(self._store, scheme, netloc, response.body, lifetime)
+                )
+            except Exception as exc:  # not kept: the next crawl fetches it again, nothing worse
+                logger.warning("could not keep %s in the archive: %s", response.url, exc)
+        await super()._parse_robots(response, netloc, request)

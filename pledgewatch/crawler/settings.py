@@ -20,6 +20,7 @@ SEEN_MIDDLEWARE = "pledgewatch.crawler.middlewares.SeenArticleMiddleware"
 CONDITIONAL_MIDDLEWARE = "pledgewatch.crawler.middlewares.ConditionalRequestMiddleware"
 RETRY_MIDDLEWARE = "pledgewatch.crawler.middlewares.RetryAfterMiddleware"
 OFFSITE_MIDDLEWARE = "pledgewatch.crawler.middlewares.PublisherOffsiteMiddleware"
+ROBOTS_MIDDLEWARE = "pledgewatch.crawler.middlewares.CachedRobotsTxtMiddleware"
 STORE_PIPELINE = "pledgewatch.crawler.pipelines.StorePipeline"
 ARCHIVE_EXTENSION = "pledgewatch.crawler.archive.ArchiveConnection"
 COMPLETENESS_EXTENSION = "pledgewatch.crawler.completeness.CompletenessTracker"
@@ -101,6 +102,9 @@ def build_settings(
             CONDITIONAL_MIDDLEWARE: 70,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             RETRY_MIDDLEWARE: 550,
+            # robots.txt kept in the archive for a day: not fetched by every crawl of a daemon.
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            ROBOTS_MIDDLEWARE: 100,
         },
         "ITEM_PIPELINES": {STORE_PIPELINE: 300},
         # Built before the other components use them: one archive connection per crawl, and the

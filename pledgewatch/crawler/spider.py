@@ -229,6 +229,7 @@ class PublisherSpider(scrapy.Spider):
         kind = sniff_kind(response)
         page = int(response.meta.get(PAGE, 1))
         next_page = None
+        in_order = False  # whether the links are the listing's own items, in its order
         if kind == "sitemap":
             deferred = threads.deferToThread(self.read_sitemap_checked, response)
             links, children, known, truncated = await maybe_deferred_to_future(deferred)
@@ -240,7 +241,7 @@ class PublisherSpider(scrapy.Spider):
             if kind == "feed":
                 links = self.article_links(self.read_feed(response))
             else:
-                raw, next_page = self.read_listing(response)
+                raw, next_page, in_order = self.read_listing(response)
                 links = self.article_links(raw)
             known = self.known_among(links)
         self.crawler.stats.inc_value(f"{STAT_PREFIX}discovery/{kind}")
@@ -256,7 +257,7 @@ class PublisherSpider(scrapy.Spider):
                 continue
             tracker.article_linked(here, url)
             stored = known.get(url)
-            if stored is not None and not is_newer(modified, stored.modified_at):
+            if stored is not None and not is_newer(modified, stored.version_time):
                 # Archived and unchanged: what the seen-URL middleware would drop, decided for
                 # the whole page by one batched query instead of one query per request.
                 self.crawler.stats.inc_value(STAT_PREFIX + "known_skipped")
@@ -274,6 +275,12 @@ class PublisherSpider(scrapy.Spider):
                 or self.was_read_completely(response.urljoin(next_page))
             ):
                 logger.info("%s holds only known or old articles: not paginating further", response.url)
+            elif (
+                in_order
+                and self.reaches_archived(links, known)
+                and self.was_read_completely(response.urljoin(next_page))
+            ):
+                logger.info("%s ends with archived articles: not paginating further", response.url)
             else:
                 next_url = response.urljoin(next_page)
                 tracker.page_linked(here, next_url)
@@ -358,6 +365,23 @@ class PublisherSpider(scrapy.Spider):
         when = _aware(link.published) or _aware(link.modified)
         return when is not None and when < self.since
 
+    def reaches_archived(self, links: list[ListingLink], known: dict[str, KnownArticle]) -> bool:
+        """Whether a listing page's oldest item is already archived: the pages after it hold older,
+        archived items, so new articles only ever push pages along.
+
+        The oldest item is the last one, and no item printed with a date is older than it (a
+        pinned old story at the top, or a listing in ascending order, keeps the pagination going).
+        Paired with :meth:`was_read_completely` for the next page, as for a page of known items only:
+        new articles at the top of page 1 no longer cost the page 2 they pushed items onto.
+        """
+        last = links[-1]
+        if not self.is_known(last, known):
+            return False
+        when = _aware(last.published)
+        return when is None or all(
+            (_aware(link.published) or when) >= when for link in links if link.published is not None
+        )
+
     def was_read_completely(self, url: str) -> bool:
         """Whether an earlier crawl read ``url`` completely (it kept validators for it).
 
@@ -369,19 +393,24 @@ class PublisherSpider(scrapy.Spider):
     def is_known(self, link: ListingLink, known: dict[str, KnownArticle]) -> bool:
         """Archived (per the page's batched check) and not announced as modified since."""
         stored = known.get(link.url)
-        return stored is not None and not is_newer(_aware(link.modified), stored.modified_at)
+        return stored is not None and not is_newer(_aware(link.modified), stored.version_time)
 
     def read_feed(self, response: Response) -> list[ListingLink]:
         return list(discovery.parse_feed(response.body, response.url, self.publisher).links)
 
-    def read_listing(self, response: Response) -> tuple[list[ListingLink], str | None]:
+    def read_listing(self, response: Response) -> tuple[list[ListingLink], str | None, bool]:
+        """(links, next page, whether the links are the listing's items in its order).
+
+        Not in order when the layout was not recognised: the links are then every article link
+        on the page, sidebars included, whose order says nothing about the listing's.
+        """
         page = discovery.parse_listing(response.text, response.url, self.publisher)
         if page.fallback:
             # The listing's markup changed (or the page is not the listing it was): the links come
             # from the article URL pattern alone. Counted per source for source health.
             self.crawler.stats.inc_value(f"{STAT_PREFIX}{self.publisher.name}/listing_fallbacks")
             logger.warning("listing layout not recognised on %s: %s", response.url, page.reason)
-        return list(page.links), page.next_page
+        return list(page.links), page.next_page, not page.fallback
 
     # -- source health --------------------------------------------------------------------------
 

@@ -61,6 +61,14 @@ class KnownArticle:
     article_id: int
     modified_at: datetime | None
     fetched_at: datetime
+    published_at: datetime | None = None
+
+    @property
+    def version_time(self) -> datetime | None:
+        """When the archived version was last changed, as far as the archive knows: its modification
+        date, else its publication (an article stored with no modification date is at least the
+        version published; a sitemap's ``lastmod`` equal to that is no edit)."""
+        return self.modified_at or self.published_at
 
 
 _SPACE = re.compile(r"\s+")
@@ -153,7 +161,12 @@ def find_known_article(
     article = _lookup(session, urls, keys)
     if article is None:
         return None
-    return KnownArticle(article_id=article.id, modified_at=article.modified_at, fetched_at=article.fetched_at)
+    return KnownArticle(
+        article_id=article.id,
+        modified_at=article.modified_at,
+        fetched_at=article.fetched_at,
+        published_at=article.published_at,
+    )
 
 
 # URLs and keys per ``IN (...)`` query of the batched check: well under SQLite's 32,766 bound
@@ -199,16 +212,20 @@ def find_known_articles(
         ids = [by_url[u] for u in urls if u in by_url] + [by_key[k] for k in keys if k in by_key]
         if ids:
             matched[url] = min(ids)
-    dates: dict[int, tuple[datetime | None, datetime]] = {}
+    dates: dict[int, tuple[datetime | None, datetime, datetime | None]] = {}
     article_ids = sorted(set(matched.values()))
     for start in range(0, len(article_ids), KNOWN_CHUNK):
         chunk = article_ids[start : start + KNOWN_CHUNK]
-        for article_id, modified_at, fetched_at in session.execute(
-            select(Article.id, Article.modified_at, Article.fetched_at).where(Article.id.in_(chunk))
+        for article_id, modified_at, fetched_at, published_at in session.execute(
+            select(Article.id, Article.modified_at, Article.fetched_at, Article.published_at).where(
+                Article.id.in_(chunk)
+            )
         ):
-            dates[article_id] = (modified_at, fetched_at)
+            dates[article_id] = (modified_at, fetched_at, published_at)
     return {
-        url: KnownArticle(article_id=i, modified_at=dates[i][0], fetched_at=dates[i][1])
+        url: KnownArticle(
+            article_id=i, modified_at=dates[i][0], fetched_at=dates[i][1], published_at=dates[i][2]
+        )
         for url, i in matched.items()
         if i in dates
     }
