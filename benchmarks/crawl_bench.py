@@ -9,7 +9,9 @@
    samples its CPU time, and its pledge-detection worker's, each time an article is stored):
    ``pages_per_s`` (responses / wall time), CPU per stored article in the first and the last
    quarter of the articles, by order of storing (flat cost: the two are equal), ``peak_rss_mb``
-   (the crawl process's maximum resident set; ``analysis_worker_peak_rss_mb`` the worker's).
+   (the crawl process's maximum resident set, its ``VmHWM``; ``analysis_worker_peak_rss_mb`` the
+   worker's) and ``rss_growth_kb_per_article`` (resident set from the first quarter's end to the
+   last article, per article: what the crawl keeps per page it reads).
 4. Crawls the same WARC again, nothing changed, with the CLI (``python -m pledgewatch crawl``, a
    new process as the daemon's schedule starts): ``unchanged_crawl_cpu_s`` is that process's whole
    user + system CPU, start-up included, and ``unchanged_crawl_requests``.
@@ -71,6 +73,21 @@ def scrapy_bench(seconds: int) -> dict[str, Any]:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
+def status_mb(field: str, pid: int | str = "self") -> float:
+    """A memory figure of ``/proc/PID/status`` (``VmHWM``, ``VmRSS``) in MB; 0 when unreadable.
+
+    Not ``getrusage().ru_maxrss``: Linux copies a parent's high-water mark into the child it forks
+    and keeps it across ``exec``, so the crawl child would report this process's peak (building a
+    10,000-article replica holds every padded page, ~830 MB) instead of its own.
+    """
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    match = re.search(rf"{field}:\s+(\d+)", status)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
 def _children() -> list[int]:
     pids: list[int] = []
     for task in Path("/proc/self/task").iterdir():
@@ -93,12 +110,10 @@ def tree_cpu() -> tuple[float, float]:
     for pid in _children():
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
         total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / _TICK
-        match = re.search(r"VmHWM:\s+(\d+)", status)
-        peak = max(peak, int(match.group(1)) / 1024 if match else 0.0)
+        peak = max(peak, status_mb("VmHWM", pid))
     return total, peak
 
 
@@ -107,20 +122,20 @@ def child_cold(db_url: str, warc: str, config_path: str) -> None:
     from pledgewatch.config import load_config
     from pledgewatch.crawler.crawl import run_crawl
 
-    samples: list[tuple[int, float]] = []
+    samples: list[tuple[int, float, float]] = []  # (articles stored, CPU s, resident MB)
     worker_peak = [0.0]
 
     def progress(summary: Any) -> None:
         stored = summary.articles_new + summary.duplicates
         if not samples or stored > samples[-1][0]:
             cpu, peak = tree_cpu()
-            samples.append((stored, cpu))
+            samples.append((stored, cpu, status_mb("VmRSS")))
             worker_peak[0] = max(worker_peak[0], peak)
 
     start_wall, start_cpu = time.perf_counter(), tree_cpu()[0]
     summary = run_crawl(load_config(Path(config_path)), db_url, replay=warc, progress=progress)
     wall, cpu = time.perf_counter() - start_wall, tree_cpu()[0] - start_cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = status_mb("VmHWM")
     print(
         json.dumps(
             {
@@ -136,18 +151,32 @@ def child_cold(db_url: str, warc: str, config_path: str) -> None:
     )
 
 
-def _quartiles(samples: list[tuple[int, float]], total: int) -> tuple[float | None, float | None]:
+def _quartiles(samples: list[tuple[int, float, float]], total: int) -> tuple[float | None, float | None]:
     """CPU ms per article while the first and the last quarter of ``total`` articles were stored."""
     if total < 8 or not samples:
         return None, None
 
     def cpu_at(count: int) -> float:
-        return next(cpu for stored, cpu in samples if stored >= count)
+        return next(cpu for stored, cpu, _ in samples if stored >= count)
 
     quarter = total // 4
     first = (cpu_at(quarter) - cpu_at(1)) / (quarter - 1) * 1000
     last = (cpu_at(total) - cpu_at(total - quarter)) / quarter * 1000
     return round(first, 1), round(last, 1)
+
+
+def _rss_growth(samples: list[tuple[int, float, float]], total: int) -> float | None:
+    """KB of resident set per article stored from the end of the first quarter to the last article.
+
+    The first quarter is left out: it fills the scheduler's queue (a sitemap or listing announces
+    thousands of articles at once) and warms caches, a cost paid once per crawl."""
+    if total < 8 or not samples:
+        return None
+    quarter = next(s for s in samples if s[0] >= total // 4)
+    end = next(s for s in samples if s[0] >= total)
+    if end[0] <= quarter[0]:
+        return None
+    return round((end[2] - quarter[2]) * 1024 / (end[0] - quarter[0]), 1)
 
 
 def cli_crawl(db_url: str, warc: Path, config_path: Path) -> dict[str, Any]:
@@ -227,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"cold crawl failed: {cold.stderr.strip()[-800:]}")
         data = json.loads(cold.stdout.strip().splitlines()[-1])
         summary = data["summary"]
-        first_q, last_q = _quartiles([tuple(s) for s in data["samples"]], summary["articles_new"])
+        samples = [tuple(s) for s in data["samples"]]
+        first_q, last_q = _quartiles(samples, summary["articles_new"])
         result.update(
             {
                 "cold_status": data["status"],
@@ -241,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                 "cpu_ms_per_article_first_quartile": first_q,
                 "cpu_ms_per_article_last_quartile": last_q,
                 "peak_rss_mb": round(data["peak_rss_mb"], 0),
+                "rss_growth_kb_per_article": _rss_growth(samples, summary["articles_new"]),
                 "analysis_worker_peak_rss_mb": round(data["worker_peak_rss_mb"], 0),
             }
         )

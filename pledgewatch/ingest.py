@@ -191,11 +191,13 @@ def record_article_pledges(
     article: Article,
     resolver: ActorResolver | None = None,
     detect: Detector | None = None,
+    new_article: bool = False,
 ) -> list[MentionOutcome]:
     """Detect and store the pledges of an archived article; processing it again updates, never duplicates.
 
     ``detect`` replaces the in-process detector (the crawl passes :meth:`PledgeAnalyzer.extract`);
     it may raise :class:`AnalysisDeferred`, which leaves the article's pledges as they were.
+    ``new_article``: inserted in this transaction (no mentions to update yet).
     """
     published = article.published_at or article.fetched_at
     # The headline and the URL's slug name the company that "the company" of the text is.
@@ -204,7 +206,7 @@ def record_article_pledges(
         candidates = detect(article.text or "", published, **context)
     else:
         candidates = extract_pledges(article.text or "", published, resolver=resolver, **context)
-    outcomes = pledges.link_article_candidates(session, article, candidates)
+    outcomes = pledges.link_article_candidates(session, article, candidates, new_article=new_article)
     article.analysis_deferred_at = None
     return outcomes
 
@@ -299,10 +301,11 @@ def ingest(
         # Concurrent writers (cluster workers) decide what is new one at a time (store.archive).
         archive.serialize_writes(session)
         publisher = all_publishers().get(record.source)
+        source = None
         if publisher is not None:
-            archive.get_or_create_source(session, publisher.name, publisher.title, publisher.domain)
+            source = archive.get_or_create_source(session, publisher.name, publisher.title, publisher.domain)
         entities = watchlist.match(record.title, record.text)
-        result = archive.save_article(session, record, entities)
+        result = archive.save_article(session, record, entities, source)
         pledges_new = 0
         if result.status in ("new", "updated") and detects_pledges(result.article):
             try:
@@ -311,6 +314,7 @@ def ingest(
                     result.article,
                     resolver=watchlist.actor_resolver,
                     detect=detect or (analyzer.extract if analyzer is not None else None),
+                    new_article=result.status == "new",
                 )
             except AnalysisDeferred as exc:
                 deferred = str(exc)

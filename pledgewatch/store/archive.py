@@ -329,10 +329,14 @@ def _record_edit(
     dedup.write_buckets(session, article.id, sig)
 
 
-def save_article(session: Session, record: ArticleRecord, entities: list[str]) -> SaveResult:
+def save_article(
+    session: Session, record: ArticleRecord, entities: list[str], source: Source | None = None
+) -> SaveResult:
     """Store ``record``: a new article, a new version of a known one, a duplicate, or nothing new.
 
     ``entities`` are the watch-list names the article mentions; a non-empty list makes it relevant.
+    ``source`` is the row of ``record.source`` when the caller already holds it in this session
+    (ingest creates it with the publisher's title first): one query per article less.
     The caller commits.
     """
     digest = content_hash(record.text)
@@ -355,7 +359,8 @@ def save_article(session: Session, record: ArticleRecord, entities: list[str]) -
         _record_edit(session, known, record, digest, entities)
         return SaveResult("updated", known)
 
-    source = get_or_create_source(session, record.source)
+    if source is None or source.name != record.source:
+        source = get_or_create_source(session, record.source)
     comparable = dedup.comparable(record.text)
 
     # Level 2: the same text under another URL of the same outlet.
@@ -401,6 +406,8 @@ def save_article(session: Session, record: ArticleRecord, entities: list[str]) -
         story_id=story.id,
         version=1,
         extraction=record.extraction,
+        # Given, not left to the column's NULL: detection then clears it without an UPDATE.
+        analysis_deferred_at=None,
     )
     for url in sorted(identity.urls):
         article.urls.append(ArticleUrl(url=url, first_seen_at=record.fetched_at))

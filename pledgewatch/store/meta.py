@@ -33,9 +33,17 @@ def put(session: Session, name: str, value: str) -> None:
 
 def note_detector(session: Session, version: str) -> None:
     """Record ``version`` as the archive's detector if none is recorded yet (a new archive being
-    filled). Once per session: a crawl's every article does not pay a query."""
+    filled). Once per session, and no more once a database connection has seen one recorded: the
+    crawl stores each article in a session of its own, and its every article must not pay a query.
+    (A version written in this transaction does not mark the connection: it may be rolled back.)"""
     if session.info.get(_SEEN):
+        return
+    connection = session.connection()
+    if connection.info.get(_SEEN):
+        session.info[_SEEN] = True
         return
     if get(session, DETECTOR_VERSION) is None:
         put(session, DETECTOR_VERSION, version)
+    else:
+        connection.info[_SEEN] = True
     session.info[_SEEN] = True

@@ -895,16 +895,23 @@ def _complete(pledge: Pledge, candidate: PledgeCandidate, published: datetime | 
 
 
 def link_article_candidates(
-    session: Session, article: Article, candidates: Sequence[PledgeCandidate]
+    session: Session, article: Article, candidates: Sequence[PledgeCandidate], new_article: bool = False
 ) -> list[MentionOutcome]:
-    """Store the detected pledges of ``article``; processing it again updates, never duplicates."""
+    """Store the detected pledges of ``article``; processing it again updates, never duplicates.
+
+    ``new_article``: the article was inserted in this transaction, so it has no mentions yet (the
+    query for them is skipped: a crawl's every new article paid it)."""
     published = article.published_at or article.fetched_at
-    existing = list(
-        session.scalars(
-            select(PledgeMention)
-            .where(PledgeMention.article_id == article.id, PledgeMention.withdrawn_at.is_(None))
-            .options(selectinload(PledgeMention.pledge))
-            .order_by(PledgeMention.id)
+    existing = (
+        []
+        if new_article
+        else list(
+            session.scalars(
+                select(PledgeMention)
+                .where(PledgeMention.article_id == article.id, PledgeMention.withdrawn_at.is_(None))
+                .options(selectinload(PledgeMention.pledge))
+                .order_by(PledgeMention.id)
+            )
         )
     )
     source_name = article.outlet or (article.source.name if article.source is not None else None)
