@@ -70,17 +70,25 @@ class CompletenessTracker:
         self.article_done(link, stored)
 
     def is_complete(self, page: str) -> bool:
-        return self._complete(page, set())
+        """Whether ``page`` and every page reachable from it were read and all their articles archived.
 
-    def _complete(self, page: str, visiting: set[str]) -> bool:
-        if page in visiting:
-            return True  # a cycle (a pager pointing back): judged where it started
-        visiting.add(page)
-        if page not in self.parsed or page in self.skipped:
-            return False
-        if not all(self.outcome.get(link) is True for link in self.articles.get(page, ())):
-            return False
-        return all(self._complete(child, visiting) for child in self.children.get(page, ()))
+        A walk with an explicit stack, not recursion: a listing's pager chain is one page deep per
+        page, and an archive of 100,000 articles has chains of thousands of pages. A page met again (a
+        pager pointing back) is judged where it was first met.
+        """
+        seen = {page}
+        stack = [page]
+        while stack:
+            here = stack.pop()
+            if here not in self.parsed or here in self.skipped:
+                return False
+            if not all(self.outcome.get(link) is True for link in self.articles.get(here, ())):
+                return False
+            for child in self.children.get(here, ()):
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        return True
 
 
 def completeness_of(crawler: Crawler) -> CompletenessTracker | None:
