@@ -31,7 +31,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 
-from pledgewatch.crawler.archive import archive_sessions, require_db_url
+from pledgewatch.crawler.archive import ArchiveConnection, archive_sessions, require_db_url
 from pledgewatch.crawler.completeness import completeness_of
 from pledgewatch.crawler.summary import STAT_PREFIX, record_error
 from pledgewatch.spiders.urls import canonical_or_none
@@ -385,8 +385,8 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
         return "robots.txt " + hashlib.sha256(where).hexdigest()[:40]
 
     def _cached(self, scheme: str, netloc: str) -> bytes | None:
-        if self.cache_seconds <= 0:
-            return None
+        if self.cache_seconds <= 0 or self.crawler.get_extension(ArchiveConnection) is None:
+            return None  # no archive to keep it in: Scrapy's behaviour, a fetch per crawl
         with archive_sessions(self.crawler)() as session:
             value = meta.get(session, self._key(scheme, netloc))
         if value is None:
@@ -420,7 +420,8 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         lifetime = robots_lifetime(response.headers.get(b"Cache-Control"), self.cache_seconds)
-        if response.status < 500 and lifetime > 0:
+        archived = self.crawler.get_extension(ArchiveConnection) is not None
+        if response.status < 500 and lifetime > 0 and archived:
             from scrapy.utils.defer import maybe_deferred_to_future
             from twisted.internet import threads
 
