@@ -91,6 +91,9 @@ def test_an_interrupted_stream_keeps_what_it_printed(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # As from a terminal: a shell's background job (`cmd &`, as CI may be started) inherits
+        # SIGINT ignored, and Python then installs no Ctrl-C handler.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdin is not None and process.stderr is not None
     provinces = ["Hunan", "Hainan", "Yunnan"]
