@@ -211,6 +211,9 @@ class CrawlConfig(_Section):
     max_pages_per_listing: Annotated[int, Field(ge=1)] = 20
     # Seconds of pledge detection per article before it is stored without pledges, for a rescan.
     analysis_budget: Annotated[float, Field(gt=0, le=3600)] = 20.0
+    # Store and detect in a worker process per source (off the crawl's GIL); false keeps it all in
+    # the crawl process, detection alone in a worker (what an in-memory archive always does).
+    store_process: bool = True
     # Sitemaps: entries read per sitemap (the protocol's own maximum), how many sitemap indexes
     # deep a chain is followed, and how many sitemaps one crawl of a source reads in all.
     sitemap_max_urls: Annotated[int, Field(ge=1, le=10_000_000)] = 50_000

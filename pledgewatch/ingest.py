@@ -279,7 +279,11 @@ def _detect_before_lock(
 
 
 def ingest(
-    session: Session, record: ArticleRecord, watchlist: Watchlist, analyzer: PledgeAnalyzer | None = None
+    session: Session,
+    record: ArticleRecord,
+    watchlist: Watchlist,
+    analyzer: PledgeAnalyzer | None = None,
+    write_lock: contextlib.AbstractContextManager[Any] | None = None,
 ) -> IngestOutcome:
     """Store ``record`` and detect the pledges of every new or edited article, then commit.
 
@@ -291,6 +295,9 @@ def ingest(
     With an ``analyzer``, detection runs under its time budget: an article that overruns it is
     stored anyway, without pledges, with ``analysis_deferred_at`` set for :func:`rescan_deferred`
     (never lost and never refetched: a later crawl sees it stored and unchanged).
+    ``write_lock`` is held from the first write to the commit, detection done before it: writers
+    in several processes on one SQLite file (the crawl's store workers) take turns on it, woken
+    the moment it is free, instead of sleeping in SQLite's busy handler.
     """
     deferred: str | None = None
     try:
@@ -298,32 +305,39 @@ def ingest(
             record = identify(record)
         # Detection first, outside the write lock: it is the slow part, and needs no archive.
         detect = _detect_before_lock(session, record, watchlist, analyzer)
-        # Concurrent writers (cluster workers) decide what is new one at a time (store.archive).
-        archive.serialize_writes(session)
-        publisher = all_publishers().get(record.source)
-        source = None
-        if publisher is not None:
-            source = archive.get_or_create_source(session, publisher.name, publisher.title, publisher.domain)
-        entities = watchlist.match(record.title, record.text)
-        result = archive.save_article(session, record, entities, source)
-        pledges_new = 0
-        if result.status in ("new", "updated") and detects_pledges(result.article):
+        with write_lock if write_lock is not None else contextlib.nullcontext():
             try:
-                outcomes = record_article_pledges(
-                    session,
-                    result.article,
-                    resolver=watchlist.actor_resolver,
-                    detect=detect or (analyzer.extract if analyzer is not None else None),
-                    new_article=result.status == "new",
-                )
-            except AnalysisDeferred as exc:
-                deferred = str(exc)
-                result.article.analysis_deferred_at = utcnow()
-            else:
-                pledges_new = sum(1 for outcome in outcomes if outcome.is_new)
-        article_id = result.article.id
-        meta.note_detector(session, detector_version())
-        session.commit()
+                # Concurrent writers (cluster workers) decide what is new one at a time (store.archive).
+                archive.serialize_writes(session)
+                publisher = all_publishers().get(record.source)
+                source = None
+                if publisher is not None:
+                    source = archive.get_or_create_source(
+                        session, publisher.name, publisher.title, publisher.domain
+                    )
+                entities = watchlist.match(record.title, record.text)
+                result = archive.save_article(session, record, entities, source)
+                pledges_new = 0
+                if result.status in ("new", "updated") and detects_pledges(result.article):
+                    try:
+                        outcomes = record_article_pledges(
+                            session,
+                            result.article,
+                            resolver=watchlist.actor_resolver,
+                            detect=detect or (analyzer.extract if analyzer is not None else None),
+                            new_article=result.status == "new",
+                        )
+                    except AnalysisDeferred as exc:
+                        deferred = str(exc)
+                        result.article.analysis_deferred_at = utcnow()
+                    else:
+                        pledges_new = sum(1 for outcome in outcomes if outcome.is_new)
+                article_id = result.article.id
+                meta.note_detector(session, detector_version())
+                session.commit()
+            except BaseException:
+                session.rollback()  # before the lock is let go: the next writer finds no open write
+                raise
     except Exception:
         session.rollback()
         raise

@@ -3,12 +3,16 @@
 One bad article (a parser surprise, a constraint violation) is logged and counted as an error; it
 never stops the crawl, and the rest of the crawl is stored.
 
-Storing runs off the reactor thread, in one dedicated thread (so articles are stored one at a time,
-in order, as before), and pledge detection inside it runs in a worker process under a time budget
-per article (:class:`pledgewatch.ingest.PledgeAnalyzer`). Detection can take minutes on a
-pathological text; on the reactor it blocked every source of the crawl and SIGTERM with it. Now
-the crawl keeps fetching meanwhile, an article past its budget is stored without pledges and marked
-for a rescan (counted as ``analysis_deferred``), and a stopping crawl kills the worker at once.
+Storing runs off the reactor thread, in one dedicated thread per source (so a source's articles are
+stored one at a time, in order), and that thread hands each article to a worker process of its own
+(:mod:`pledgewatch.crawler.store_worker`): the store and pledge detection cost twice what fetching
+and parsing does, and in the crawl process they would share its one GIL with the fetching. The
+worker runs under a time budget per article: detection can take minutes on a pathological text;
+the crawl keeps fetching meanwhile, an article past its budget is stored without pledges and
+marked for a rescan (counted as ``analysis_deferred``), and a stopping crawl kills the worker at
+once. An archive other processes cannot open (in-memory SQLite), or ``[crawl] store_process =
+false`` (``PLEDGEWATCH_STORE_PROCESS``), stores in the thread itself, with detection in a worker
+process (:class:`pledgewatch.ingest.PledgeAnalyzer`) under the same budget.
 """
 
 from __future__ import annotations
@@ -25,8 +29,15 @@ from twisted.python.threadpool import ThreadPool
 
 from pledgewatch.crawler.archive import archive_sessions, require_db_url
 from pledgewatch.crawler.completeness import completeness_of
+from pledgewatch.crawler.store_worker import Deferring, StoreError, StoreWorker, shareable
 from pledgewatch.crawler.summary import STAT_PREFIX, record_error
-from pledgewatch.ingest import DEFAULT_ANALYSIS_BUDGET, IngestOutcome, PledgeAnalyzer, ingest
+from pledgewatch.ingest import (
+    DEFAULT_ANALYSIS_BUDGET,
+    AnalysisDeferred,
+    IngestOutcome,
+    PledgeAnalyzer,
+    ingest,
+)
 from pledgewatch.pledges.watchlist import Watchlist
 from pledgewatch.records import ArticleRecord
 
@@ -45,7 +56,11 @@ class StorePipeline:
     """Stores ``ArticleRecord`` items in the crawl's archive (:mod:`pledgewatch.crawler.archive`)."""
 
     def __init__(
-        self, crawler: Crawler, watchlist: Watchlist, budget: float = DEFAULT_ANALYSIS_BUDGET
+        self,
+        crawler: Crawler,
+        watchlist: Watchlist,
+        budget: float = DEFAULT_ANALYSIS_BUDGET,
+        worker: StoreWorker | None = None,
     ) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
@@ -55,6 +70,8 @@ class StorePipeline:
         self.analyzer = PledgeAnalyzer(
             budget, resolver=watchlist.actor_resolver, should_stop=lambda: not crawler.crawling
         )
+        # Stores in a process of its own when there is one (see the module's docstring).
+        self.worker = worker
         # One thread: the store sees articles one at a time, as when this ran on the reactor.
         self.pool = ThreadPool(minthreads=1, maxthreads=1, name="pledgewatch-store")
 
@@ -64,7 +81,16 @@ class StorePipeline:
         config = crawler.settings.get("PLEDGEWATCH_CONFIG")
         watchlist = Watchlist(config.watchlist if config is not None else [])
         budget = crawler.settings.getfloat("PLEDGEWATCH_ANALYSIS_BUDGET", DEFAULT_ANALYSIS_BUDGET)
-        pipeline = cls(crawler, watchlist, budget)
+        db_url = crawler.settings.get("PLEDGEWATCH_DB_URL")
+        worker = None
+        if crawler.settings.getbool("PLEDGEWATCH_STORE_PROCESS", True) and shareable(db_url):
+            worker = StoreWorker(
+                db_url,
+                config.watchlist if config is not None else [],
+                budget,
+                should_stop=lambda: not crawler.crawling,
+            )
+        pipeline = cls(crawler, watchlist, budget, worker)
         crawler.signals.connect(pipeline.engine_stopping, signal=signals.spider_closed)
         return pipeline
 
@@ -73,13 +99,25 @@ class StorePipeline:
 
     def engine_stopping(self, *args: Any, **kwargs: Any) -> None:
         self.analyzer.abort()
+        if self.worker is not None:
+            self.worker.abort()
 
     def close_spider(self, spider: Any = None) -> None:
         self.analyzer.close()
         self.pool.stop()
+        if self.worker is not None:
+            self.worker.close()
 
     def _store(self, item: ArticleRecord) -> IngestOutcome:
-        """Runs in the store thread: the archive session lives and dies there."""
+        """Runs in the store thread: the archive session (or the worker's turn) lives and dies there."""
+        if self.worker is not None:
+            try:
+                return self.worker.ingest(item)
+            except AnalysisDeferred as exc:
+                # The worker was killed (over budget, the crawl stopping) and its transaction with
+                # it: the article is stored here, without its pledges, marked for a rescan.
+                with archive_sessions(self.crawler)() as session:
+                    return ingest(session, item, self.watchlist, analyzer=Deferring(str(exc)))  # type: ignore[arg-type]
         with archive_sessions(self.crawler)() as session:
             return ingest(session, item, self.watchlist, analyzer=self.analyzer)
 
@@ -106,8 +144,12 @@ class StorePipeline:
 
     def _failed(self, failure: Any, item: ArticleRecord) -> ArticleRecord:
         exc = failure.value
-        logger.error("could not store %s", item.url, exc_info=(type(exc), exc, exc.__traceback__))
-        record_error(self.stats, f"store {item.url}: {type(exc).__name__}: {exc}")
+        if isinstance(exc, StoreError):  # raised in the worker: its traceback is text
+            logger.error("could not store %s: %s", item.url, exc.details or exc)
+        else:
+            logger.error("could not store %s", item.url, exc_info=(type(exc), exc, exc.__traceback__))
+        kind = exc.kind if isinstance(exc, StoreError) else type(exc).__name__
+        record_error(self.stats, f"store {item.url}: {kind}: {exc}")
         # The spider keeps validators only for pages whose articles all reached the store.
         tracker = completeness_of(self.crawler)
         if tracker is not None:

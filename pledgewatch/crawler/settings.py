@@ -132,6 +132,7 @@ def build_settings(
         "PLEDGEWATCH_SINCE": since,
         "PLEDGEWATCH_MAX_PAGES_PER_LISTING": crawl.max_pages_per_listing,
         "PLEDGEWATCH_ANALYSIS_BUDGET": crawl.analysis_budget,
+        "PLEDGEWATCH_STORE_PROCESS": crawl.store_process,
         "PLEDGEWATCH_SITEMAP_MAX_URLS": crawl.sitemap_max_urls,
         "PLEDGEWATCH_SITEMAP_MAX_DEPTH": crawl.sitemap_max_depth,
         "PLEDGEWATCH_SITEMAP_MAX_FILES": crawl.sitemap_max_files,

@@ -1,0 +1,275 @@
+"""The crawl's store in a worker process: storing articles off the crawl process's GIL.
+
+Storing an article (the ORM, deduplication, pledge linking) and detecting its pledges cost about
+twice what fetching and parsing it does. In one process every thread takes turns on one GIL, so a
+cold crawl ran at the speed of one core while the machine's second one idled (issue 15: 0.39 of
+``scrapy bench``). Each source's store pipeline therefore hands its articles to a worker process of
+its own, which opens its own engine on the archive and runs :func:`pledgewatch.ingest.ingest`
+there, pledge detection included, one article at a time, in order, as the store thread did.
+
+The time budget is kept the way :class:`pledgewatch.ingest.PledgeAnalyzer` keeps it: a process
+can be killed at once, a thread cannot. When one article's ingest (detection is nearly all of it)
+overruns the budget, or the crawl is stopping (SIGTERM), the worker is killed; its transaction
+dies with it (SQLite and PostgreSQL roll back a dead writer's work and release its locks), and the
+pipeline stores the article in the crawl process without its pledges, marked for a rescan, as
+before. The worker is started when the first article arrives: a crawl with nothing new (the
+daemon's steady state) never pays its start-up.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import multiprocessing
+import os
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: the workers fall back on SQLite's busy handler
+    fcntl = None  # type: ignore[assignment]
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from pledgewatch.config import WatchEntity
+from pledgewatch.errors import PledgewatchError
+from pledgewatch.ingest import DEFAULT_ANALYSIS_BUDGET, AnalysisDeferred, IngestOutcome, ingest
+from pledgewatch.records import ArticleRecord
+from pledgewatch.store.db import normalise_db_url
+
+
+def shareable(db_url: str | None) -> bool:
+    """Whether another process can open the archive at ``db_url`` (not an in-memory SQLite)."""
+    if not db_url:
+        return False
+    try:
+        url = make_url(normalise_db_url(db_url))
+    except (ArgumentError, PledgewatchError):
+        return False
+    if url.get_backend_name() != "sqlite":
+        return True
+    database = url.database or ""
+    return database not in ("", ":memory:") and "mode=memory" not in database + str(url.query)
+
+
+_WARM_UP = "JD.com will invest RMB 6 billion in Hubei over the next three years."
+
+
+# One lock per SQLite archive, shared by the crawl's store workers (see ``ingest(write_lock=...)``):
+# SQLite has one writer at a time, and a writer that finds the file locked sleeps in its busy
+# handler (1, 2, 5, 10, 15, 20, 25 ms...) rather than waking when the lock is let go: three workers
+# spent a third of their time asleep there. The lock is an flock on a file of its own, not a
+# semaphore: a worker killed while it holds it (over budget, SIGTERM) lets it go as it dies.
+_lock_files: dict[str, str] = {}
+_lock_files_guard = threading.Lock()
+
+
+def _remove_lock_files() -> None:
+    for path in _lock_files.values():
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+atexit.register(_remove_lock_files)
+
+
+def _write_lock_file(db_url: str) -> str | None:
+    """The path of the store workers' lock file for the archive at ``db_url``; None if none is needed.
+
+    PostgreSQL writers already wait on the archive's advisory lock, which wakes them at once.
+    """
+    url = normalise_db_url(db_url)
+    if not url.startswith("sqlite") or fcntl is None:
+        return None
+    with _lock_files_guard:
+        if url not in _lock_files:
+            descriptor, path = tempfile.mkstemp(prefix="pledgewatch-write-", suffix=".lock")
+            os.close(descriptor)
+            _lock_files[url] = path
+        return _lock_files[url]
+
+
+class FileLock:
+    """An exclusive flock on ``path``, held for a ``with`` block; the kernel drops it with its holder."""
+
+    def __init__(self, path: str) -> None:
+        self._descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> FileLock:
+        fcntl.flock(self._descriptor, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._descriptor, fcntl.LOCK_UN)
+
+
+def _worker(
+    connection: Any, db_url: str, entities: list[WatchEntity], lock_file: str | None = None
+) -> None:
+    """The worker's loop: one record in, its :class:`IngestOutcome` (or the error) out."""
+    from pledgewatch.pledges import extract_pledges
+    from pledgewatch.pledges.watchlist import Watchlist
+    from pledgewatch.store.db import make_engine, session_factory
+
+    write_lock = FileLock(lock_file) if lock_file else None
+    engine = make_engine(db_url)
+    sessions = session_factory(engine)
+    watchlist = Watchlist(entities)
+    # The detector's tables and caches are built before the first budget starts counting.
+    watchlist.match(_WARM_UP)
+    extract_pledges(_WARM_UP, None, resolver=watchlist.actor_resolver)
+    connection.send(("ready", None))
+    try:
+        while True:
+            try:
+                record = connection.recv()
+            except EOFError:
+                return
+            if record is None:
+                return
+            try:
+                with sessions() as session:
+                    outcome = ingest(session, record, watchlist, write_lock=write_lock)
+            except Exception as exc:  # reported to the pipeline, which counts the article's error
+                connection.send(("error", (type(exc).__name__, str(exc), traceback.format_exc())))
+            else:
+                connection.send(("ok", outcome))
+    finally:
+        engine.dispose()
+
+
+class StoreError(Exception):
+    """An article the worker could not store: its exception's name and message there."""
+
+    def __init__(self, kind: str, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.details = details
+
+
+class Deferring:
+    """A detector that defers every text: how an article whose worker was killed is stored."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def extract(self, *args: Any, **kwargs: Any) -> list[Any]:
+        raise AnalysisDeferred(self.reason)
+
+
+class StoreWorker:
+    """One worker process storing articles into the archive at ``db_url``, under a time budget.
+
+    Callers serialise (the pipeline's one store thread). :meth:`ingest` answers the outcome, raises
+    :class:`StoreError` for an article the store refused, or :class:`AnalysisDeferred` when the
+    article was not stored because the worker was killed (over budget, the crawl stopping): the
+    caller then stores it without its pledges.
+    """
+
+    def __init__(
+        self,
+        db_url: str,
+        entities: Iterable[WatchEntity] = (),
+        budget: float = DEFAULT_ANALYSIS_BUDGET,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        self.db_url = db_url
+        self.entities = list(entities)
+        self.budget = float(budget)
+        self.should_stop = should_stop or (lambda: False)
+        self._context = multiprocessing.get_context("spawn")
+        self._process: Any = None
+        self._connection: Any = None
+        self._lock = threading.Lock()
+        self._aborted = threading.Event()
+
+    def _stopping(self) -> bool:
+        if not self._aborted.is_set() and self.should_stop():
+            self._aborted.set()
+        return self._aborted.is_set()
+
+    def _start(self) -> None:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=_worker,
+            args=(child, self.db_url, self.entities, _write_lock_file(self.db_url)),
+            name="pledgewatch-store",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        self._process, self._connection = process, parent
+        # The worker's imports and engine (a second or two) are not part of any article's budget.
+        while not parent.poll(0.1):
+            if self._stopping():
+                self._kill()
+                raise AnalysisDeferred("the crawl is stopping")
+            if not process.is_alive():
+                self._kill()
+                raise RuntimeError("the store worker did not start")
+        try:
+            parent.recv()
+        except EOFError:
+            self._kill()
+            raise RuntimeError("the store worker did not start") from None
+
+    def _kill(self) -> None:
+        process, connection = self._process, self._connection
+        self._process = self._connection = None
+        if connection is not None:
+            connection.close()
+        if process is not None:
+            process.kill()
+            process.join(5)
+
+    def ingest(self, record: ArticleRecord) -> IngestOutcome:
+        """Store ``record`` in the worker: its outcome (see the class for what else may come)."""
+        with self._lock:
+            if self._stopping():
+                raise AnalysisDeferred("the crawl is stopping")
+            if self._process is None or not self._process.is_alive():
+                self._kill()
+                self._start()
+            assert self._connection is not None
+            self._connection.send(record)
+            deadline = time.monotonic() + self.budget
+            while not self._connection.poll(0.05):
+                if self._stopping():
+                    self._kill()
+                    raise AnalysisDeferred("the crawl is stopping")
+                if time.monotonic() >= deadline:
+                    self._kill()
+                    raise AnalysisDeferred(f"pledge detection took over {self.budget:g} s")
+                if not self._process.is_alive():
+                    self._kill()
+                    raise RuntimeError("the store worker died")
+            try:
+                status, value = self._connection.recv()
+            except EOFError:
+                self._kill()
+                raise RuntimeError("the store worker died") from None
+        if status == "error":
+            raise StoreError(*value)
+        return value  # type: ignore[no-any-return]
+
+    def abort(self) -> None:
+        """Stop now (a SIGTERM): the article being stored, and every later one, is deferred."""
+        self._aborted.set()
+
+    def close(self) -> None:
+        """Let the worker finish and exit; kill it if it does not within a few seconds."""
+        self._aborted.set()
+        with self._lock:
+            process, connection = self._process, self._connection
+            if connection is not None:
+                with contextlib.suppress(OSError):
+                    connection.send(None)
+            if process is not None:
+                process.join(5)
+            self._kill()

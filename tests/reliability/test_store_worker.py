@@ -1,0 +1,149 @@
+"""The crawl's store worker: articles stored and their pledges found in a process of its own.
+
+What a user would notice if it broke: a cold crawl back at one core's speed (the worker not used),
+pledges missing from articles the worker stored, an article lost when the worker is killed, or a
+crawl hanging forever because a killed worker left the archive's write lock taken.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from helpers_reliability import many_pledges_text
+from scrapy.extension import ExtensionManager
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
+from sqlalchemy import select
+
+from pledgewatch.config import Config
+from pledgewatch.crawler.pipelines import StorePipeline
+from pledgewatch.crawler.settings import ARCHIVE_EXTENSION
+from pledgewatch.crawler.store_worker import FileLock, StoreWorker, shareable
+from pledgewatch.ingest import AnalysisDeferred
+from pledgewatch.records import ArticleRecord
+from pledgewatch.store.db import ensure_schema, make_engine, session_factory
+from pledgewatch.store.models import Article, Pledge
+
+PUBLISHED = datetime(2020, 4, 8, 2, 0, tzinfo=UTC)
+PLEDGE = "JD.com will invest more than RMB 6 billion in Hubei over the next three years."
+
+
+def _record(url: str, text: str, published: datetime | None = PUBLISHED) -> ArticleRecord:
+    return ArticleRecord(url=url, source="jd", title="JD in Hubei", text=text, published=published)
+
+
+def _pipeline(db_url: str, **settings: object) -> StorePipeline:
+    crawler = get_crawler(
+        settings_dict={
+            "PLEDGEWATCH_DB_URL": db_url,
+            "PLEDGEWATCH_CONFIG": Config(),
+            "EXTENSIONS": {ARCHIVE_EXTENSION: 100},
+            **settings,
+        }
+    )
+    crawler.extensions = build_from_crawler(ExtensionManager, crawler)
+    crawler.stats.open_spider()
+    crawler.crawling = True  # what a running crawl says (false: stopping, every article deferred)
+    return StorePipeline.from_crawler(crawler)
+
+
+def test_the_pipeline_stores_in_a_worker_process_with_pledges_and_counts_its_errors(
+    sqlite_url: str,
+) -> None:
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    pipeline = _pipeline(sqlite_url)
+    assert pipeline.worker is not None
+    good = _record("https://jdcorporateblog.com/hubei/", PLEDGE)
+    # A naive publication time: the store in the worker refuses it; the crawl counts it and goes on.
+    bad = _record("https://jdcorporateblog.com/bad/", "JD.com text.", published=datetime(2020, 4, 8))
+    assert pipeline.process_item(good) is good
+    worker_pid = pipeline.worker._process.pid
+    assert worker_pid != os.getpid() and pipeline.worker._process.is_alive()
+    assert pipeline.process_item(bad) is bad
+
+    stats = pipeline.stats.get_stats()
+    assert stats["pledgewatch/articles_new"] == 1
+    assert stats["pledgewatch/pledges_new"] == 1
+    assert stats["pledgewatch/errors"] == 1
+    assert "store https://jdcorporateblog.com/bad/" in stats["pledgewatch/error_log"][0]
+    assert pipeline.worker._process.pid == worker_pid, "one bad article must not cost the worker"
+    pipeline.close_spider()
+    assert pipeline.worker._process is None
+    with session_factory(engine)() as session:
+        urls = session.scalars(select(Article.canonical_url)).all()
+        amounts = session.scalars(select(Pledge.amount_value)).all()
+    engine.dispose()
+    assert urls == ["https://jdcorporateblog.com/hubei/"]
+    assert amounts == [6_000_000_000]
+
+
+def test_without_the_store_process_the_crawl_process_stores_and_finds_the_same(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    pipeline = _pipeline(sqlite_url, PLEDGEWATCH_STORE_PROCESS=False)
+    assert pipeline.worker is None
+    pipeline.process_item(_record("https://jdcorporateblog.com/hubei/", PLEDGE))
+    pipeline.close_spider()
+    assert pipeline.stats.get_value("pledgewatch/pledges_new") == 1
+    # An in-memory archive cannot be opened by another process: never a worker for it.
+    assert not shareable("sqlite://") and not shareable("sqlite:///:memory:")
+    assert shareable(sqlite_url) and shareable("postgresql+psycopg://localhost/test")
+    engine.dispose()
+
+
+@pytest.mark.slow
+def test_an_article_over_budget_kills_the_worker_and_leaves_nothing_half_written(
+    sqlite_url: str,
+) -> None:
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    worker = StoreWorker(sqlite_url, Config().watchlist, budget=1.0)
+    try:
+        first = worker.ingest(_record("https://jdcorporateblog.com/hubei/", PLEDGE))
+        started = time.monotonic()
+        with pytest.raises(AnalysisDeferred):
+            worker.ingest(_record("https://jdcorporateblog.com/slow/", many_pledges_text(2_000_000)))
+        assert time.monotonic() - started < 10
+        # The next article gets a new worker, and the archive is not locked by the dead one.
+        after = worker.ingest(_record("https://jdcorporateblog.com/after/", PLEDGE.replace("6", "7")))
+    finally:
+        worker.close()
+    assert first.status == after.status == "new"
+    with session_factory(engine)() as session:
+        urls = set(session.scalars(select(Article.canonical_url)))
+    engine.dispose()
+    assert urls == {"https://jdcorporateblog.com/hubei/", "https://jdcorporateblog.com/after/"}
+
+
+def _hold(path: str, ready: object) -> None:
+    with FileLock(path):
+        ready.set()  # type: ignore[attr-defined]
+        time.sleep(600)
+
+
+def test_a_writer_killed_holding_the_write_lock_lets_it_go(tmp_path: Path) -> None:
+    path = str(tmp_path / "write.lock")
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    holder = context.Process(target=_hold, args=(path, ready), daemon=True)
+    holder.start()
+    assert ready.wait(30)
+    taken = context.Event()
+    waiter = context.Process(target=_take, args=(path, taken), daemon=True)
+    waiter.start()
+    assert not taken.wait(1.0), "the lock was not exclusive"
+    holder.kill()  # what the budget and SIGTERM do to a store worker
+    holder.join(5)
+    assert taken.wait(10), "a killed holder left the write lock taken: every other writer hangs"
+    waiter.join(5)
+
+
+def _take(path: str, taken: object) -> None:
+    with FileLock(path):
+        taken.set()  # type: ignore[attr-defined]
