@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -67,3 +68,26 @@ def test_lookup_seeks_the_band_index_instead_of_scanning(db_url):
             plan = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
             assert "ix_dedup_buckets_band_key" in plan
             assert "Seq Scan" not in plan
+
+
+def test_the_first_signature_imports_minhash_alone_and_datasketch_still_imports_whole() -> None:
+    """A store process loads only datasketch's MinHash (not SciPy): 60 MB less in each of a crawl's
+    store workers. Whatever imports datasketch later still gets the whole package, the same class."""
+    script = (
+        "import sys, json\n"
+        "from pledgewatch.store import dedup\n"
+        "light = [int(v) for v in dedup.signature({'jd will invest', 'will invest rmb'})[:4]]\n"
+        "heavy_loaded = 'scipy' in sys.modules\n"
+        "import datasketch\n"
+        "same = datasketch.MinHash is dedup._minhash_class()\n"
+        "m = datasketch.MinHash(num_perm=dedup.NUM_PERM, seed=dedup.MINHASH_SEED,"
+        " scheme=dedup.MINHASH_SCHEME, hashfunc=dedup.MINHASH_HASH)\n"
+        "m.update_batch([b'jd will invest', b'will invest rmb'])\n"
+        "whole = [int(v) for v in m.hashvalues[:4]]\n"
+        "print(json.dumps([light, heavy_loaded, same, whole, hasattr(datasketch, 'MinHashLSH')]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    light, heavy_loaded, same, whole, has_lsh = json.loads(out.stdout)
+    assert not heavy_loaded, "the first signature imported the whole of datasketch (SciPy with it)"
+    assert same and has_lsh
+    assert light == whole
