@@ -6,11 +6,13 @@
    the framework's ceiling on this machine at this minute, ``scrapy_bench_pages_per_s``.
 3. Crawls the replica cold into a fresh archive, replaying the WARC as ``pledgewatch crawl
    --replay`` does (in a child process running :func:`pledgewatch.crawler.crawl.run_crawl`, which
-   samples its CPU time, and its pledge-detection worker's, each time an article is stored):
+   samples its CPU time, and its store workers', each time an article is stored):
    ``pages_per_s`` (responses / wall time), CPU per stored article in the first and the last
    quarter of the articles, by order of storing (flat cost: the two are equal), ``peak_rss_mb``
    (the crawl process's maximum resident set, its ``VmHWM``; ``analysis_worker_peak_rss_mb`` the
-   worker's) and ``rss_growth_kb_per_article`` (resident set from the first quarter's end to the
+   largest store worker's; ``crawl_tree_peak_rss_mb`` the largest sum of the crawl's and all its
+   workers' resident sets at one sample, what the machine must hold) and
+   ``rss_growth_kb_per_article`` (resident set from the first quarter's end to the
    last article, per article: what the crawl keeps per page it reads).
 4. Crawls the same WARC again, nothing changed, with the CLI (``python -m pledgewatch crawl``, a
    new process as the daemon's schedule starts): ``unchanged_crawl_cpu_s`` is that process's whole
@@ -98,6 +100,11 @@ def _children() -> list[int]:
     return pids
 
 
+def tree_rss_mb() -> float:
+    """Resident MB of this process and its live children together: the crawl and its store workers."""
+    return status_mb("VmRSS") + sum(status_mb("VmRSS", pid) for pid in _children())
+
+
 def tree_cpu() -> tuple[float, float]:
     """(CPU seconds of this process and its live and reaped children, largest child's peak RSS MB).
 
@@ -124,6 +131,7 @@ def child_cold(db_url: str, warc: str, config_path: str) -> None:
 
     samples: list[tuple[int, float, float]] = []  # (articles stored, CPU s, resident MB)
     worker_peak = [0.0]
+    tree_peak = [0.0]
 
     def progress(summary: Any) -> None:
         stored = summary.articles_new + summary.duplicates
@@ -131,6 +139,7 @@ def child_cold(db_url: str, warc: str, config_path: str) -> None:
             cpu, peak = tree_cpu()
             samples.append((stored, cpu, status_mb("VmRSS")))
             worker_peak[0] = max(worker_peak[0], peak)
+            tree_peak[0] = max(tree_peak[0], tree_rss_mb())
 
     start_wall, start_cpu = time.perf_counter(), tree_cpu()[0]
     summary = run_crawl(load_config(Path(config_path)), db_url, replay=warc, progress=progress)
@@ -145,6 +154,7 @@ def child_cold(db_url: str, warc: str, config_path: str) -> None:
                 "samples": samples,
                 "peak_rss_mb": peak,
                 "worker_peak_rss_mb": worker_peak[0],
+                "tree_peak_rss_mb": tree_peak[0],
                 "status": summary.status,
             }
         )
@@ -273,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
                 "peak_rss_mb": round(data["peak_rss_mb"], 0),
                 "rss_growth_kb_per_article": _rss_growth(samples, summary["articles_new"]),
                 "analysis_worker_peak_rss_mb": round(data["worker_peak_rss_mb"], 0),
+                "crawl_tree_peak_rss_mb": round(data["tree_peak_rss_mb"], 0),
             }
         )
         say(f"cold: {summary['articles_new']} articles, {result['pages_per_s']} pages/s")

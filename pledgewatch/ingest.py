@@ -98,7 +98,11 @@ class PledgeAnalyzer:
             if self._stopping() or not process.is_alive():
                 self._kill()
                 raise AnalysisDeferred("the analysis worker did not start")
-        parent.recv()
+        try:
+            parent.recv()
+        except EOFError:  # it died before it was ready (a program read from stdin cannot spawn)
+            self._kill()
+            raise AnalysisDeferred("the analysis worker did not start") from None
 
     def _kill(self) -> None:
         process, connection = self._process, self._connection
@@ -234,19 +238,17 @@ def record_report(
 
 
 def _detect_before_lock(
-    session: Session, record: ArticleRecord, watchlist: Watchlist, analyzer: PledgeAnalyzer | None
-) -> Detector | None:
+    record: ArticleRecord, watchlist: Watchlist, analyzer: PledgeAnalyzer | None
+) -> Detector:
     """Detect the pledges of an article not yet archived before the archive's write lock is taken.
 
     Under the lock (:func:`pledgewatch.store.archive.serialize_writes`) the writers of a cluster
-    store one at a time; detection, by far the slowest step, would be serial with them. A record
-    whose URL is archived (unchanged, or an edit) is left to the usual path under the lock. The
-    returned detector answers from what was found when asked for the same text and date (a new
-    article), and detects again otherwise; a detection that overran its budget is raised there,
-    so the article is stored as deferred exactly as before.
+    store one at a time; detection, by far the slowest step, would be serial with them. Only for
+    a record whose URL is not archived: an unchanged one or an edit is left to the usual path
+    under the lock. The returned detector answers from what was found when asked for the same
+    text and date (a new article), and detects again otherwise; a detection that overran its
+    budget is raised there, so the article is stored as deferred exactly as before.
     """
-    if archive.find_known_article(session, record.url, record.canonical) is not None:
-        return None
     text = record.text or ""
     published = record.published or record.fetched_at
     # The same context record_article_pledges gives: the headline and the page's URL.
@@ -303,20 +305,24 @@ def ingest(
     try:
         if record.canonical is None:
             record = identify(record)
-        # Detection first, outside the write lock: it is the slow part, and needs no archive.
-        detect = _detect_before_lock(session, record, watchlist, analyzer)
+        # Everything that needs no write before the write lock: detection (the slow part), the
+        # text's dedup facts, the watch list, the source's row (reads only; on SQLite outside any
+        # transaction). Under the lock only what decides what is new, and the writes.
+        unknown = archive.find_known_article(session, record.url, record.canonical) is None
+        detect = _detect_before_lock(record, watchlist, analyzer) if unknown else None
+        facts = archive.text_facts(record.text) if unknown else None
+        entities = watchlist.match(record.title, record.text)
+        publisher = all_publishers().get(record.source)
+        source = archive.find_source(session, publisher.name) if publisher is not None else None
         with write_lock if write_lock is not None else contextlib.nullcontext():
             try:
                 # Concurrent writers (cluster workers) decide what is new one at a time (store.archive).
                 archive.serialize_writes(session)
-                publisher = all_publishers().get(record.source)
-                source = None
-                if publisher is not None:
+                if publisher is not None and source is None:
                     source = archive.get_or_create_source(
                         session, publisher.name, publisher.title, publisher.domain
                     )
-                entities = watchlist.match(record.title, record.text)
-                result = archive.save_article(session, record, entities, source)
+                result = archive.save_article(session, record, entities, source, facts)
                 pledges_new = 0
                 if result.status in ("new", "updated") and detects_pledges(result.article):
                     try:

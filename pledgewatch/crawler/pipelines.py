@@ -29,7 +29,13 @@ from twisted.python.threadpool import ThreadPool
 
 from pledgewatch.crawler.archive import archive_sessions, require_db_url
 from pledgewatch.crawler.completeness import completeness_of
-from pledgewatch.crawler.store_worker import Deferring, StoreError, StoreWorker, shareable
+from pledgewatch.crawler.store_worker import (
+    Deferring,
+    StoreError,
+    StoreWorker,
+    WorkerUnavailable,
+    shareable,
+)
 from pledgewatch.crawler.summary import STAT_PREFIX, record_error
 from pledgewatch.ingest import (
     DEFAULT_ANALYSIS_BUDGET,
@@ -110,14 +116,22 @@ class StorePipeline:
 
     def _store(self, item: ArticleRecord) -> IngestOutcome:
         """Runs in the store thread: the archive session (or the worker's turn) lives and dies there."""
-        if self.worker is not None:
+        worker = self.worker
+        if worker is not None:
             try:
-                return self.worker.ingest(item)
+                return worker.ingest(item)
             except AnalysisDeferred as exc:
                 # The worker was killed (over budget, the crawl stopping) and its transaction with
                 # it: the article is stored here, without its pledges, marked for a rescan.
                 with archive_sessions(self.crawler)() as session:
                     return ingest(session, item, self.watchlist, analyzer=Deferring(str(exc)))  # type: ignore[arg-type]
+            except WorkerUnavailable as exc:
+                # Nothing was stored: the article is stored here, as without a worker.
+                if exc.at_start:
+                    logger.warning("%s: the crawl stores in its own process", exc)
+                    self.worker = None
+                else:
+                    logger.warning("%s storing %s: stored in the crawl process", exc, item.url)
         with archive_sessions(self.crawler)() as session:
             return ingest(session, item, self.watchlist, analyzer=self.analyzer)
 

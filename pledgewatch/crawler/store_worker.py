@@ -58,6 +58,9 @@ def shareable(db_url: str | None) -> bool:
     return database not in ("", ":memory:") and "mode=memory" not in database + str(url.query)
 
 
+# A spawned process re-imports the parent's __main__ by its path: a program read from stdin has none.
+_NOT_STARTED = "the store worker did not start (a program run from stdin cannot spawn processes)"
+
 _WARM_UP = "JD.com will invest RMB 6 billion in Hubei over the next three years."
 
 
@@ -153,6 +156,15 @@ class StoreError(Exception):
         self.details = details
 
 
+class WorkerUnavailable(RuntimeError):
+    """The worker could not start (``at_start``) or died storing an article: nothing was stored,
+    and the pipeline stores the article in the crawl process instead."""
+
+    def __init__(self, message: str, at_start: bool) -> None:
+        super().__init__(message)
+        self.at_start = at_start
+
+
 class Deferring:
     """A detector that defers every text: how an article whose worker was killed is stored."""
 
@@ -212,12 +224,12 @@ class StoreWorker:
                 raise AnalysisDeferred("the crawl is stopping")
             if not process.is_alive():
                 self._kill()
-                raise RuntimeError("the store worker did not start")
+                raise WorkerUnavailable(_NOT_STARTED, at_start=True)
         try:
             parent.recv()
         except EOFError:
             self._kill()
-            raise RuntimeError("the store worker did not start") from None
+            raise WorkerUnavailable(_NOT_STARTED, at_start=True) from None
 
     def _kill(self) -> None:
         process, connection = self._process, self._connection
@@ -248,12 +260,12 @@ class StoreWorker:
                     raise AnalysisDeferred(f"pledge detection took over {self.budget:g} s")
                 if not self._process.is_alive():
                     self._kill()
-                    raise RuntimeError("the store worker died")
+                    raise WorkerUnavailable("the store worker died", at_start=False)
             try:
                 status, value = self._connection.recv()
             except EOFError:
                 self._kill()
-                raise RuntimeError("the store worker died") from None
+                raise WorkerUnavailable("the store worker died", at_start=False) from None
         if status == "error":
             raise StoreError(*value)
         return value  # type: ignore[no-any-return]

@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Insert, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -54,6 +54,30 @@ class SaveResult:
     article: Article
     duplicate_by: str | None = None
     similarity: float | None = None
+
+
+@dataclass(frozen=True)
+class TextFacts:
+    """What deduplication computes from an article's text alone: its hash, and for a text long
+    enough to compare, its shingles and MinHash signature.
+
+    Pure computation (a sixth of storing a new article), so the crawl's store workers compute it
+    before they take the archive's write lock (:func:`text_facts`), and ``save_article`` spends
+    its turn on the database alone.
+    """
+
+    text: str
+    digest: str
+    shingles: frozenset[str] | None
+    signature: Any = None
+
+
+def text_facts(text: str) -> TextFacts:
+    """The :class:`TextFacts` of ``text``."""
+    if not dedup.comparable(text):
+        return TextFacts(text, content_hash(text), None)
+    shingle_set = dedup.shingles(text)
+    return TextFacts(text, content_hash(text), frozenset(shingle_set), dedup.signature(shingle_set))
 
 
 @dataclass(frozen=True)
@@ -109,13 +133,18 @@ def insert_ignoring_conflicts(session: Session, table: type, **values: object) -
     return dialect.insert(table).values(**values).on_conflict_do_nothing()  # type: ignore[attr-defined,no-any-return]
 
 
+def find_source(session: Session, name: str) -> Source | None:
+    """The source row of ``name``, if there is one: a read, taken before the write lock."""
+    return session.scalars(select(Source).where(Source.name == name)).first()
+
+
 def get_or_create_source(session: Session, name: str, title: str | None = None, domain: str = "") -> Source:
     """The source row of ``name``; a new one takes the publisher's ``title`` and ``domain``.
 
     The store does not know the publishers: the caller (ingest, with the registry) names them. An
     upsert: two workers storing a new source's first articles at once create one row.
     """
-    source = session.scalars(select(Source).where(Source.name == name)).first()
+    source = find_source(session, name)
     if source is None:
         session.execute(
             insert_ignoring_conflicts(session, Source, name=name, title=title or name, domain=domain)
@@ -330,16 +359,24 @@ def _record_edit(
 
 
 def save_article(
-    session: Session, record: ArticleRecord, entities: list[str], source: Source | None = None
+    session: Session,
+    record: ArticleRecord,
+    entities: list[str],
+    source: Source | None = None,
+    facts: TextFacts | None = None,
 ) -> SaveResult:
     """Store ``record``: a new article, a new version of a known one, a duplicate, or nothing new.
 
     ``entities`` are the watch-list names the article mentions; a non-empty list makes it relevant.
     ``source`` is the row of ``record.source`` when the caller already holds it in this session
     (ingest creates it with the publisher's title first): one query per article less.
+    ``facts`` are the record's :class:`TextFacts` when the caller computed them already (before
+    taking the write lock); they are computed here otherwise, only as far as they are needed.
     The caller commits.
     """
-    digest = content_hash(record.text)
+    if facts is not None and facts.text != record.text:
+        facts = None
+    digest = facts.digest if facts is not None else content_hash(record.text)
     identity = _identity(record)
     known = _lookup(session, identity.urls, identity.keys)
 
@@ -361,7 +398,7 @@ def save_article(
 
     if source is None or source.name != record.source:
         source = get_or_create_source(session, record.source)
-    comparable = dedup.comparable(record.text)
+    comparable = facts.shingles is not None if facts is not None else dedup.comparable(record.text)
 
     # Level 2: the same text under another URL of the same outlet.
     if comparable:
@@ -375,8 +412,11 @@ def save_article(
     matches: list[dedup.Match] = []
     sig = None
     if comparable:
-        shingle_set = dedup.shingles(record.text)
-        sig = dedup.signature(shingle_set)
+        if facts is not None and facts.shingles is not None:
+            shingle_set, sig = set(facts.shingles), facts.signature
+        else:
+            shingle_set = dedup.shingles(record.text)
+            sig = dedup.signature(shingle_set)
         matches = dedup.find_similar(session, shingle_set, sig)
         for match in matches:
             if match.source_id == source.id and match.similarity.duplicate:

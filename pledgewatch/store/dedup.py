@@ -299,13 +299,20 @@ def verify(session: Session, shingle_set: set[str], ids: Sequence[int]) -> list[
 
 
 def find_exact_copy(session: Session, source_id: int, digest: str) -> Article | None:
-    """The article of this outlet whose normalised text has this hash (the oldest, if several)."""
-    return session.scalars(
-        select(Article)
-        .where(Article.content_hash == digest, Article.source_id == source_id)
-        .order_by(Article.id)
-        .limit(1)
-    ).first()
+    """The article of this outlet whose normalised text has this hash (the oldest, if several).
+
+    Asked by the hash alone, the outlet picked here: with both in the WHERE clause SQLite (no
+    statistics) read the outlet's index, every article of the outlet (9.5 ms at 10,000 articles,
+    a tenth of the store's time, growing with the archive), where the hash's index finds the few
+    copies of one text at once (8 µs).
+    """
+    rows = session.execute(
+        select(Article.id, Article.source_id).where(Article.content_hash == digest).order_by(Article.id)
+    ).all()
+    for article_id, copy_source in rows:
+        if copy_source == source_id:
+            return session.get(Article, article_id)
+    return None
 
 
 def story_for(session: Session, matches: Sequence[Match]) -> Story:

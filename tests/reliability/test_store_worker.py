@@ -7,8 +7,11 @@ crawl hanging forever because a killed worker left the archive's write lock take
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,3 +150,56 @@ def test_a_writer_killed_holding_the_write_lock_lets_it_go(tmp_path: Path) -> No
 def _take(path: str, taken: object) -> None:
     with FileLock(path):
         taken.set()  # type: ignore[attr-defined]
+
+
+_FROM_STDIN = """
+import json, sys
+from datetime import UTC, datetime
+from scrapy.extension import ExtensionManager
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
+from pledgewatch.config import Config
+from pledgewatch.crawler.pipelines import StorePipeline
+from pledgewatch.crawler.settings import ARCHIVE_EXTENSION
+from pledgewatch.records import ArticleRecord
+
+url = sys.argv[1]
+crawler = get_crawler(settings_dict={
+    "PLEDGEWATCH_DB_URL": url, "PLEDGEWATCH_CONFIG": Config(), "EXTENSIONS": {ARCHIVE_EXTENSION: 100}
+})
+crawler.extensions = build_from_crawler(ExtensionManager, crawler)
+crawler.stats.open_spider()
+crawler.crawling = True
+pipeline = StorePipeline.from_crawler(crawler)
+text = "JD.com will invest more than RMB 6 billion in Hubei over the next three years."
+for path in ("a", "b"):
+    pipeline.process_item(ArticleRecord(
+        url=f"https://jdcorporateblog.com/{path}/", source="jd", title="JD", text=text + path,
+        published=datetime(2020, 4, 8, tzinfo=UTC),
+    ))
+pipeline.close_spider()
+stats = crawler.stats.get_stats()
+keys = ("articles_new", "errors", "analysis_deferred")
+print(json.dumps({key: stats.get("pledgewatch/" + key, 0) for key in keys}))
+"""
+
+
+@pytest.mark.slow
+def test_a_store_worker_that_cannot_start_leaves_the_storing_to_the_crawl_process(sqlite_url: str) -> None:
+    """A program read from stdin cannot spawn processes (there is no file to re-import): the crawl
+    still stores every article, in its own process, instead of counting each as an error; their
+    pledges wait for ``pledgewatch rescan`` (the detection worker cannot start either)."""
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    engine.dispose()
+    done = subprocess.run(
+        [sys.executable, "-", sqlite_url], input=_FROM_STDIN, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == {
+        "articles_new": 2,
+        "errors": 0,
+        "analysis_deferred": 2,
+    }
+    assert "the store worker did not start" in done.stderr
+    assert done.stderr.count("the store worker did not start") == 1, "one warning, not one per article"
