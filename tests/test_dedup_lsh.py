@@ -91,3 +91,27 @@ def test_the_first_signature_imports_minhash_alone_and_datasketch_still_imports_
     assert not heavy_loaded, "the first signature imported the whole of datasketch (SciPy with it)"
     assert same and has_lsh
     assert light == whole
+
+
+def test_store_threads_taking_their_first_signatures_at_once_all_get_one() -> None:
+    """The crawl's store threads (``[crawl] store_process = false``) sign their first articles at
+    the same moment; none may fail to import MinHash (18 of 1,000 articles once did)."""
+    script = (
+        "import threading, json\n"
+        "from pledgewatch.store import dedup\n"
+        "barrier = threading.Barrier(8)\n"
+        "results = []\n"
+        "def sign():\n"
+        "    barrier.wait()\n"
+        "    try:\n"
+        "        results.append(int(dedup.signature({'jd will invest'})[0]))\n"
+        "    except Exception as exc:\n"
+        "        results.append(repr(exc))\n"
+        "threads = [threading.Thread(target=sign) for _ in range(8)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(json.dumps(results))\n"
+    )
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+        results = json.loads(out.stdout)
+        assert len(results) == 8 and len(set(results)) == 1 and isinstance(results[0], int), results

@@ -119,7 +119,6 @@ def similarity(a: set[str], b: set[str]) -> Similarity:
     return Similarity(common / len(a | b), common / min(len(a), len(b)))
 
 
-@lru_cache(maxsize=1)
 def _minhash_class() -> type[MinHash]:
     """datasketch's MinHash, imported at the first signature, without the rest of datasketch.
 
@@ -127,31 +126,30 @@ def _minhash_class() -> type[MinHash]:
     the Redis client: 0.6 s of CPU and 60 MB of resident memory in every process that stores
     (each of a crawl's store workers), for one class that needs only NumPy. Its module is imported
     under a stand-in for the package, then the stand-in is dropped: a later ``import datasketch``
-    runs the real package, which finds the same module already loaded (the same class).
+    runs the real package, which finds the same module already loaded (the same class). All of it
+    under one lock: the crawl's store threads take their first signatures at the same moment, and
+    one of them must not find the stand-in where the package should be.
     """
-    if "datasketch" in sys.modules:
-        from datasketch import MinHash
-
-        return MinHash
-    spec = importlib.util.find_spec("datasketch")
-    if spec is None or not spec.submodule_search_locations:
-        from datasketch import MinHash  # not a regular package: import it whole
-
-        return MinHash
-    with _import_lock:  # two threads taking their first signature at once
-        return _import_minhash(spec.submodule_search_locations)
+    if _minhash:
+        return _minhash[0]
+    with _import_lock:
+        if not _minhash:
+            _minhash.append(_import_minhash())
+    return _minhash[0]
 
 
+_minhash: list[type[MinHash]] = []
 _import_lock = threading.Lock()
 
 
-def _import_minhash(locations: Iterable[str]) -> type[MinHash]:
-    if "datasketch" in sys.modules:
-        from datasketch import MinHash
+def _import_minhash() -> type[MinHash]:
+    spec = None if "datasketch" in sys.modules else importlib.util.find_spec("datasketch")
+    if spec is None or not spec.submodule_search_locations:
+        from datasketch import MinHash  # imported already, or not a regular package: as it is
 
         return MinHash
     stand_in = types.ModuleType("datasketch")
-    stand_in.__path__ = list(locations)
+    stand_in.__path__ = list(spec.submodule_search_locations)
     sys.modules["datasketch"] = stand_in
     try:
         module = importlib.import_module("datasketch.minhash")
