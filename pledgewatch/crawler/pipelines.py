@@ -18,6 +18,7 @@ process (:class:`pledgewatch.ingest.PledgeAnalyzer`) under the same budget.
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -71,11 +72,7 @@ class StorePipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.watchlist = watchlist
-        # Crawler.stop (SIGTERM, SIGINT) clears ``crawling`` at once, while Scrapy still waits for
-        # the items in the pipeline: the analysis polls it and gives up, instead of holding the stop.
-        self.analyzer = PledgeAnalyzer(
-            budget, resolver=watchlist.actor_resolver, should_stop=lambda: not crawler.crawling
-        )
+        self.budget = budget
         # Stores in a process of its own when there is one (see the module's docstring).
         self.worker = worker
         # One thread: the store sees articles one at a time, as when this ran on the reactor.
@@ -103,13 +100,28 @@ class StorePipeline:
     def open_spider(self, spider: Any = None) -> None:
         self.pool.start()
 
+    @cached_property
+    def analyzer(self) -> PledgeAnalyzer:
+        """Detection for the articles stored in this process, built at the first (with a store
+        worker, none usually is: a crawl with nothing new never builds the actor tables).
+
+        Crawler.stop (SIGTERM, SIGINT) clears ``crawling`` at once, while Scrapy still waits for
+        the items in the pipeline: the analysis polls it and gives up, instead of holding the stop.
+        """
+        crawler = self.crawler
+        return PledgeAnalyzer(
+            self.budget, resolver=self.watchlist.actor_resolver, should_stop=lambda: not crawler.crawling
+        )
+
     def engine_stopping(self, *args: Any, **kwargs: Any) -> None:
-        self.analyzer.abort()
+        if "analyzer" in self.__dict__:
+            self.analyzer.abort()
         if self.worker is not None:
             self.worker.abort()
 
     def close_spider(self, spider: Any = None) -> None:
-        self.analyzer.close()
+        if "analyzer" in self.__dict__:
+            self.analyzer.close()
         self.pool.stop()
         if self.worker is not None:
             self.worker.close()
