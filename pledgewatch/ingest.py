@@ -59,25 +59,24 @@ def _analysis_worker(connection: Any, resolver: ActorResolver | None) -> None:
             connection.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
-class PledgeAnalyzer:
-    """Pledge detection in a worker process, with a time budget per text, that can be killed.
+class BudgetedProcess:
+    """A spawned worker process answering one request at a time, each under a time budget.
 
-    A thread cannot be stopped from outside, so a text whose detection runs for minutes would hold
-    the crawl's shutdown (and its SIGTERM) for as long; a process can be killed at once. The worker
-    is started (and its imports done) before a budget starts counting, is killed when a text
-    overruns its budget or :meth:`abort` is called, and is restarted lazily for the next text.
-    Texts are analysed one at a time (callers serialise: the crawl's store thread, a rescan loop).
+    A thread cannot be stopped from outside, so work that runs for minutes (pledge detection of a
+    pathological text) would hold the crawl's shutdown (and its SIGTERM) for as long; a process
+    can be killed at once. The worker is started (and its imports done) before a budget starts
+    counting, is killed when a request overruns its budget or :meth:`abort` is called (the request
+    then raises :class:`AnalysisDeferred`), and is restarted lazily for the next request. Callers
+    serialise (the crawl's store thread, a rescan loop). Subclasses name the worker's loop
+    (:meth:`_target`) and what a worker that did not start or died raises.
     """
 
-    def __init__(
-        self,
-        budget: float = DEFAULT_ANALYSIS_BUDGET,
-        resolver: ActorResolver | None = None,
-        should_stop: Callable[[], bool] | None = None,
-    ) -> None:
+    #: Seconds :meth:`close` lets the worker finish its last request before killing it.
+    close_wait: float = 0.0
+
+    def __init__(self, budget: float, should_stop: Callable[[], bool] | None = None) -> None:
         self.budget = float(budget)
-        self.resolver = resolver
-        # Polled while a text is analysed: true once the caller is shutting down (a SIGTERM).
+        # Polled while a request runs: true once the caller is shutting down (a SIGTERM).
         self.should_stop = should_stop or (lambda: False)
         self._context = multiprocessing.get_context("spawn")
         self._process: Any = None
@@ -85,24 +84,41 @@ class PledgeAnalyzer:
         self._lock = threading.Lock()
         self._aborted = threading.Event()
 
+    def _target(self) -> tuple[Callable[..., None], tuple[Any, ...], str]:
+        """The worker's loop (called with the pipe's end, then these arguments) and its name."""
+        raise NotImplementedError
+
+    def _not_started(self) -> Exception:
+        return AnalysisDeferred("the analysis worker did not start")
+
+    def _died(self) -> Exception:
+        return RuntimeError("the analysis worker died")
+
+    def _stopping(self) -> bool:
+        if not self._aborted.is_set() and self.should_stop():
+            self._aborted.set()
+        return self._aborted.is_set()
+
     def _start(self) -> None:
+        target, args, name = self._target()
         parent, child = self._context.Pipe()
-        process = self._context.Process(
-            target=_analysis_worker, args=(child, self.resolver), name="pledgewatch-analysis", daemon=True
-        )
+        process = self._context.Process(target=target, args=(child, *args), name=name, daemon=True)
         process.start()
         child.close()
         self._process, self._connection = process, parent
-        # The worker's imports (seconds on a cold cache) are not part of any text's budget.
+        # The worker's imports (seconds on a cold cache) are not part of any request's budget.
         while not parent.poll(0.1):
-            if self._stopping() or not process.is_alive():
+            if self._stopping():
                 self._kill()
-                raise AnalysisDeferred("the analysis worker did not start")
+                raise AnalysisDeferred("the crawl is stopping")
+            if not process.is_alive():
+                self._kill()
+                raise self._not_started()
         try:
             parent.recv()
         except EOFError:  # it died before it was ready (a program read from stdin cannot spawn)
             self._kill()
-            raise AnalysisDeferred("the analysis worker did not start") from None
+            raise self._not_started() from None
 
     def _kill(self) -> None:
         process, connection = self._process, self._connection
@@ -113,11 +129,8 @@ class PledgeAnalyzer:
             process.kill()
             process.join(5)
 
-    def extract(self, text: str, published: date | datetime | None, **context: str | None) -> list[Any]:
-        """The pledge candidates of ``text``, or :class:`AnalysisDeferred` past the budget or on abort.
-
-        ``context`` is what :func:`extract_pledges` takes besides the text (``title``, ``url``).
-        """
+    def _call(self, message: Any) -> tuple[str, Any]:
+        """Send ``message`` to the worker and wait, within the budget, for its (status, value)."""
         with self._lock:
             if self._stopping():
                 raise AnalysisDeferred("the crawl is stopping")
@@ -125,7 +138,7 @@ class PledgeAnalyzer:
                 self._kill()
                 self._start()
             assert self._connection is not None
-            self._connection.send((text, published, context))
+            self._connection.send(message)
             deadline = time.monotonic() + self.budget
             while not self._connection.poll(0.05):
                 if self._stopping():
@@ -136,33 +149,55 @@ class PledgeAnalyzer:
                     raise AnalysisDeferred(f"pledge detection took over {self.budget:g} s")
                 if not self._process.is_alive():
                     self._kill()
-                    raise RuntimeError("the analysis worker died")
+                    raise self._died()
             try:
-                status, value = self._connection.recv()
+                return self._connection.recv()  # type: ignore[no-any-return]
             except EOFError:
                 self._kill()
-                raise RuntimeError("the analysis worker died") from None
-        if status == "error":
-            raise RuntimeError(f"pledge detection failed: {value}")
-        return list(value)
-
-    def _stopping(self) -> bool:
-        if not self._aborted.is_set() and self.should_stop():
-            self._aborted.set()
-        return self._aborted.is_set()
+                raise self._died() from None
 
     def abort(self) -> None:
-        """Stop now (a SIGTERM): the text being analysed is deferred, and so is every later one."""
+        """Stop now (a SIGTERM): the request running is deferred, and so is every later one."""
         self._aborted.set()
 
     def close(self) -> None:
-        """Stop the worker process (a no-op when none runs)."""
+        """Stop the worker process (a no-op when none runs), after :attr:`close_wait` at most."""
         self._aborted.set()
         with self._lock:
-            if self._connection is not None:
+            process, connection = self._process, self._connection
+            if connection is not None:
                 with contextlib.suppress(OSError):
-                    self._connection.send(None)
+                    connection.send(None)
+            if process is not None and self.close_wait:
+                process.join(self.close_wait)
             self._kill()
+
+
+class PledgeAnalyzer(BudgetedProcess):
+    """Pledge detection in a worker process, with a time budget per text, that can be killed
+    (see :class:`BudgetedProcess`)."""
+
+    def __init__(
+        self,
+        budget: float = DEFAULT_ANALYSIS_BUDGET,
+        resolver: ActorResolver | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        super().__init__(budget, should_stop)
+        self.resolver = resolver
+
+    def _target(self) -> tuple[Callable[..., None], tuple[Any, ...], str]:
+        return _analysis_worker, (self.resolver,), "pledgewatch-analysis"
+
+    def extract(self, text: str, published: date | datetime | None, **context: str | None) -> list[Any]:
+        """The pledge candidates of ``text``, or :class:`AnalysisDeferred` past the budget or on abort.
+
+        ``context`` is what :func:`extract_pledges` takes besides the text (``title``, ``url``).
+        """
+        status, value = self._call((text, published, context))
+        if status == "error":
+            raise RuntimeError(f"pledge detection failed: {value}")
+        return list(value)
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import multiprocessing
 import os
 import tempfile
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -39,7 +37,13 @@ from sqlalchemy.exc import ArgumentError
 
 from pledgewatch.config import WatchEntity
 from pledgewatch.errors import PledgewatchError
-from pledgewatch.ingest import DEFAULT_ANALYSIS_BUDGET, AnalysisDeferred, IngestOutcome, ingest
+from pledgewatch.ingest import (
+    DEFAULT_ANALYSIS_BUDGET,
+    AnalysisDeferred,
+    BudgetedProcess,
+    IngestOutcome,
+    ingest,
+)
 from pledgewatch.records import ArticleRecord
 from pledgewatch.store.db import normalise_db_url
 
@@ -175,14 +179,17 @@ class Deferring:
         raise AnalysisDeferred(self.reason)
 
 
-class StoreWorker:
-    """One worker process storing articles into the archive at ``db_url``, under a time budget.
+class StoreWorker(BudgetedProcess):
+    """One worker process storing articles into the archive at ``db_url``, under a time budget
+    (see :class:`pledgewatch.ingest.BudgetedProcess`).
 
     Callers serialise (the pipeline's one store thread). :meth:`ingest` answers the outcome, raises
-    :class:`StoreError` for an article the store refused, or :class:`AnalysisDeferred` when the
+    :class:`StoreError` for an article the store refused, :class:`AnalysisDeferred` when the
     article was not stored because the worker was killed (over budget, the crawl stopping): the
-    caller then stores it without its pledges.
+    caller then stores it without its pledges, or :class:`WorkerUnavailable`.
     """
+
+    close_wait = 5.0
 
     def __init__(
         self,
@@ -191,97 +198,22 @@ class StoreWorker:
         budget: float = DEFAULT_ANALYSIS_BUDGET,
         should_stop: Callable[[], bool] | None = None,
     ) -> None:
+        super().__init__(budget, should_stop)
         self.db_url = db_url
         self.entities = list(entities)
-        self.budget = float(budget)
-        self.should_stop = should_stop or (lambda: False)
-        self._context = multiprocessing.get_context("spawn")
-        self._process: Any = None
-        self._connection: Any = None
-        self._lock = threading.Lock()
-        self._aborted = threading.Event()
 
-    def _stopping(self) -> bool:
-        if not self._aborted.is_set() and self.should_stop():
-            self._aborted.set()
-        return self._aborted.is_set()
+    def _target(self) -> tuple[Callable[..., None], tuple[Any, ...], str]:
+        return _worker, (self.db_url, self.entities, _write_lock_file(self.db_url)), "pledgewatch-store"
 
-    def _start(self) -> None:
-        parent, child = self._context.Pipe()
-        process = self._context.Process(
-            target=_worker,
-            args=(child, self.db_url, self.entities, _write_lock_file(self.db_url)),
-            name="pledgewatch-store",
-            daemon=True,
-        )
-        process.start()
-        child.close()
-        self._process, self._connection = process, parent
-        # The worker's imports and engine (a second or two) are not part of any article's budget.
-        while not parent.poll(0.1):
-            if self._stopping():
-                self._kill()
-                raise AnalysisDeferred("the crawl is stopping")
-            if not process.is_alive():
-                self._kill()
-                raise WorkerUnavailable(_NOT_STARTED, at_start=True)
-        try:
-            parent.recv()
-        except EOFError:
-            self._kill()
-            raise WorkerUnavailable(_NOT_STARTED, at_start=True) from None
+    def _not_started(self) -> Exception:
+        return WorkerUnavailable(_NOT_STARTED, at_start=True)
 
-    def _kill(self) -> None:
-        process, connection = self._process, self._connection
-        self._process = self._connection = None
-        if connection is not None:
-            connection.close()
-        if process is not None:
-            process.kill()
-            process.join(5)
+    def _died(self) -> Exception:
+        return WorkerUnavailable("the store worker died", at_start=False)
 
     def ingest(self, record: ArticleRecord) -> IngestOutcome:
         """Store ``record`` in the worker: its outcome (see the class for what else may come)."""
-        with self._lock:
-            if self._stopping():
-                raise AnalysisDeferred("the crawl is stopping")
-            if self._process is None or not self._process.is_alive():
-                self._kill()
-                self._start()
-            assert self._connection is not None
-            self._connection.send(record)
-            deadline = time.monotonic() + self.budget
-            while not self._connection.poll(0.05):
-                if self._stopping():
-                    self._kill()
-                    raise AnalysisDeferred("the crawl is stopping")
-                if time.monotonic() >= deadline:
-                    self._kill()
-                    raise AnalysisDeferred(f"pledge detection took over {self.budget:g} s")
-                if not self._process.is_alive():
-                    self._kill()
-                    raise WorkerUnavailable("the store worker died", at_start=False)
-            try:
-                status, value = self._connection.recv()
-            except EOFError:
-                self._kill()
-                raise WorkerUnavailable("the store worker died", at_start=False) from None
+        status, value = self._call(record)
         if status == "error":
             raise StoreError(*value)
         return value  # type: ignore[no-any-return]
-
-    def abort(self) -> None:
-        """Stop now (a SIGTERM): the article being stored, and every later one, is deferred."""
-        self._aborted.set()
-
-    def close(self) -> None:
-        """Let the worker finish and exit; kill it if it does not within a few seconds."""
-        self._aborted.set()
-        with self._lock:
-            process, connection = self._process, self._connection
-            if connection is not None:
-                with contextlib.suppress(OSError):
-                    connection.send(None)
-            if process is not None:
-                process.join(5)
-            self._kill()
