@@ -16,8 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from courlan.clean import TRACKERS_RE
 from w3lib.url import canonicalize_url as w3lib_canonicalize_url
+
+from pledgewatch.importing import submodule_alone
+
+# courlan's pattern of tracking parameters, without the rest of courlan (pledgewatch.importing).
+TRACKERS_RE: re.Pattern[str] = submodule_alone("courlan.clean").TRACKERS_RE
 
 # Host labels that name a mobile, print or regional mirror of the same site.
 VARIANT_HOST_LABELS = ("www", "m", "mobile", "wap", "global", "amp", "print")

@@ -72,14 +72,15 @@ def test_lookup_seeks_the_band_index_instead_of_scanning(db_url):
 
 def test_the_first_signature_imports_minhash_alone_and_datasketch_still_imports_whole() -> None:
     """A store process loads only datasketch's MinHash (not SciPy): 60 MB less in each of a crawl's
-    store workers. Whatever imports datasketch later still gets the whole package, the same class."""
+    store workers. Whatever imports datasketch later still gets the whole package, all of it
+    consistent, and the same signatures."""
     script = (
         "import sys, json\n"
         "from pledgewatch.store import dedup\n"
         "light = [int(v) for v in dedup.signature({'jd will invest', 'will invest rmb'})[:4]]\n"
         "heavy_loaded = 'scipy' in sys.modules\n"
         "import datasketch\n"
-        "same = datasketch.MinHash is dedup._minhash_class()\n"
+        "same = datasketch.minhash.MinHash is datasketch.MinHash\n"
         "m = datasketch.MinHash(num_perm=dedup.NUM_PERM, seed=dedup.MINHASH_SEED,"
         " scheme=dedup.MINHASH_SCHEME, hashfunc=dedup.MINHASH_HASH)\n"
         "m.update_batch([b'jd will invest', b'will invest rmb'])\n"

@@ -15,7 +15,7 @@ import typer
 from pledgewatch.cli.app import get_context, out, pledges_app
 from pledgewatch.cli.options import choice, parse_amount
 from pledgewatch.errors import UsageError
-from pledgewatch.pledges import KINDS, ActorResolver
+from pledgewatch.pledges.kinds import KINDS
 from pledgewatch.store import overrides
 
 ByOption = Annotated[
@@ -75,6 +75,8 @@ def correct_command(
     if actor is not None:
         if not actor.strip():
             raise UsageError("--actor must not be empty")
+        from pledgewatch.pledges import ActorResolver
+
         changes["actor"] = ActorResolver.from_entities(app_ctx.config.watchlist).normalise(actor.strip())
     if not changes:
         raise UsageError("nothing to correct: give --region, --amount, --kind or --actor")

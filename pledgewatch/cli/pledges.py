@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich.table import Table
@@ -33,9 +33,12 @@ from pledgewatch.cli.options import (
 )
 from pledgewatch.cli.options import parse_amount as _parse_amount
 from pledgewatch.errors import UsageError
-from pledgewatch.pledges import KINDS, ActorResolver
-from pledgewatch.pledges.regions import find_regions
+from pledgewatch.pledges.kinds import KINDS
 from pledgewatch.store import db
+
+if TYPE_CHECKING:
+    # The detector is imported where it runs: `pledgewatch crawl` loads this module too.
+    from pledgewatch.pledges import ActorResolver
 
 
 def _parse_date(value: str, what: str) -> datetime:
@@ -272,6 +275,8 @@ def extract(
         reports = [
             (1, {"id": file, "text": text, "published": when, "source": source, "title": title, "url": url})
         ]
+    from pledgewatch.pledges import ActorResolver
+
     resolver = ActorResolver.from_entities(app_ctx.config.watchlist)
     target = db.normalise_db_url(db_url or app_ctx.db_option) if (db_url or app_ctx.db_option) else None
     with _store(target) as session:
@@ -480,7 +485,7 @@ def _check_region(session: Session, value: str) -> tuple[str, ...]:
     an error with the closest known names."""
     from sqlalchemy import select
 
-    from pledgewatch.pledges.regions import CITIES, MACRO_REGIONS, PROVINCES, split_regions
+    from pledgewatch.pledges.regions import CITIES, MACRO_REGIONS, PROVINCES, find_regions, split_regions
     from pledgewatch.store.models import Pledge
 
     provinces = sorted({p for _, _, names in find_regions(value) for p in names})
@@ -548,6 +553,7 @@ def list_command(
 ) -> None:
     """List pledges with their first report and every mention (table, JSON or CSV), with the
     analyst's corrections applied."""
+    from pledgewatch.pledges import ActorResolver
     from pledgewatch.store.listing import PledgeFilter, list_pledges, pledge_to_dict
 
     app_ctx = get_context(ctx)

@@ -11,7 +11,6 @@ from pledgewatch.cli.app import app, err, get_context, output_dir
 from pledgewatch.cli.options import known_actor
 from pledgewatch.cli.search import parse_day
 from pledgewatch.errors import UsageError
-from pledgewatch.pledges import ActorResolver
 
 
 @app.command("report")
@@ -62,6 +61,8 @@ def report(
     zone = ZoneInfo(app_ctx.config.schedule.timezone)
     with app_ctx.session() as session:
         if actor:
+            from pledgewatch.pledges import ActorResolver
+
             resolver = ActorResolver.from_entities(app_ctx.config.watchlist)
             filters.actor = known_actor(session, actor, resolver, app_ctx.config.watchlist)
         page = render_report(build_report(session, filters, zone))

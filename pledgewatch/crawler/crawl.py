@@ -7,7 +7,9 @@ that need several crawls (the demo's later snapshot, tests, the daemon) run each
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -484,6 +486,11 @@ def _check_archive(path: Path) -> None:
 
 
 def _child(queue: Any, kwargs: dict[str, Any]) -> None:
+    # The imported modules out of the cyclic collector's reach, now and for the exit, as in the
+    # CLI (pledgewatch.cli._spare_the_collector): a scheduled crawl that finds nothing new is
+    # mostly start-up and exit.
+    gc.freeze()
+    atexit.register(gc.freeze)
     try:
         queue.put(("ok", run_crawl(**kwargs)))
     except PledgewatchError as exc:

@@ -7,10 +7,12 @@ of its clause is one entry there. Money and hiring are decided by the verb rules
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from pledgewatch.pledges._data import load
-from pledgewatch.pledges.cues import _INVEST_VERB_RE
-from pledgewatch.pledges.quantities import Quantity
+
+if TYPE_CHECKING:
+    from pledgewatch.pledges.quantities import Quantity
 
 _REGISTRY = load("kinds")
 KINDS: tuple[str, ...] = tuple(entry["name"] for entry in _REGISTRY["kinds"])
@@ -49,6 +51,9 @@ def _kind(quantity: Quantity, clause: str, window: str, after: str, donor: bool 
     ``window`` runs from the commitment cue to the quantity ("will invest"), ``after`` is what
     follows the quantity ("... in donations"), ``clause`` the whole clause of the quantity.
     """
+    # Imported here: the CLI's help lists KINDS, and must not compile the cues to do so.
+    from pledgewatch.pledges.cues import _INVEST_VERB_RE
+
     if quantity.unit == "jobs":
         return "jobs"
     if quantity.currency:

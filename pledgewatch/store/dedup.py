@@ -20,12 +20,7 @@ dedup levels lives here; :mod:`pledgewatch.store.archive` makes the decisions.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.util
 import re
-import sys
-import threading
-import types
 import unicodedata
 import zlib
 from collections import Counter
@@ -37,6 +32,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Select, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from pledgewatch.importing import submodule_alone
 from pledgewatch.store.models import Article, DedupBucket, Story
 
 if TYPE_CHECKING:
@@ -124,38 +120,17 @@ def _minhash_class() -> type[MinHash]:
 
     Importing the package imports every sketch it has, its LSH among them and with it SciPy and
     the Redis client: 0.6 s of CPU and 60 MB of resident memory in every process that stores
-    (each of a crawl's store workers), for one class that needs only NumPy. Its module is imported
-    under a stand-in for the package, then the stand-in is dropped: a later ``import datasketch``
-    runs the real package, which finds the same module already loaded (the same class). All of it
-    under one lock: the crawl's store threads take their first signatures at the same moment, and
-    one of them must not find the stand-in where the package should be.
+    (each of a crawl's store workers), for one class that needs only NumPy
+    (:func:`pledgewatch.importing.submodule_alone`). Imported once, when the first signature is
+    taken: the crawl's store threads take theirs at the same moment.
     """
-    if _minhash:
-        return _minhash[0]
-    with _import_lock:
-        if not _minhash:
-            _minhash.append(_import_minhash())
+    if not _minhash:
+        module = submodule_alone("datasketch.minhash")
+        _minhash[:] = [module.MinHash]
     return _minhash[0]
 
 
 _minhash: list[type[MinHash]] = []
-_import_lock = threading.Lock()
-
-
-def _import_minhash() -> type[MinHash]:
-    spec = None if "datasketch" in sys.modules else importlib.util.find_spec("datasketch")
-    if spec is None or not spec.submodule_search_locations:
-        from datasketch import MinHash  # imported already, or not a regular package: as it is
-
-        return MinHash
-    stand_in = types.ModuleType("datasketch")
-    stand_in.__path__ = list(spec.submodule_search_locations)
-    sys.modules["datasketch"] = stand_in
-    try:
-        module = importlib.import_module("datasketch.minhash")
-    finally:
-        del sys.modules["datasketch"]
-    return module.MinHash  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=1)
