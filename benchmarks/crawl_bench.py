@@ -11,7 +11,9 @@
    quarter of the articles, by order of storing (flat cost: the two are equal), ``peak_rss_mb``
    (the crawl process's maximum resident set, its ``VmHWM``; ``analysis_worker_peak_rss_mb`` the
    largest store worker's; ``crawl_tree_peak_rss_mb`` the largest sum of the crawl's and all its
-   workers' resident sets at one sample, what the machine must hold) and
+   workers' resident sets at one sample, the pages they share counted in each;
+   ``crawl_tree_peak_pss_mb`` the same as proportional sets, every 50th article, each shared page
+   counted once: what the machine must hold) and
    ``rss_growth_kb_per_article`` (resident set from the first quarter's end to the
    last article, per article: what the crawl keeps per page it reads).
 4. Crawls the same WARC again, nothing changed, with the CLI (``python -m pledgewatch crawl``, a
@@ -105,6 +107,21 @@ def tree_rss_mb() -> float:
     return status_mb("VmRSS") + sum(status_mb("VmRSS", pid) for pid in _children())
 
 
+def tree_pss_mb() -> float:
+    """Proportional MB of this process and its live children (``Pss`` of ``smaps_rollup``): each
+    shared page (the interpreter, the libraries the store workers map too) counted once across
+    them, what the crawl takes of the machine's memory. Slower to read than ``VmRSS``: sampled."""
+    total = 0.0
+    for pid in ["self", *map(str, _children())]:
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^Pss:\s+(\d+)", rollup, re.MULTILINE)
+        total += int(match.group(1)) / 1024 if match else 0.0
+    return total
+
+
 def tree_cpu() -> tuple[float, float]:
     """(CPU seconds of this process and its live and reaped children, largest child's peak RSS MB).
 
@@ -132,6 +149,7 @@ def child_cold(db_url: str, warc: str, config_path: str) -> None:
     samples: list[tuple[int, float, float]] = []  # (articles stored, CPU s, resident MB)
     worker_peak = [0.0]
     tree_peak = [0.0]
+    tree_pss_peak = [0.0]
 
     def progress(summary: Any) -> None:
         stored = summary.articles_new + summary.duplicates
@@ -140,6 +158,8 @@ def child_cold(db_url: str, warc: str, config_path: str) -> None:
             samples.append((stored, cpu, status_mb("VmRSS")))
             worker_peak[0] = max(worker_peak[0], peak)
             tree_peak[0] = max(tree_peak[0], tree_rss_mb())
+            if len(samples) % 50 == 0:
+                tree_pss_peak[0] = max(tree_pss_peak[0], tree_pss_mb())
 
     start_wall, start_cpu = time.perf_counter(), tree_cpu()[0]
     summary = run_crawl(load_config(Path(config_path)), db_url, replay=warc, progress=progress)
@@ -155,6 +175,7 @@ def child_cold(db_url: str, warc: str, config_path: str) -> None:
                 "peak_rss_mb": peak,
                 "worker_peak_rss_mb": worker_peak[0],
                 "tree_peak_rss_mb": tree_peak[0],
+                "tree_peak_pss_mb": tree_pss_peak[0],
                 "status": summary.status,
             }
         )
@@ -284,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                 "rss_growth_kb_per_article": _rss_growth(samples, summary["articles_new"]),
                 "analysis_worker_peak_rss_mb": round(data["worker_peak_rss_mb"], 0),
                 "crawl_tree_peak_rss_mb": round(data["tree_peak_rss_mb"], 0),
+                "crawl_tree_peak_pss_mb": round(data["tree_peak_pss_mb"], 0),
             }
         )
         say(f"cold: {summary['articles_new']} articles, {result['pages_per_s']} pages/s")

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from pledgewatch.config import Config
 from pledgewatch.crawler.settings import build_settings
+from pledgewatch.crawler.store_worker import StorePool
 from pledgewatch.crawler.summary import CrawlSummary, merge, summary_from_stats
 from pledgewatch.errors import ConfigError, PledgewatchError, UsageError
 
@@ -221,6 +222,7 @@ def run_crawl(
         log_level=log_level,
         cluster_role="enqueue" if enqueue else None,
     )
+    settings["PLEDGEWATCH_STORE_POOL"] = StorePool(min(len(names), os.cpu_count() or 1))
     process = CrawlerProcess(settings)
     if log_level not in ("DEBUG", "INFO"):
         # Kept one line each unless --verbose: the error itself is counted in the summary.

@@ -4,15 +4,16 @@ One bad article (a parser surprise, a constraint violation) is logged and counte
 never stops the crawl, and the rest of the crawl is stored.
 
 Storing runs off the reactor thread, in one dedicated thread per source (so a source's articles are
-stored one at a time, in order), and that thread hands each article to a worker process of its own
-(:mod:`pledgewatch.crawler.store_worker`): the store and pledge detection cost twice what fetching
-and parsing does, and in the crawl process they would share its one GIL with the fetching. The
-worker runs under a time budget per article: detection can take minutes on a pathological text;
-the crawl keeps fetching meanwhile, an article past its budget is stored without pledges and
-marked for a rescan (counted as ``analysis_deferred``), and a stopping crawl kills the worker at
-once. An archive other processes cannot open (in-memory SQLite), or ``[crawl] store_process =
-false`` (``PLEDGEWATCH_STORE_PROCESS``), stores in the thread itself, with detection in a worker
-process (:class:`pledgewatch.ingest.PledgeAnalyzer`) under the same budget.
+stored one at a time, in order), and that thread hands each article to a worker process of the
+crawl's pool (:class:`pledgewatch.crawler.store_worker.StorePool`, ``min(sources, cores)``
+workers): the store and pledge detection cost twice what fetching and parsing does, and in the
+crawl process they would share its one GIL with the fetching. The worker runs under a time budget
+per article: detection can take minutes on a pathological text; the crawl keeps fetching
+meanwhile, an article past its budget is stored without pledges and marked for a rescan (counted
+as ``analysis_deferred``), and a stopping crawl kills the workers at once. An archive other
+processes cannot open (in-memory SQLite), or ``[crawl] store_process = false``
+(``PLEDGEWATCH_STORE_PROCESS``), stores in the thread itself, with detection in a worker process
+(:class:`pledgewatch.ingest.PledgeAnalyzer`) under the same budget.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pledgewatch.crawler.completeness import completeness_of
 from pledgewatch.crawler.store_worker import (
     Deferring,
     StoreError,
+    StorePool,
     StoreWorker,
     WorkerUnavailable,
     shareable,
@@ -73,8 +75,10 @@ class StorePipeline:
         self.stats = crawler.stats
         self.watchlist = watchlist
         self.budget = budget
-        # Stores in a process of its own when there is one (see the module's docstring).
+        # Stores in a worker process when there is one (see the module's docstring), of the pool
+        # the crawl's sources share (from_crawler).
         self.worker = worker
+        self.store_pool: StorePool | None = None
         # One thread: the store sees articles one at a time, as when this ran on the reactor.
         self.pool = ThreadPool(minthreads=1, maxthreads=1, name="pledgewatch-store")
 
@@ -86,14 +90,13 @@ class StorePipeline:
         budget = crawler.settings.getfloat("PLEDGEWATCH_ANALYSIS_BUDGET", DEFAULT_ANALYSIS_BUDGET)
         db_url = crawler.settings.get("PLEDGEWATCH_DB_URL")
         worker = None
+        pool: StorePool | None = None
         if crawler.settings.getbool("PLEDGEWATCH_STORE_PROCESS", True) and shareable(db_url):
-            worker = StoreWorker(
-                db_url,
-                config.watchlist if config is not None else [],
-                budget,
-                should_stop=lambda: not crawler.crawling,
-            )
+            # The crawl's pool, shared by its sources (run_crawl); a crawler built alone has its own.
+            pool = crawler.settings.get("PLEDGEWATCH_STORE_POOL") or StorePool(1)
+            worker = pool.attach(crawler, db_url, config.watchlist if config is not None else [], budget)
         pipeline = cls(crawler, watchlist, budget, worker)
+        pipeline.store_pool = pool
         crawler.signals.connect(pipeline.engine_stopping, signal=signals.spider_closed)
         return pipeline
 
@@ -116,14 +119,18 @@ class StorePipeline:
     def engine_stopping(self, *args: Any, **kwargs: Any) -> None:
         if "analyzer" in self.__dict__:
             self.analyzer.abort()
-        if self.worker is not None:
+        if self.store_pool is not None:
+            self.store_pool.stopping(self.crawler)
+        elif self.worker is not None:
             self.worker.abort()
 
     def close_spider(self, spider: Any = None) -> None:
         if "analyzer" in self.__dict__:
             self.analyzer.close()
         self.pool.stop()
-        if self.worker is not None:
+        if self.store_pool is not None:
+            self.store_pool.closed(self.crawler)
+        elif self.worker is not None:
             self.worker.close()
 
     def _store(self, item: ArticleRecord) -> IngestOutcome:

@@ -116,9 +116,7 @@ class FileLock:
         fcntl.flock(self._descriptor, fcntl.LOCK_UN)
 
 
-def _worker(
-    connection: Any, db_url: str, entities: list[WatchEntity], lock_file: str | None = None
-) -> None:
+def _worker(connection: Any, db_url: str, entities: list[WatchEntity], lock_file: str | None = None) -> None:
     """The worker's loop: one record in, its :class:`IngestOutcome` (or the error) out."""
     from pledgewatch.pledges import extract_pledges
     from pledgewatch.pledges.watchlist import Watchlist
@@ -217,3 +215,70 @@ class StoreWorker(BudgetedProcess):
         if status == "error":
             raise StoreError(*value)
         return value  # type: ignore[no-any-return]
+
+
+class StorePool:
+    """The store workers of one crawl, shared by its sources' pipelines.
+
+    A worker per source would run more of them than the machine has cores (three sources on a
+    two-core machine), each holding its own copy of the imports (~80 MB), for no more throughput:
+    the crawl process and the workers together keep two cores busy. So the crawl has
+    ``min(sources, cores)`` workers and the pipelines take them in turn; sharing keeps each
+    source's articles in order (one store thread per source) and one worker serves one article
+    at a time (:class:`StoreWorker` serialises its callers). A worker is aborted (a stop) or closed
+    once every pipeline that uses it has stopped or closed, not when the first source is done.
+
+    One pool per crawl: the crawl puts it in the settings (``PLEDGEWATCH_STORE_POOL``), which Scrapy
+    copies for each crawler; the copies are the same pool.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self._workers: list[StoreWorker] = []
+        # (crawler, worker index, stopped, closed) for each pipeline that attached.
+        self._users: list[list[Any]] = []
+        self._guard = threading.Lock()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StorePool:
+        return self
+
+    def attach(
+        self, crawler: Any, db_url: str, entities: Iterable[WatchEntity], budget: float
+    ) -> StoreWorker:
+        """The worker for ``crawler``'s pipeline (started at its first article)."""
+        with self._guard:
+            index = len(self._users) % self.size
+            if index == len(self._workers):
+                self._workers.append(
+                    StoreWorker(db_url, entities, budget, should_stop=lambda: self._all_stopped(index))
+                )
+            self._users.append([crawler, index, False, False])
+            return self._workers[index]
+
+    def _all_stopped(self, index: int) -> bool:
+        """A worker stops at once when every crawl it stores for is stopping (a SIGTERM)."""
+        users = [user for user in self._users if user[1] == index]
+        return bool(users) and all(not user[0].crawling for user in users)
+
+    def _mark(self, crawler: Any, field: int) -> StoreWorker | None:
+        """Marks ``crawler`` stopped (2) or closed (3): its worker when no other user remains."""
+        with self._guard:
+            mine = [user for user in self._users if user[0] is crawler]
+            for user in mine:
+                user[field] = True
+            for user in mine:
+                if all(other[field] for other in self._users if other[1] == user[1]):
+                    return self._workers[user[1]]
+        return None
+
+    def stopping(self, crawler: Any) -> None:
+        """``crawler``'s spider closed: abort its worker if no other source still uses it."""
+        worker = self._mark(crawler, 2)
+        if worker is not None:
+            worker.abort()
+
+    def closed(self, crawler: Any) -> None:
+        """``crawler``'s pipeline closed: stop its worker's process if no other source uses it."""
+        worker = self._mark(crawler, 3)
+        if worker is not None:
+            worker.close()

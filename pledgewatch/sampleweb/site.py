@@ -288,6 +288,8 @@ class SiteRenderer:
         self.articles = [a for a in articles if in_snapshot(a, snapshot)]
         self.by_key = {a.key: a for a in articles}
         self.env = environment()
+        # Per site's list of articles (by identity): it, newest first, and each key's place there.
+        self._timelines: dict[int, tuple[list[Article], list[Article], dict[str, int]]] = {}
 
     def render(self, template: str, **context: object) -> str:
         return self.env.get_template(template).render(snapshot=self.snapshot, **context)
@@ -406,6 +408,16 @@ class SiteRenderer:
             for number, (url, chunk) in enumerate(zip(urls, split, strict=True), start=1)
         ]
 
+    def _timeline(self, site_articles: list[Article]) -> tuple[list[Article], dict[str, int]]:
+        """The site's articles newest first and each one's place there, computed once per site."""
+        cache = self._timelines
+        cached = cache.get(id(site_articles))
+        if cached is None or cached[0] is not site_articles:
+            ordered = newest_first(site_articles)
+            cached = (site_articles, ordered, {a.key: i for i, a in reversed(list(enumerate(ordered)))})
+            cache[id(site_articles)] = cached
+        return cached[1], cached[2]
+
     def article_page(
         self,
         article: Article,
@@ -417,11 +429,13 @@ class SiteRenderer:
         page_urls: list[str],
     ) -> Page:
         version = article.version(self.snapshot)
-        ordered = newest_first(site_articles)
-        others = [a for a in ordered if a.key != article.key]
-        position = ordered.index(article)
-        # "Related" links: the nearest stories in time on the same site, as CMSes tend to pick.
-        related = sorted(others, key=lambda a: abs((a.published - article.published).total_seconds()))[:4]
+        ordered, positions = self._timeline(site_articles)
+        position = positions[article.key]
+        # "Related" links: the nearest stories in time on the same site, as CMSes tend to pick. The
+        # four nearest in time are among the four on either side in time order (the same four, in
+        # the same order, as sorting the whole site: once per article, that was quadratic).
+        around = [a for a in ordered[max(0, position - 4) : position + 5] if a.key != article.key]
+        related = sorted(around, key=lambda a: abs((a.published - article.published).total_seconds()))[:4]
         charset = "gbk" if article.special == "gbk" else "utf-8"
         # One page keeps People's Daily's older article layout (body in div.d2txt_con).
         template = f"{article.site}_article.html.j2"
@@ -438,7 +452,8 @@ class SiteRenderer:
             paragraphs=version.paragraphs if article.special == "malformed" else paragraphs,
             charset=charset,
             malformed=article.special == "malformed",
-            recent=others[:5],
+            # The site's five newest stories besides this one.
+            recent=[a for a in ordered[:6] if a.key != article.key][:5],
             related=related,
             newer=ordered[position - 1] if position > 0 else None,
             older=ordered[position + 1] if position + 1 < len(ordered) else None,

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from pledgewatch.config import Config
 from pledgewatch.crawler.pipelines import StorePipeline
 from pledgewatch.crawler.settings import ARCHIVE_EXTENSION
-from pledgewatch.crawler.store_worker import FileLock, StoreWorker, shareable
+from pledgewatch.crawler.store_worker import FileLock, StorePool, StoreWorker, shareable
 from pledgewatch.ingest import AnalysisDeferred
 from pledgewatch.records import ArticleRecord
 from pledgewatch.store.db import ensure_schema, make_engine, session_factory
@@ -203,3 +203,76 @@ def test_a_store_worker_that_cannot_start_leaves_the_storing_to_the_crawl_proces
     }
     assert "the store worker did not start" in done.stderr
     assert done.stderr.count("the store worker did not start") == 1, "one warning, not one per article"
+
+
+def test_the_sources_share_fewer_workers_and_one_finishing_early_costs_the_others_nothing(
+    sqlite_url: str,
+) -> None:
+    """Three sources on a two-core machine: two store workers (each ~80 MB of imports), not three.
+    The source that finishes first must neither stop nor close the worker another source still
+    stores with: that source's later articles keep their pledges."""
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    pool = StorePool(2)
+    jd, chinadaily, people = (_pipeline(sqlite_url, PLEDGEWATCH_STORE_POOL=pool) for _ in range(3))
+    assert jd.worker is people.worker and jd.worker is not chinadaily.worker
+    for number, pipeline in enumerate((jd, chinadaily, people)):
+        pipeline.process_item(
+            _record(f"https://jdcorporateblog.com/p{number}/", PLEDGE.replace("6", str(number + 2)))
+        )
+    assert jd.worker is not None and chinadaily.worker is not None
+    shared_pid = jd.worker._process.pid
+    assert len({shared_pid, chinadaily.worker._process.pid}) == 2
+
+    # jd is done: its spider closes (stopping) and its pipeline closes.
+    jd.crawler.crawling = False
+    jd.engine_stopping()
+    jd.close_spider()
+    later = _record("https://jdcorporateblog.com/later/", PLEDGE.replace("6", "9"))
+    people.process_item(later)
+    assert people.worker is not None and people.worker._process.pid == shared_pid
+    stats = people.stats.get_stats()
+    assert stats["pledgewatch/pledges_new"] == 2 and "pledgewatch/analysis_deferred" not in stats
+
+    people.close_spider()
+    chinadaily.close_spider()
+    assert people.worker._process is None and chinadaily.worker._process is None
+    with session_factory(engine)() as session:
+        amounts = sorted(session.scalars(select(Pledge.amount_value)).all())
+    engine.dispose()
+    assert amounts == [2e9, 3e9, 4e9, 9e9]
+
+
+def test_a_crawl_of_every_source_runs_no_more_store_workers_than_cores(tmp_path: Path) -> None:
+    """The three sources of the sample web, crawled: ``min(sources, cores)`` store workers, and
+    every source crawled and stored all the same."""
+    sample_web = Path(__file__).resolve().parents[2] / "pledgewatch" / "data" / "sampleweb.warc.gz"
+    db_url = f"sqlite:///{tmp_path / 'a.db'}"
+    script = tmp_path / "crawl.py"  # a file: spawned workers re-import the parent's main module
+    script.write_text(
+        f"""
+import json, multiprocessing
+from pledgewatch.config import Config
+from pledgewatch.crawler.crawl import run_crawl
+
+workers = set()
+
+
+def progress(summary):
+    children = multiprocessing.active_children()
+    workers.update(child.pid for child in children if child.name == "pledgewatch-store")
+
+
+if __name__ == "__main__":
+    config = Config.model_validate({{"crawl": {{"window_days": 0}}}})
+    summary = run_crawl(config, {db_url!r}, replay={str(sample_web)!r}, progress=progress)
+    crawled = len(summary.sources) - len(summary.failed_sources)
+    print(json.dumps([len(workers), summary.articles_new, crawled]))
+""",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    workers, stored, crawled = json.loads(done.stdout.strip().splitlines()[-1])
+    assert crawled == 3 and stored > 0
+    assert 1 <= workers <= min(3, os.cpu_count() or 1)
