@@ -30,6 +30,7 @@ import hashlib
 import random
 import re
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -139,8 +140,9 @@ def replica_articles(n: int, extra: int, seed: int = 15) -> list[object]:
     return out
 
 
-def _pages(articles: list[object], seed: int) -> list[object]:
-    """Every page of the replica (robots, feeds, sitemaps, listings, articles), articles padded."""
+def _pages(articles: list[object], seed: int) -> Iterator[object]:
+    """Every page of the replica (robots, feeds, sitemaps, listings, articles), articles padded;
+    one at a time, as the WARC is written (100,000 padded pages would hold 10 GB)."""
     from pledgewatch.sampleweb import site
 
     rng = random.Random(seed)
@@ -150,15 +152,13 @@ def _pages(articles: list[object], seed: int) -> list[object]:
         pages = site.SiteRenderer(articles, "first").pages()  # type: ignore[arg-type]
     finally:
         site.LISTINGS = listings
-    padded = []
     for page in pages:
         if page.kind in ("article", "listing"):
             size = rng.randint(50_000, 150_000) - len(page.body)
             if size > 0:
                 body = page.body.replace(b"</head>", _padding(rng, size).encode() + b"</head>", 1)
                 page = dataclasses.replace(page, body=body)
-        padded.append(page)
-    return padded
+        yield page
 
 
 def build(n: int, extra: int = 50, cache: Path = CACHE, seed: int = 15) -> tuple[Path, Path]:

@@ -199,7 +199,12 @@ class CrawlOutcome:
         counts = ", ".join(
             f"{s[k]} {k.replace('_', ' ')}"
             for k in (
-                "pages_fetched", "enqueued", "articles_new", "articles_updated", "pledges_new", "errors"
+                "pages_fetched",
+                "enqueued",
+                "articles_new",
+                "articles_updated",
+                "pledges_new",
+                "errors",
             )
             if k in s
         )

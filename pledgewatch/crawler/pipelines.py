@@ -35,7 +35,6 @@ from pledgewatch.crawler.store_worker import (
     Deferring,
     StoreError,
     StorePool,
-    StoreWorker,
     WorkerUnavailable,
     shareable,
 )
@@ -69,16 +68,18 @@ class StorePipeline:
         crawler: Crawler,
         watchlist: Watchlist,
         budget: float = DEFAULT_ANALYSIS_BUDGET,
-        worker: StoreWorker | None = None,
+        store_pool: StorePool | None = None,
     ) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
         self.watchlist = watchlist
         self.budget = budget
-        # Stores in a worker process when there is one (see the module's docstring), of the pool
-        # the crawl's sources share (from_crawler).
-        self.worker = worker
-        self.store_pool: StorePool | None = None
+        # Stores in the worker processes the crawl's sources share, when there are (see the
+        # module's docstring); None: in this process.
+        self.store_pool = store_pool
+        # Set when the workers could not start: this source stores in this process from then on
+        # (and still tells the pool when it stops and closes, for the other sources' sake).
+        self.store_here = store_pool is None
         # One thread: the store sees articles one at a time, as when this ran on the reactor.
         self.pool = ThreadPool(minthreads=1, maxthreads=1, name="pledgewatch-store")
 
@@ -89,14 +90,12 @@ class StorePipeline:
         watchlist = Watchlist(config.watchlist if config is not None else [])
         budget = crawler.settings.getfloat("PLEDGEWATCH_ANALYSIS_BUDGET", DEFAULT_ANALYSIS_BUDGET)
         db_url = crawler.settings.get("PLEDGEWATCH_DB_URL")
-        worker = None
         pool: StorePool | None = None
         if crawler.settings.getbool("PLEDGEWATCH_STORE_PROCESS", True) and shareable(db_url):
             # The crawl's pool, shared by its sources (run_crawl); a crawler built alone has its own.
             pool = crawler.settings.get("PLEDGEWATCH_STORE_POOL") or StorePool(1)
-            worker = pool.attach(crawler, db_url, config.watchlist if config is not None else [], budget)
-        pipeline = cls(crawler, watchlist, budget, worker)
-        pipeline.store_pool = pool
+            pool.attach(crawler, db_url, config.watchlist if config is not None else [], budget)
+        pipeline = cls(crawler, watchlist, budget, pool)
         crawler.signals.connect(pipeline.engine_stopping, signal=signals.spider_closed)
         return pipeline
 
@@ -121,8 +120,6 @@ class StorePipeline:
             self.analyzer.abort()
         if self.store_pool is not None:
             self.store_pool.stopping(self.crawler)
-        elif self.worker is not None:
-            self.worker.abort()
 
     def close_spider(self, spider: Any = None) -> None:
         if "analyzer" in self.__dict__:
@@ -130,15 +127,14 @@ class StorePipeline:
         self.pool.stop()
         if self.store_pool is not None:
             self.store_pool.closed(self.crawler)
-        elif self.worker is not None:
-            self.worker.close()
 
     def _store(self, item: ArticleRecord) -> IngestOutcome:
         """Runs in the store thread: the archive session (or the worker's turn) lives and dies there."""
-        worker = self.worker
-        if worker is not None:
+        pool = self.store_pool
+        if pool is not None and not self.store_here:
             try:
-                return worker.ingest(item)
+                with pool.worker() as worker:
+                    return worker.ingest(item)
             except AnalysisDeferred as exc:
                 # The worker was killed (over budget, the crawl stopping) and its transaction with
                 # it: the article is stored here, without its pledges, marked for a rescan.
@@ -148,7 +144,7 @@ class StorePipeline:
                 # Nothing was stored: the article is stored here, as without a worker.
                 if exc.at_start:
                     logger.warning("%s: the crawl stores in its own process", exc)
-                    self.worker = None
+                    self.store_here = True
                 else:
                     logger.warning("%s storing %s: stored in the crawl process", exc, item.url)
         with archive_sessions(self.crawler)() as session:

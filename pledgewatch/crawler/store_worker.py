@@ -21,10 +21,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import queue
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 try:
@@ -222,11 +223,13 @@ class StorePool:
 
     A worker per source would run more of them than the machine has cores (three sources on a
     two-core machine), each holding its own copy of the imports (~80 MB), for no more throughput:
-    the crawl process and the workers together keep two cores busy. So the crawl has
-    ``min(sources, cores)`` workers and the pipelines take them in turn; sharing keeps each
-    source's articles in order (one store thread per source) and one worker serves one article
-    at a time (:class:`StoreWorker` serialises its callers). A worker is aborted (a stop) or closed
-    once every pipeline that uses it has stopped or closed, not when the first source is done.
+    the crawl process and the workers together keep two cores busy. So the crawl has at most
+    ``size`` workers (``min(sources, cores)``) and each article goes to whichever is free: a
+    source's articles are still stored one at a time, in order (one store thread per source),
+    and a busy source is not held behind a worker bound to another. The free worker used last is
+    taken first, so a crawl with little new starts one worker, not ``size``. The workers stop at
+    once (a SIGTERM) when every source's crawl is stopping, and close when every source's pipeline
+    has closed, not when the first source is done.
 
     One pool per crawl: the crawl puts it in the settings (``PLEDGEWATCH_STORE_POOL``), which Scrapy
     copies for each crawler; the copies are the same pool.
@@ -234,51 +237,56 @@ class StorePool:
 
     def __init__(self, size: int) -> None:
         self.size = max(1, size)
-        self._workers: list[StoreWorker] = []
-        # (crawler, worker index, stopped, closed) for each pipeline that attached.
+        self.workers: list[StoreWorker] = []
+        self._free: queue.LifoQueue[StoreWorker] = queue.LifoQueue()
+        # [crawler, stopped, closed] for each pipeline that attached.
         self._users: list[list[Any]] = []
         self._guard = threading.Lock()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> StorePool:
         return self
 
-    def attach(
-        self, crawler: Any, db_url: str, entities: Iterable[WatchEntity], budget: float
-    ) -> StoreWorker:
-        """The worker for ``crawler``'s pipeline (started at its first article)."""
+    def attach(self, crawler: Any, db_url: str, entities: Iterable[WatchEntity], budget: float) -> None:
+        """``crawler``'s pipeline stores through this pool (its workers start at their first article)."""
         with self._guard:
-            index = len(self._users) % self.size
-            if index == len(self._workers):
-                self._workers.append(
-                    StoreWorker(db_url, entities, budget, should_stop=lambda: self._all_stopped(index))
-                )
-            self._users.append([crawler, index, False, False])
-            return self._workers[index]
+            self._users.append([crawler, False, False])
+            if not self.workers:
+                entities = list(entities)
+                for _ in range(self.size):
+                    worker = StoreWorker(db_url, entities, budget, should_stop=self._all_stopping)
+                    self.workers.append(worker)
+                for worker in reversed(self.workers):
+                    self._free.put(worker)
 
-    def _all_stopped(self, index: int) -> bool:
-        """A worker stops at once when every crawl it stores for is stopping (a SIGTERM)."""
-        users = [user for user in self._users if user[1] == index]
+    @contextlib.contextmanager
+    def worker(self) -> Iterator[StoreWorker]:
+        """A free worker for one article (waiting for one if all are busy), given back after."""
+        worker = self._free.get()
+        try:
+            yield worker
+        finally:
+            self._free.put(worker)
+
+    def _all_stopping(self) -> bool:
+        users = self._users
         return bool(users) and all(not user[0].crawling for user in users)
 
-    def _mark(self, crawler: Any, field: int) -> StoreWorker | None:
-        """Marks ``crawler`` stopped (2) or closed (3): its worker when no other user remains."""
+    def _mark(self, crawler: Any, field: int) -> bool:
+        """Marks ``crawler`` stopped (1) or closed (2); whether every user now is."""
         with self._guard:
-            mine = [user for user in self._users if user[0] is crawler]
-            for user in mine:
-                user[field] = True
-            for user in mine:
-                if all(other[field] for other in self._users if other[1] == user[1]):
-                    return self._workers[user[1]]
-        return None
+            for user in self._users:
+                if user[0] is crawler:
+                    user[field] = True
+            return all(user[field] for user in self._users)
 
     def stopping(self, crawler: Any) -> None:
-        """``crawler``'s spider closed: abort its worker if no other source still uses it."""
-        worker = self._mark(crawler, 2)
-        if worker is not None:
-            worker.abort()
+        """``crawler``'s spider closed: the workers stop at once if it was the last one running."""
+        if self._mark(crawler, 1):
+            for worker in self.workers:
+                worker.abort()
 
     def closed(self, crawler: Any) -> None:
-        """``crawler``'s pipeline closed: stop its worker's process if no other source uses it."""
-        worker = self._mark(crawler, 3)
-        if worker is not None:
-            worker.close()
+        """``crawler``'s pipeline closed: the worker processes end if it was the last one open."""
+        if self._mark(crawler, 2):
+            for worker in self.workers:
+                worker.close()

@@ -61,13 +61,14 @@ def test_the_pipeline_stores_in_a_worker_process_with_pledges_and_counts_its_err
     engine = make_engine(sqlite_url)
     ensure_schema(engine)
     pipeline = _pipeline(sqlite_url)
-    assert pipeline.worker is not None
+    assert pipeline.store_pool is not None
+    worker = pipeline.store_pool.workers[0]
     good = _record("https://jdcorporateblog.com/hubei/", PLEDGE)
     # A naive publication time: the store in the worker refuses it; the crawl counts it and goes on.
     bad = _record("https://jdcorporateblog.com/bad/", "JD.com text.", published=datetime(2020, 4, 8))
     assert pipeline.process_item(good) is good
-    worker_pid = pipeline.worker._process.pid
-    assert worker_pid != os.getpid() and pipeline.worker._process.is_alive()
+    worker_pid = worker._process.pid
+    assert worker_pid != os.getpid() and worker._process.is_alive()
     assert pipeline.process_item(bad) is bad
 
     stats = pipeline.stats.get_stats()
@@ -75,9 +76,9 @@ def test_the_pipeline_stores_in_a_worker_process_with_pledges_and_counts_its_err
     assert stats["pledgewatch/pledges_new"] == 1
     assert stats["pledgewatch/errors"] == 1
     assert "store https://jdcorporateblog.com/bad/" in stats["pledgewatch/error_log"][0]
-    assert pipeline.worker._process.pid == worker_pid, "one bad article must not cost the worker"
+    assert worker._process.pid == worker_pid, "one bad article must not cost the worker"
     pipeline.close_spider()
-    assert pipeline.worker._process is None
+    assert worker._process is None
     with session_factory(engine)() as session:
         urls = session.scalars(select(Article.canonical_url)).all()
         amounts = session.scalars(select(Pledge.amount_value)).all()
@@ -90,7 +91,7 @@ def test_without_the_store_process_the_crawl_process_stores_and_finds_the_same(s
     engine = make_engine(sqlite_url)
     ensure_schema(engine)
     pipeline = _pipeline(sqlite_url, PLEDGEWATCH_STORE_PROCESS=False)
-    assert pipeline.worker is None
+    assert pipeline.store_pool is None
     pipeline.process_item(_record("https://jdcorporateblog.com/hubei/", PLEDGE))
     pipeline.close_spider()
     assert pipeline.stats.get_value("pledgewatch/pledges_new") == 1
@@ -205,38 +206,37 @@ def test_a_store_worker_that_cannot_start_leaves_the_storing_to_the_crawl_proces
     assert done.stderr.count("the store worker did not start") == 1, "one warning, not one per article"
 
 
-def test_the_sources_share_fewer_workers_and_one_finishing_early_costs_the_others_nothing(
+def test_the_sources_share_the_workers_and_one_finishing_early_costs_the_others_nothing(
     sqlite_url: str,
 ) -> None:
-    """Three sources on a two-core machine: two store workers (each ~80 MB of imports), not three.
-    The source that finishes first must neither stop nor close the worker another source still
-    stores with: that source's later articles keep their pledges."""
+    """Three sources, a pool of two workers (each ~80 MB of imports): articles that come one at a
+    time start one worker, not two. The source that finishes first must neither stop nor close
+    the worker the others still store with: their later articles keep their pledges."""
     engine = make_engine(sqlite_url)
     ensure_schema(engine)
     pool = StorePool(2)
     jd, chinadaily, people = (_pipeline(sqlite_url, PLEDGEWATCH_STORE_POOL=pool) for _ in range(3))
-    assert jd.worker is people.worker and jd.worker is not chinadaily.worker
+    assert jd.store_pool is pool and people.store_pool is pool and len(pool.workers) == 2
     for number, pipeline in enumerate((jd, chinadaily, people)):
-        pipeline.process_item(
-            _record(f"https://jdcorporateblog.com/p{number}/", PLEDGE.replace("6", str(number + 2)))
-        )
-    assert jd.worker is not None and chinadaily.worker is not None
-    shared_pid = jd.worker._process.pid
-    assert len({shared_pid, chinadaily.worker._process.pid}) == 2
+        text = PLEDGE.replace("6", str(number + 2))
+        pipeline.process_item(_record(f"https://jdcorporateblog.com/p{number}/", text))
+    used, spare = pool.workers
+    assert used._process is not None and spare._process is None
+    pid = used._process.pid
 
     # jd is done: its spider closes (stopping) and its pipeline closes.
     jd.crawler.crawling = False
     jd.engine_stopping()
     jd.close_spider()
-    later = _record("https://jdcorporateblog.com/later/", PLEDGE.replace("6", "9"))
-    people.process_item(later)
-    assert people.worker is not None and people.worker._process.pid == shared_pid
+    people.process_item(_record("https://jdcorporateblog.com/later/", PLEDGE.replace("6", "9")))
+    assert used._process is not None and used._process.pid == pid
     stats = people.stats.get_stats()
     assert stats["pledgewatch/pledges_new"] == 2 and "pledgewatch/analysis_deferred" not in stats
 
     people.close_spider()
+    assert used._process is not None, "chinadaily still stores"
     chinadaily.close_spider()
-    assert people.worker._process is None and chinadaily.worker._process is None
+    assert used._process is None
     with session_factory(engine)() as session:
         amounts = sorted(session.scalars(select(Pledge.amount_value)).all())
     engine.dispose()
