@@ -206,6 +206,49 @@ def test_rank_window_is_exactly_the_newest_matches_however_they_are_spread(
             assert result.windowed == (len(matching) >= window), (query, options, window)
 
 
+def test_date_filters_find_the_same_newest_matches_whether_the_rows_or_the_index_test_them(
+    window_archive,
+):
+    """PostgreSQL tests a --since / --until that keeps much of the archive on the rows the words
+    found, a narrow one with the dates' index (POSTGRES_DATE_HEAP_SHARE, from the histogram):
+    either way the window holds exactly the newest matches in the dates."""
+    session, contains = window_archive
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the choice is PostgreSQL's (SQLite filters the FTS5 matches on its covering index)")
+    session.execute(text("ANALYZE articles"))
+    published = dict(session.execute(select(Article.id, Article.published_at)).all())
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    cases = [
+        {"since": now - timedelta(hours=2000)},  # two thirds of the archive: on the rows
+        {"since": now - timedelta(hours=100)},  # the newest 3 %: the index
+        {"until": now - timedelta(hours=1000)},
+        {"until": now - timedelta(hours=2600)},
+        {"since": now - timedelta(hours=2900), "until": now - timedelta(hours=300)},
+    ]
+    for options in cases:
+        since, until = options.get("since"), options.get("until")
+        for query, key in (("Hubei", "Hubei"), ("market", "market"), ('"rural revitalization"', "phrase")):
+            kept = [
+                i
+                for i in contains[key]
+                if (since is None or published[i] >= since) and (until is None or published[i] < until)
+            ]
+            for window in (5, 120, 900):
+                result = search(session, query, SearchFilters(limit=1000, rank_window=window, **options))
+                found = sorted(hit.article.id for hit in result.hits)
+                assert found == kept[-window:], (query, options, window)
+
+
+def test_the_share_of_the_archive_in_dates_comes_from_the_histogram():
+    bounds = [datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=day) for day in range(101)]
+    share = search_postgres._share_between
+    assert share(bounds, bounds[50], None) == pytest.approx(51 / 101)
+    assert share(bounds, None, bounds[10]) == pytest.approx(10 / 101)
+    assert share(bounds, bounds[90], bounds[10]) == 0
+    assert share(bounds, None, None) == 1
+    assert share([], bounds[0], None) is None and share(None, None, bounds[3]) is None
+
+
 @pytest.mark.parametrize(
     "filters, message",
     [
