@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
 import shlex
 import sys
 from pathlib import Path
@@ -29,6 +27,7 @@ from pledgewatch.cli import (  # noqa: F401
 )
 from pledgewatch.cli.app import CREATED_ARCHIVES, app
 from pledgewatch.errors import PledgewatchError
+from pledgewatch.importing import spare_the_collector
 
 __all__ = ["app", "main"]
 
@@ -39,7 +38,7 @@ def main() -> None:
     Typer's standalone mode already turns usage errors into a message and exit code 2; errors
     raised by pledgewatch itself are caught here.
     """
-    _spare_the_collector()
+    spare_the_collector()
     try:
         # Not standalone: click would print its usage errors as a box over several lines, and the
         # README promises one line (``_usage_line``).
@@ -85,19 +84,6 @@ def main() -> None:
     if isinstance(code, int) and code != 0:
         _remove_created_archives()
         sys.exit(code)
-
-
-def _spare_the_collector() -> None:
-    """Keep the cyclic garbage collector off the objects that live as long as the process.
-
-    The modules a command imports (Scrapy, SQLAlchemy, the publishers: about a million objects)
-    are never garbage, yet every full collection walks them all, and the interpreter's exit walks
-    them again: 0.4 s of the 1.5 s that an unchanged crawl, the daemon's usual run, cost (issue 15).
-    They are frozen (``gc.freeze``) once imported, and again at exit, after every other exit
-    handler; what is created later is collected as usual.
-    """
-    gc.freeze()
-    atexit.register(gc.freeze)  # registered first, so it runs last
 
 
 def _usage_line(exc: click_exceptions.UsageError) -> str:

@@ -7,9 +7,7 @@ that need several crawls (the demo's later snapshot, tests, the daemon) run each
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import gc
 import logging
 import multiprocessing
 import os
@@ -25,6 +23,7 @@ from pledgewatch.crawler.settings import build_settings
 from pledgewatch.crawler.store_worker import StorePool
 from pledgewatch.crawler.summary import CrawlSummary, merge, summary_from_stats
 from pledgewatch.errors import ConfigError, PledgewatchError, UsageError
+from pledgewatch.importing import spare_the_collector
 
 logger = logging.getLogger(__name__)
 
@@ -488,11 +487,8 @@ def _check_archive(path: Path) -> None:
 
 
 def _child(queue: Any, kwargs: dict[str, Any]) -> None:
-    # The imported modules out of the cyclic collector's reach, now and for the exit, as in the
-    # CLI (pledgewatch.cli._spare_the_collector): a scheduled crawl that finds nothing new is
-    # mostly start-up and exit.
-    gc.freeze()
-    atexit.register(gc.freeze)
+    # A scheduled crawl that finds nothing new is mostly start-up and exit.
+    spare_the_collector()
     try:
         queue.put(("ok", run_crawl(**kwargs)))
     except PledgewatchError as exc:

@@ -414,7 +414,7 @@ class SiteRenderer:
         cached = cache.get(id(site_articles))
         if cached is None or cached[0] is not site_articles:
             ordered = newest_first(site_articles)
-            cached = (site_articles, ordered, {a.key: i for i, a in reversed(list(enumerate(ordered)))})
+            cached = (site_articles, ordered, {a.key: i for i, a in enumerate(ordered)})
             cache[id(site_articles)] = cached
         return cached[1], cached[2]
 
