@@ -433,6 +433,51 @@ def test_postgres_search_index_holds_source_and_relevance_and_downgrade_restores
     engine.dispose()
 
 
+def _out_of_line_values(engine) -> int:
+    """How many live values of articles are in its TOAST table (one chunk_id per value), once VACUUM
+    has removed those of rows that saving an article rewrote."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM articles"))
+        toast = connection.scalar(
+            text("SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = 'articles'::regclass")
+        )
+        return int(connection.scalar(text(f"SELECT count(DISTINCT chunk_id) FROM {toast}")))
+
+
+def _save_long_article(session, number: int) -> None:
+    # 150 distinct words that pglz cannot shrink: a 2.6 kB text and a 3.6 kB tsvector, a row that
+    # PostgreSQL must toast.
+    words = " ".join(hashlib.sha256(f"{number}-{index}".encode()).hexdigest()[:16] for index in range(150))
+    record = ArticleRecord(
+        url=f"https://jdcorporateblog.com/long-{number}/", source="jd", title=f"Long {number}", text=words
+    )
+    save_article(session, record, [])
+    session.commit()
+
+
+def test_postgres_keeps_the_search_vector_in_the_row_and_search_finds_both_layouts(postgres_schema_url):
+    # Migration 0018: search reads the tsvector of every article it ranks; out of line (TOAST) each
+    # read is a second lookup. A long article's text goes to TOAST, its tsvector stays in the row;
+    # an article written before the upgrade keeps both out of line and is found all the same.
+    engine = db.make_engine(postgres_schema_url)
+    db.upgrade(engine, "0017")
+    with db.session_factory(engine)() as session:
+        _save_long_article(session, 1)
+        assert _out_of_line_values(engine) == 2  # text and tsvector: the row fits after those
+    db.upgrade(engine)
+    with db.session_factory(engine)() as session:
+        _save_long_article(session, 2)
+        assert _out_of_line_values(engine) == 3  # the new article's text only, nothing else
+        for number in (1, 2):
+            word = hashlib.sha256(f"{number}-7".encode()).hexdigest()[:16]
+            assert [hit.article.title for hit in search_articles(session, word)] == [f"Long {number}"]
+    db.downgrade(engine, "0017")
+    with db.session_factory(engine)() as session:
+        _save_long_article(session, 3)
+        assert _out_of_line_values(engine) == 5
+    engine.dispose()
+
+
 # --- views ---------------------------------------------------------------------------------------
 
 

@@ -50,12 +50,14 @@ POSTGRES_HEADLINE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_END
 POSTGRES_TITLE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_END}, HighlightAll=true"
 # PostgreSQL searches the rank window in ranges of ids, newest first (_postgres_window), choosing for
 # each range between the GIN index and walking the primary key by these costs (µs, measured in 1M
-# articles with PostgreSQL's default 128 MB of shared buffers): testing one article on a walk (reads
-# its tsvector out of TOAST), one entry of the GIN index's lists (all the articles containing a term,
-# whatever the range), reading one row that the index found in the range.
-POSTGRES_WALK_US = 5.0
-POSTGRES_INDEX_ENTRY_US = 0.3
-POSTGRES_ROW_US = 15.0
+# articles with PostgreSQL's default 128 MB of shared buffers, the tsvectors in their rows: migration
+# 0018): testing one article on a walk, one entry of the GIN index's lists (all the articles
+# containing a term, whatever the range), one id of the range's primary-key bitmap, reading and
+# ranking one row that the index found in the range.
+POSTGRES_WALK_US = 1.7
+POSTGRES_INDEX_ENTRY_US = 0.2
+POSTGRES_RANGE_ID_US = 0.07
+POSTGRES_ROW_US = 4.0
 # ... and one entry of a filter's index bitmap (all the articles the filter keeps, whatever the range).
 POSTGRES_FILTER_ENTRY_US = 0.17
 # The first range, walked: the newest articles, whose matches tell how common the query's words are.
@@ -210,8 +212,8 @@ def _postgres_window(
     """The ``rank_window`` newest matches (highest ids) with their ranks, newest first.
 
     Neither plan PostgreSQL picks by itself for "the newest N matches" scales to a million articles:
-    walking the primary key backwards tests every article on the way, and each test reads that
-    article's tsvector out of TOAST (a term in 3 % of the articles: 70,000 tests, 0.45 s); the GIN
+    walking the primary key backwards tests every article on the way (a term in 3 % of the articles:
+    70,000 tests, 0.45 s with the tsvectors in TOAST, 0.12 s in the rows); the GIN
     index finds every match cheaply, but sorting them by id reads every matching row first (28,000
     rows, 0.3 s). So the window is searched in ranges of ids, newest first. The newest
     POSTGRES_FIRST_SPAN ids are walked, which tells how common the words are and how many of those
@@ -232,18 +234,14 @@ def _postgres_window(
         in_range = [articles.c.id <= upper] + ([articles.c.id > lower] if lower > 0 else [])
         # The filters in the WHERE clause, or (first range) as a column: do they keep the match?
         kept = and_(*clauses) if clauses and not conditions else true()
-        matching = (
-            select(articles.c.id, vector.label("search_vector"), kept.label("kept"))
+        # Ranked as each row is read, before the sort: the tsvector is in the row (migration 0018),
+        # so the sort carries an id and a rank, not the tsvector (a few times the ranking's cost).
+        rank = func.ts_rank_cd(weights, vector, q)
+        found = session.execute(
+            select(articles.c.id, rank, kept.label("kept"))
             .where(vector.op("@@")(q), *conditions, *in_range)
             .order_by(articles.c.id.desc())
             .limit(limit)
-            .subquery("newest")
-        )
-        # Ranked after the limit (the sort carries the tsvector's TOAST pointer, not its value), so
-        # only the rows kept are read for ranking.
-        rank = func.ts_rank_cd(weights, matching.c.search_vector, q)
-        found = session.execute(
-            select(matching.c.id, rank, matching.c.kept).order_by(matching.c.id.desc())
         ).all()
         return [(row[0], float(row[1]), bool(row[2])) for row in found]
 
@@ -257,15 +255,17 @@ def _postgres_window(
     upper, walking = newest - POSTGRES_FIRST_SPAN, True
     while len(rows) < filters.rank_window and upper > 0:
         need, share = filters.rank_window - len(rows), max(len(rows), 1) / (newest - upper)
-        walk = (
-            need / share * POSTGRES_WALK_US
-            < newest * (words_share * POSTGRES_INDEX_ENTRY_US + filters_share * POSTGRES_FILTER_ENTRY_US)
-            + need * POSTGRES_ROW_US
-        )
         # A range too short costs another probe (index lists and filter bitmaps read again), one too
         # long reads more rows; a walk stops at the limit, its range (twice the expected) only bounds
         # a wrong guess. Less than half a range would be left over: take it all now.
-        margin = 2.0 if walk else POSTGRES_SPAN_MARGIN_FILTERED if clauses else POSTGRES_SPAN_MARGIN
+        bitmap_margin = POSTGRES_SPAN_MARGIN_FILTERED if clauses else POSTGRES_SPAN_MARGIN
+        walk = (
+            need / share * POSTGRES_WALK_US
+            < newest * (words_share * POSTGRES_INDEX_ENTRY_US + filters_share * POSTGRES_FILTER_ENTRY_US)
+            + min(upper, bitmap_margin * need / share) * POSTGRES_RANGE_ID_US
+            + need * POSTGRES_ROW_US
+        )
+        margin = 2.0 if walk else bitmap_margin
         span = math.ceil(margin * need / share)
         lower = 0 if upper - span < span // 2 else upper - span
         if walk != walking:
