@@ -10,7 +10,11 @@ through ``_find_pledge`` (nothing stored): re-reports of a stored pledge (amount
 words, a third in another currency), new pledges of a known actor, revisions ("raises to") and
 unresolved actors. Flat cost means the p50 / mean at 3,000 pledges are those at 100.
 
-Run: ``python benchmarks/identity_speed.py [--sizes 100 1000 3000] [--probes 300] [--json]``.
+``--re-reports K`` links K other outlets' reports to each stored pledge as it is stored (its amount
+rounded, other words, days to weeks later), so that mentions accumulate as on a real archive: each
+lookup then reads the candidates' mentions too (the cost that grew on the 100,000-article replica).
+
+Run: ``python benchmarks/identity_speed.py [--sizes 100 1000 3000] [--probes 300] [--re-reports K] [--json]``.
 """
 
 from __future__ import annotations
@@ -141,6 +145,22 @@ def make_candidate(rng: random.Random, index: int) -> tuple[Any, datetime]:
     return candidate, published
 
 
+def re_report_of(rng: random.Random, original: Any, published: datetime) -> tuple[Any, datetime]:
+    """Another outlet's report of ``original`` days or weeks later: amount rounded, other words."""
+    from dataclasses import replace
+
+    value = original.amount_value * rng.uniform(0.95, 1.05) if original.amount_value else None
+    currency = original.currency
+    if currency == "CNY" and value and rng.random() < 0.3:
+        value, currency = value / 6.8, "USD"
+    words = original.sentence.split(" to support ")[-1]
+    sentence = original.sentence.replace(" will ", " plans to ", 1).split(" to support ")[0]
+    candidate = replace(
+        original, amount_value=value, currency=currency, sentence=f"{sentence}, the company said, for {words}"
+    )
+    return candidate, published + timedelta(days=rng.randrange(1, 60))
+
+
 def probe_of(rng: random.Random, stored: list[tuple[Any, datetime]]) -> tuple[str, Any, datetime]:
     """A probe: a re-report, a new pledge, a revision or an unresolved actor."""
     from dataclasses import replace
@@ -148,19 +168,7 @@ def probe_of(rng: random.Random, stored: list[tuple[Any, datetime]]) -> tuple[st
     roll = rng.random()
     if roll < 0.5:
         original, published = rng.choice(stored)
-        value = original.amount_value * rng.uniform(0.95, 1.05) if original.amount_value else None
-        currency = original.currency
-        if currency == "CNY" and value and rng.random() < 0.3:
-            value, currency = value / 6.8, "USD"
-        words = original.sentence.split(" to support ")[-1]
-        sentence = original.sentence.replace(" will ", " plans to ", 1).split(" to support ")[0]
-        candidate = replace(
-            original,
-            amount_value=value,
-            currency=currency,
-            sentence=f"{sentence}, the company said, for {words}",
-        )
-        return "re-report", candidate, published + timedelta(days=rng.randrange(1, 60))
+        return "re-report", *re_report_of(rng, original, published)
     candidate, published = make_candidate(rng, -1)
     if roll < 0.8:
         return "new", candidate, published
@@ -170,7 +178,7 @@ def probe_of(rng: random.Random, stored: list[tuple[Any, datetime]]) -> tuple[st
     return "unresolved", replace(candidate, actor="the company", actor_resolved=False), published
 
 
-def run(sizes: list[int], probes: int, seed: int) -> list[dict[str, Any]]:
+def run(sizes: list[int], probes: int, seed: int, re_reports: int = 0) -> list[dict[str, Any]]:
     from sqlalchemy import text
 
     from pledgewatch.store import db
@@ -189,12 +197,16 @@ def run(sizes: list[int], probes: int, seed: int) -> list[dict[str, Any]]:
                 while len(stored) < size:
                     candidate, published = make_candidate(rng, len(stored))
                     link_report_candidates(session, f"r{len(stored)}", [candidate], published, "bench")
+                    for number in range(re_reports):
+                        again, when = re_report_of(rng, candidate, published)
+                        link_report_candidates(session, f"r{len(stored)}-{number}", [again], when, "bench")
                     stored.append((candidate, published))
                     if len(stored) % 200 == 0:
                         session.commit()
                 session.commit()
                 load_s = time.perf_counter() - load_start
                 pledges = session.scalar(text("SELECT count(*) FROM pledges"))
+                mentions = session.scalar(text("SELECT count(*) FROM pledge_mentions"))
                 probe_rng = random.Random(seed + 1)
                 times = []
                 by_type: dict[str, list[float]] = {}
@@ -212,6 +224,7 @@ def run(sizes: list[int], probes: int, seed: int) -> list[dict[str, Any]]:
                     {
                         "pledges_stored": size,
                         "stored_pledges_rows": pledges,
+                        "stored_mentions_rows": mentions,
                         "load_ms_per_pledge": round(load_s * 1000 / max(1, size - loaded), 2),
                         "probes": probes,
                         "probes_linked": found,
@@ -232,16 +245,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 3000])
     parser.add_argument("--probes", type=int, default=300)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--re-reports",
+        type=int,
+        default=0,
+        help="other outlets' reports linked to each stored pledge (mentions accumulate as on a real archive)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    results = run(args.sizes, args.probes, args.seed)
+    results = run(args.sizes, args.probes, args.seed, args.re_reports)
     if args.json:
         print(json.dumps(results))
         return 0
-    print("pledges | load ms/pledge | probes linked | lookup p50 / mean / p95 ms | mean by probe type")
+    print("pledges (mentions) | load ms/pledge | probes linked | lookup p50 / mean / p95 ms | by probe type")
     for row in results:
         print(
-            f"{row['pledges_stored']:>7} | {row['load_ms_per_pledge']:>14}"
+            f"{row['pledges_stored']:>7} ({row['stored_mentions_rows']}) | {row['load_ms_per_pledge']:>14}"
             f" | {row['probes_linked']:>4}/{row['probes']}"
             f" | {row['lookup_ms_p50']} / {row['lookup_ms_mean']} / {row['lookup_ms_p95']}"
             f" | mean by probe: {row['lookup_ms_mean_by_probe']}"

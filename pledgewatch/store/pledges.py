@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, TextClause, bindparam, select, text
+from sqlalchemy import Select, TextClause, bindparam, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from pledgewatch.pledges import COMPARABLE_PERSON_UNITS, STOPWORDS, PledgeCandidate, purpose_words
@@ -163,14 +163,29 @@ def pledge_key(candidate: PledgeCandidate, year: int | None = None) -> str:
     )[:255]
 
 
-def _amounts_match(candidate: PledgeCandidate, year: int | None, pledge: Pledge) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """What one stored mention of a known pledge says, as identity compares it: read as plain rows,
+    not as ORM objects with all their columns (at 100,000 articles, building the candidates' every
+    mention as an object was most of a lookup's time, and re-reports keep adding mentions)."""
+
+    amount_value: float | None
+    currency: str | None
+    published_at: datetime | None
+    sentence: str
+    stems: frozenset[str]
+
+
+def _amounts_match(
+    candidate: PledgeCandidate, year: int | None, pledge: Pledge, said: Sequence[_Said]
+) -> bool:
     if (candidate.currency is None) != (pledge.currency is None):
         return False
     if candidate.currency is None:
         return _units_comparable(candidate.amount_unit, pledge.amount_unit) and _close(
             candidate.amount_value, pledge.amount_value
         )
-    known = [(pledge.amount_value, pledge.currency)] + [(m.amount_value, m.currency) for m in pledge.mentions]
+    known = [(pledge.amount_value, pledge.currency)] + [(m.amount_value, m.currency) for m in said]
     mine = [(candidate.amount_value, candidate.currency)]
     if candidate.alt_amount_value is not None:
         mine.append((candidate.alt_amount_value, candidate.alt_currency))
@@ -408,12 +423,12 @@ def _mention_stems(mention: PledgeMention, actor: str) -> frozenset[str]:
     return stems
 
 
-def _purpose_overlap(candidate: PledgeCandidate, pledge: Pledge) -> tuple[int, float]:
+def _purpose_overlap(candidate: PledgeCandidate, said: Sequence[_Said]) -> tuple[int, float]:
     """(shared purpose stems, shared / the smaller set) between a mention and a known pledge."""
     mine = _purpose_stems(candidate.sentence, candidate.actor)
     theirs: set[str] = set()
-    for mention in pledge.mentions:
-        theirs.update(_mention_stems(mention, pledge.actor))
+    for mention in said:
+        theirs.update(mention.stems)
     if not mine or not theirs:
         return 0, 0.0
     shared = len(mine & theirs)
@@ -455,17 +470,17 @@ CLOSE_DAYS = 31
 FAR_DAYS = 183
 
 
-def _days_apart(pledge: Pledge, published: datetime | None) -> int | None:
-    """Days between ``published`` and the nearest known mention of ``pledge`` (None if unknown)."""
+def _days_apart(said: Sequence[_Said], published: datetime | None) -> int | None:
+    """Days between ``published`` and the nearest known mention of a pledge (None if unknown)."""
     if published is None:
         return None
-    dates = [m.published_at for m in pledge.mentions if m.published_at is not None]
+    dates = [m.published_at for m in said if m.published_at is not None]
     return min((abs((published - d).days) for d in dates), default=None)
 
 
-def _on_top(pledge: Pledge) -> bool:
+def _on_top(pledge: Pledge, said: Sequence[_Said]) -> bool:
     """Whether the known pledge is itself money on top of an earlier one ("another 50 billion")."""
-    return pledge.qualifier == "additional" or any(_ON_TOP.search(m.sentence) for m in pledge.mentions)
+    return pledge.qualifier == "additional" or any(_ON_TOP.search(m.sentence) for m in said)
 
 
 def _shared_needed(days: int | None) -> int:
@@ -579,15 +594,52 @@ def _candidates_sql(actors: str, conditions: tuple[str, ...], bands: tuple[bool,
 
 @lru_cache(maxsize=1)
 def _load_pledges() -> Select[tuple[Pledge]]:
-    """The known pledges by id with their mentions, in id order (the order the comparison breaks
-    ties in); built once, at first use (building it configures the ORM mappers, which a process
-    that never looks up a pledge should not pay for at import)."""
+    """The known pledges by id, in id order (the order the comparison breaks ties in)."""
+    return select(Pledge).where(Pledge.id.in_(bindparam("ids", expanding=True))).order_by(Pledge.id)
+
+
+def _load_said() -> Select[Any]:
+    """What the known pledges' mentions say (:class:`_Said`), by pledge id, in mention id order."""
+    mentions = PledgeMention.__table__.c
     return (
-        select(Pledge)
-        .where(Pledge.id.in_(bindparam("ids", expanding=True)))
-        .options(selectinload(Pledge.mentions))
-        .order_by(Pledge.id)
+        select(
+            mentions.pledge_id,
+            mentions.id,
+            mentions.amount_value,
+            mentions.currency,
+            mentions.published_at,
+            mentions.sentence,
+            mentions.purpose_stems,
+            mentions.purpose_key,
+        )
+        .where(mentions.pledge_id.in_(bindparam("ids", expanding=True)))
+        .order_by(mentions.id)
     )
+
+
+def _said_of(session: Session, pledges: Sequence[Pledge]) -> dict[int, list[_Said]]:
+    """The mentions of ``pledges`` as :class:`_Said`, their purpose stems as stored (migration 0016);
+    stems missing or made under other rules or another actor are computed once and stored."""
+    actors = {pledge.id: pledge.actor for pledge in pledges}
+    said: dict[int, list[_Said]] = {pledge_id: [] for pledge_id in actors}
+    ids = list(actors)
+    stale: list[dict[str, Any]] = []
+    for chunk in range(0, len(ids), _LOAD_CHUNK):
+        for row in session.execute(_load_said(), {"ids": ids[chunk : chunk + _LOAD_CHUNK]}):
+            key = f"{PURPOSE_VERSION}|{actors[row.pledge_id]}"
+            if row.purpose_key == key and row.purpose_stems is not None:
+                stems = frozenset(row.purpose_stems.split())
+            else:
+                stems = _purpose_stems(row.sentence, actors[row.pledge_id])
+                stale.append({"id": row.id, "purpose_stems": " ".join(sorted(stems)), "purpose_key": key})
+            said[row.pledge_id].append(
+                _Said(row.amount_value, row.currency, row.published_at, row.sentence, stems)
+            )
+    if stale:
+        # One bulk UPDATE by primary key. A mention object already in the session keeps its old
+        # stems in memory: nothing reads them from the object but this module, from the rows.
+        session.execute(update(PledgeMention), stale)
+    return said
 
 
 _LOAD_CHUNK = 5000
@@ -654,8 +706,10 @@ def _find_pledge(
     known: list[Pledge] = []
     for chunk in range(0, len(ids), _LOAD_CHUNK):
         known += session.scalars(_load_pledges(), {"ids": ids[chunk : chunk + _LOAD_CHUNK]}).all()
-    best: tuple[float, Pledge] | None = None
+    said_of = _said_of(session, known)
+    best: tuple[float, Pledge, list[_Said]] | None = None
     for pledge in known:
+        said = said_of[pledge.id]
         named_elsewhere = pledge.actor != candidate.actor
         compatible, strength = _agreement(candidate, pledge)
         if not compatible:
@@ -664,20 +718,20 @@ def _find_pledge(
             continue
         if candidate.currency is None and not _units_comparable(candidate.amount_unit, pledge.amount_unit):
             continue
-        shared, overlap = _purpose_overlap(candidate, pledge)
+        shared, overlap = _purpose_overlap(candidate, said)
         if candidate.is_revision:
             if pledge.kind != candidate.kind and strength < 2 and shared < 2:
                 continue
             score = strength + overlap
             if (strength or shared >= 2 or overlap >= 0.34) and (best is None or score > best[0]):
-                best = (score, pledge)
+                best = (score, pledge, said)
             continue
-        if not _amounts_match(candidate, year, pledge):
+        if not _amounts_match(candidate, year, pledge, said):
             continue
-        if _ON_TOP.search(candidate.sentence) and not _on_top(pledge):
+        if _ON_TOP.search(candidate.sentence) and not _on_top(pledge, said):
             # "another 50 billion yuan": a new pledge on top of the known one.
             continue
-        needed = _shared_needed(_days_apart(pledge, published))
+        needed = _shared_needed(_days_apart(said, published))
         if not resolved or named_elsewhere:
             # Any company's pledge of this amount: the words must say it is this one.
             if shared < needed + 1:
@@ -687,12 +741,12 @@ def _find_pledge(
             continue
         score = strength + shared + overlap + (pledge.kind == candidate.kind)
         if best is None or score > best[0]:
-            best = (score, pledge)
+            best = (score, pledge, said)
     if best is None:
         return None, False
-    pledge = best[1]
+    _, pledge, said = best
     if candidate.is_revision:
-        return pledge, not _amounts_match(candidate, year, pledge)
+        return pledge, not _amounts_match(candidate, year, pledge, said)
     return pledge, False
 
 
