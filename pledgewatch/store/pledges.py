@@ -411,15 +411,25 @@ def _purpose_stems(sentence: str, actor: str) -> frozenset[str]:
     return frozenset(words - _name_stems(sentence, actor))
 
 
-def _mention_stems(mention: PledgeMention, actor: str) -> frozenset[str]:
-    """The mention's purpose stems as stored (migration 0016), computed and stored when missing or
-    made under another actor or other rules: computed once per mention, not once per lookup."""
+def _stems_to_store(
+    stored: str | None, stored_key: str | None, sentence: str, actor: str
+) -> tuple[frozenset[str], dict[str, str] | None]:
+    """A mention's purpose stems as stored (migration 0016), and the columns to store when they are
+    missing or were made under another actor or other rules (None when they are current): computed
+    once per mention, not once per lookup."""
     key = f"{PURPOSE_VERSION}|{actor}"
-    if mention.purpose_key == key and mention.purpose_stems is not None:
-        return frozenset(mention.purpose_stems.split())
-    stems = _purpose_stems(mention.sentence, actor)
-    mention.purpose_stems = " ".join(sorted(stems))
-    mention.purpose_key = key
+    if stored_key == key and stored is not None:
+        return frozenset(stored.split()), None
+    stems = _purpose_stems(sentence, actor)
+    return stems, {"purpose_stems": " ".join(sorted(stems)), "purpose_key": key}
+
+
+def _mention_stems(mention: PledgeMention, actor: str) -> frozenset[str]:
+    """The mention's purpose stems (:func:`_stems_to_store`), set on it when they were not current."""
+    stems, columns = _stems_to_store(mention.purpose_stems, mention.purpose_key, mention.sentence, actor)
+    if columns is not None:
+        mention.purpose_stems = columns["purpose_stems"]
+        mention.purpose_key = columns["purpose_key"]
     return stems
 
 
@@ -594,10 +604,13 @@ def _candidates_sql(actors: str, conditions: tuple[str, ...], bands: tuple[bool,
 
 @lru_cache(maxsize=1)
 def _load_pledges() -> Select[tuple[Pledge]]:
-    """The known pledges by id, in id order (the order the comparison breaks ties in)."""
+    """The known pledges by id, in id order (the order the comparison breaks ties in); built once,
+    at first use (building it configures the ORM mappers, which a process that never looks up a
+    pledge should not pay for at import)."""
     return select(Pledge).where(Pledge.id.in_(bindparam("ids", expanding=True))).order_by(Pledge.id)
 
 
+@lru_cache(maxsize=1)
 def _load_said() -> Select[Any]:
     """What the known pledges' mentions say (:class:`_Said`), by pledge id, in mention id order."""
     mentions = PledgeMention.__table__.c
@@ -626,12 +639,11 @@ def _said_of(session: Session, pledges: Sequence[Pledge]) -> dict[int, list[_Sai
     stale: list[dict[str, Any]] = []
     for chunk in range(0, len(ids), _LOAD_CHUNK):
         for row in session.execute(_load_said(), {"ids": ids[chunk : chunk + _LOAD_CHUNK]}):
-            key = f"{PURPOSE_VERSION}|{actors[row.pledge_id]}"
-            if row.purpose_key == key and row.purpose_stems is not None:
-                stems = frozenset(row.purpose_stems.split())
-            else:
-                stems = _purpose_stems(row.sentence, actors[row.pledge_id])
-                stale.append({"id": row.id, "purpose_stems": " ".join(sorted(stems)), "purpose_key": key})
+            stems, columns = _stems_to_store(
+                row.purpose_stems, row.purpose_key, row.sentence, actors[row.pledge_id]
+            )
+            if columns is not None:
+                stale.append({"id": row.id, **columns})
             said[row.pledge_id].append(
                 _Said(row.amount_value, row.currency, row.published_at, row.sentence, stems)
             )
