@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 from helpers_search import add_hubei_pledge, fill_window_archive, open_archive, seed_archive
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import event, func, inspect, select, text
 
 from pledgewatch.errors import UsageError
 from pledgewatch.records import ArticleRecord
@@ -173,21 +173,44 @@ def window_archive(db_url):
     engine.dispose()
 
 
+def _rebuild_search_index(session, columns: str) -> None:
+    session.execute(text("DROP INDEX ix_articles_search_vector"))
+    session.execute(text(f"CREATE INDEX ix_articles_search_vector ON articles USING gin ({columns})"))
+    session.commit()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "first_span, margin",
-    [(16, 0.3), (128, 1.0), (search_postgres.POSTGRES_FIRST_SPAN, search_postgres.POSTGRES_SPAN_MARGIN)],
+    "first_span, margin, index",
+    [
+        (16, 0.3, "buckets of 64 ids"),
+        (128, 1.0, "no buckets"),
+        (search_postgres.POSTGRES_FIRST_SPAN, search_postgres.POSTGRES_SPAN_MARGIN, "as migrated"),
+        (search_postgres.POSTGRES_FIRST_SPAN, search_postgres.POSTGRES_SPAN_MARGIN, "buckets of 64 ids"),
+    ],
 )
 def test_rank_window_is_exactly_the_newest_matches_however_they_are_spread(
-    window_archive, monkeypatch, first_span, margin
+    window_archive, monkeypatch, first_span, margin, index
 ):
     # PostgreSQL looks for the window in ranges of ids, sized from the matches seen so far (see
     # store/search.py); whatever the sizes (here also ranges much too short, so many of them), the
-    # window must hold the newest matches, no more, no less.
+    # window must hold the newest matches, no more, no less. The ranges are whole buckets of ids
+    # where the search index has them (0019: 8,192 ids, one bucket here; 64 ids make many, and the
+    # index is then always preferred to a walk), primary-key ranges where it has not (0017's index).
     monkeypatch.setattr(search_postgres, "POSTGRES_FIRST_SPAN", first_span)
     monkeypatch.setattr(search_postgres, "POSTGRES_SPAN_MARGIN", margin)
     monkeypatch.setattr(search_postgres, "POSTGRES_SPAN_MARGIN_FILTERED", margin)
     session, contains = window_archive
+    statements: list[str] = []
+    if index != "as migrated":
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("the search index's buckets are PostgreSQL's (SQLite: FTS5)")
+        if index == "no buckets":
+            _rebuild_search_index(session, "search_vector, source_id, relevant")
+        else:
+            _rebuild_search_index(session, "search_vector, source_id, relevant, (id / 64)")
+            monkeypatch.setattr(search_postgres, "POSTGRES_WALK_US", 1000.0)
+        event.listen(session.get_bind(), "before_cursor_execute", lambda *args: statements.append(args[2]))
     people = set(contains["people"])
     cases = [
         ("Hubei", contains["Hubei"], {}),
@@ -204,10 +227,13 @@ def test_rank_window_is_exactly_the_newest_matches_however_they_are_spread(
             expected = matching[-window:]
             assert sorted(hit.article.id for hit in result.hits) == expected, (query, options, window)
             assert result.windowed == (len(matching) >= window), (query, options, window)
+    bucketed = [statement for statement in statements if "articles.id / 64" in statement]
+    assert bool(bucketed) == (index == "buckets of 64 ids")
 
 
+@pytest.mark.parametrize("buckets", ["as migrated", "of 64 ids"])
 def test_date_filters_find_the_same_newest_matches_whether_the_rows_or_the_index_test_them(
-    window_archive,
+    window_archive, buckets
 ):
     """PostgreSQL tests a --since / --until that keeps much of the archive on the rows the words
     found, a narrow one with the dates' index (POSTGRES_DATE_HEAP_SHARE, from the histogram):
@@ -215,6 +241,8 @@ def test_date_filters_find_the_same_newest_matches_whether_the_rows_or_the_index
     session, contains = window_archive
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("the choice is PostgreSQL's (SQLite filters the FTS5 matches on its covering index)")
+    if buckets != "as migrated":
+        _rebuild_search_index(session, "search_vector, source_id, relevant, (id / 64)")
     session.execute(text("ANALYZE articles"))
     published = dict(session.execute(select(Article.id, Article.published_at)).all())
     now = datetime(2024, 1, 1, tzinfo=UTC)
@@ -421,12 +449,21 @@ def test_postgres_search_index_holds_source_and_relevance_and_downgrade_restores
     db.upgrade(engine)
     definition = "SELECT pg_get_indexdef('ix_articles_search_vector'::regclass)"
     with engine.connect() as connection:
-        assert connection.scalar(text(definition)).endswith("gin (search_vector, source_id, relevant)")
+        # ... and, since 0019, each article's bucket of ids (the ranges of the rank window).
+        assert connection.scalar(text(definition)).endswith(
+            "gin (search_vector, source_id, relevant, ((id / 8192)))"
+        )
     with db.session_factory(engine)() as session:
         seed_archive(session)
         wanted = SearchFilters(limit=5, relevant=True, sources=("jd",))
         hits = search_articles(session, "Hubei", wanted)
         assert hits and all(hit.article.relevant and hit.article.source.name == "jd" for hit in hits)
+        found = [hit.article.id for hit in hits]
+    db.downgrade(engine, "0018")
+    with engine.connect() as connection:
+        assert connection.scalar(text(definition)).endswith("gin (search_vector, source_id, relevant)")
+    with db.session_factory(engine)() as session:  # without buckets: the primary key's ranges
+        assert [hit.article.id for hit in search_articles(session, "Hubei", wanted)] == found
     db.downgrade(engine, "0016")
     with engine.connect() as connection:
         assert connection.scalar(text(definition)).endswith("gin (search_vector)")

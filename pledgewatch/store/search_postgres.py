@@ -9,11 +9,25 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, and_, any_, bindparam, func, literal_column, select, text, true
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -58,6 +72,10 @@ POSTGRES_WALK_US = 1.7
 POSTGRES_INDEX_ENTRY_US = 0.2
 POSTGRES_RANGE_ID_US = 0.07
 POSTGRES_ROW_US = 4.0
+# With the ids' buckets in the index (migration 0019), a range is whole buckets instead: GIN scans the
+# words once per bucket, skipping to it (measured: 22 µs a bucket, and 0.2-0.45 µs per match it puts
+# in the bitmap, counted in POSTGRES_ROW_US's rows), and reads nothing of the primary key.
+POSTGRES_BUCKET_US = 22.0
 # ... and one entry of a filter's index bitmap (all the articles the filter keeps, whatever the range).
 POSTGRES_FILTER_ENTRY_US = 0.17
 # The first range, walked: the newest articles, whose matches tell how common the query's words are.
@@ -78,6 +96,9 @@ POSTGRES_SEARCH_WORK_MEM = "64MB"
 # tenth, 47 ms by the index, 51 by the rows; "market" over the last week, 73 ms by the index and
 # 926 by the rows). The share comes from the column's histogram (pg_stats), read with the settings.
 POSTGRES_DATE_HEAP_SHARE = 0.2
+# The search index's id buckets as pg_get_expr shows its last column (migration 0019: ``(id / 8192)``).
+POSTGRES_BUCKET_EXPRESSION = re.compile(r"\(id / (\d+)\)")
+POSTGRES_SEARCH_INDEX = "ix_articles_search_vector"
 
 
 def postgres_configuration(session: Session) -> ColumnElement[object]:
@@ -158,6 +179,16 @@ def _share_between(
     return max(0, high - low) / len(bounds)
 
 
+class _Start(NamedTuple):
+    """What a search reads before the window, in one round trip (_postgres_begin_search)."""
+
+    newest: int | None
+    configuration: str | None
+    bounds: list[datetime] | None
+    bucket: int | None
+    saved: dict[str, str]
+
+
 def postgres_search(
     session: Session, parsed: ParsedQuery, filters: SearchFilters
 ) -> tuple[list[tuple[int, float, str, str]], bool]:
@@ -168,7 +199,7 @@ def postgres_search(
     # The first range of ids is walked (_postgres_window). The settings as they were come back at
     # the end, for the rest of the caller's transaction.
     dated = filters.since is not None or filters.until is not None
-    newest, name, bounds, saved = _postgres_begin_search(
+    start = _postgres_begin_search(
         session,
         dated,
         plan_cache_mode="force_custom_plan",
@@ -178,14 +209,14 @@ def postgres_search(
         enable_bitmapscan="off",
         enable_seqscan="off",
     )
-    if newest is None:
-        _set_local(session, **saved)
+    if start.newest is None:
+        _set_local(session, **start.saved)
         return [], False
-    configuration = _configuration_literal(name)
+    configuration = _configuration_literal(start.configuration)
     q = postgres_tsquery(parsed, configuration)
-    share = _share_between(bounds, filters.since, filters.until) if dated else None
+    share = _share_between(start.bounds, filters.since, filters.until) if dated else None
     on_rows = share is not None and share >= POSTGRES_DATE_HEAP_SHARE
-    window = _postgres_window(session, q, filters, newest, on_rows)
+    window = _postgres_window(session, q, filters, start.newest, on_rows, start.bucket)
     best = sorted(window, key=lambda row: (-row[1], row[0]))[: filters.limit]
     headlines: dict[int, tuple[str, str]] = {}
     if best:
@@ -197,7 +228,7 @@ def postgres_search(
             {"opts": POSTGRES_HEADLINE_OPTIONS, "title_opts": POSTGRES_TITLE_OPTIONS},
         )
         headlines = {row[0]: (row[1], row[2]) for row in found}
-    _set_local(session, **saved)
+    _set_local(session, **start.saved)
     windowed = len(window) >= filters.rank_window
     return [(row[0], row[1], *headlines.get(row[0], ("", ""))) for row in best], windowed
 
@@ -208,6 +239,7 @@ def _postgres_window(
     filters: SearchFilters,
     newest: int,
     dates_on_rows: bool = False,
+    bucket: int | None = None,
 ) -> list[tuple[int, float]]:
     """The ``rank_window`` newest matches (highest ids) with their ranks, newest first.
 
@@ -218,10 +250,11 @@ def _postgres_window(
     rows, 0.3 s). So the window is searched in ranges of ids, newest first. The newest
     POSTGRES_FIRST_SPAN ids are walked, which tells how common the words are and how many of those
     articles the filters keep; each further range is sized to hold the matches still missing, and
-    searched whichever way costs less (POSTGRES_*_US): with the GIN index AND the range's part of the
-    primary key (a BitmapAnd, so only the rows in the range are read, about as many as the window
-    needs), or walking (a common word: a few thousand tests cost less than reading the index's list
-    of the 273,000 articles that contain it, 75 ms).
+    searched whichever way costs less (POSTGRES_*_US): with the GIN index, or walking (a common word:
+    a few thousand tests cost less than reading a few thousand rows the index found). With the ids'
+    buckets in the index (``bucket``, migration 0019) the index finds the matches of the range's
+    whole buckets by itself; without, it ANDs the range's part of the primary key (a BitmapAnd), and
+    reads the words' whole list again for every range.
     """
     articles = Article.__table__
     vector = literal_column("articles.search_vector")
@@ -229,63 +262,95 @@ def _postgres_window(
     weights = literal_column(f"'{POSTGRES_RANK_WEIGHTS}'::float4[]")
 
     def newest_matches(
-        upper: int, lower: int, limit: int | None, conditions: Sequence[ColumnElement[bool]]
+        limit: int | None, conditions: Sequence[ColumnElement[bool]], first: bool = False
     ) -> list[tuple[int, float, bool]]:
-        in_range = [articles.c.id <= upper] + ([articles.c.id > lower] if lower > 0 else [])
         # The filters in the WHERE clause, or (first range) as a column: do they keep the match?
-        kept = and_(*clauses) if clauses and not conditions else true()
+        kept = and_(*clauses) if clauses and first else true()
         # Ranked as each row is read, before the sort: the tsvector is in the row (migration 0018),
         # so the sort carries an id and a rank, not the tsvector (a few times the ranking's cost).
         rank = func.ts_rank_cd(weights, vector, q)
         found = session.execute(
             select(articles.c.id, rank, kept.label("kept"))
-            .where(vector.op("@@")(q), *conditions, *in_range)
+            .where(vector.op("@@")(q), *([] if first else clauses), *conditions)
             .order_by(articles.c.id.desc())
             .limit(limit)
         ).all()
         return [(row[0], float(row[1]), bool(row[2])) for row in found]
 
-    first = newest_matches(newest, newest - POSTGRES_FIRST_SPAN, None, ())
+    def id_range(upper: int, lower: int) -> list[ColumnElement[bool]]:
+        # Conditions the primary key answers: walked backwards, or ANDed as a bitmap.
+        return [articles.c.id <= upper] + ([articles.c.id > lower] if lower > 0 else [])
+
+    first = newest_matches(None, id_range(newest, newest - POSTGRES_FIRST_SPAN), first=True)
     rows = [(row[0], row[1]) for row in first if row[2]][: filters.rank_window]
     # From the walk, per id in the archive: entries in the index's lists (articles with the words) and,
     # taking the share of those matches the filters keep for the share of all articles they keep,
-    # entries in the filters' index bitmaps.
+    # entries in the filters' index bitmaps (for the dates only, with buckets: the others are in
+    # the search index, 0017).
     words_share = max(len(first), 1) / POSTGRES_FIRST_SPAN
     filters_share = max(len(rows), 1) / max(len(first), 1) if clauses else 0.0
+    dates_indexed = not dates_on_rows and (filters.since is not None or filters.until is not None)
+    dates_share = filters_share if dates_indexed else 0.0
+    bitmap_margin = POSTGRES_SPAN_MARGIN_FILTERED if clauses else POSTGRES_SPAN_MARGIN
     upper, walking = newest - POSTGRES_FIRST_SPAN, True
     while len(rows) < filters.rank_window and upper > 0:
         need, share = filters.rank_window - len(rows), max(len(rows), 1) / (newest - upper)
         # A range too short costs another probe (index lists and filter bitmaps read again), one too
         # long reads more rows; a walk stops at the limit, its range (twice the expected) only bounds
         # a wrong guess. Less than half a range would be left over: take it all now.
-        bitmap_margin = POSTGRES_SPAN_MARGIN_FILTERED if clauses else POSTGRES_SPAN_MARGIN
-        walk = (
-            need / share * POSTGRES_WALK_US
-            < newest * (words_share * POSTGRES_INDEX_ENTRY_US + filters_share * POSTGRES_FILTER_ENTRY_US)
-            + min(upper, bitmap_margin * need / share) * POSTGRES_RANGE_ID_US
-            + need * POSTGRES_ROW_US
-        )
-        margin = 2.0 if walk else bitmap_margin
-        span = math.ceil(margin * need / share)
-        lower = 0 if upper - span < span // 2 else upper - span
+        span = math.ceil(bitmap_margin * need / share)
+        walk_cost = need / share * POSTGRES_WALK_US
+        if bucket:
+            # Whole buckets, from the one holding ``upper`` down to the one holding the range's end;
+            # all that is left when that reaches the first bucket (then no bucket condition at all).
+            bottom = max(upper - span, 0) // bucket
+            everything = bottom == 0
+            covered = upper if everything else upper - bottom * bucket + 1
+            index_cost = (
+                newest * words_share * POSTGRES_INDEX_ENTRY_US
+                if everything
+                else (upper // bucket - bottom + 1) * POSTGRES_BUCKET_US
+            )
+            index_cost += newest * dates_share * POSTGRES_FILTER_ENTRY_US + share * covered * POSTGRES_ROW_US
+        else:
+            index_cost = (
+                newest * (words_share * POSTGRES_INDEX_ENTRY_US + filters_share * POSTGRES_FILTER_ENTRY_US)
+                + min(upper, span) * POSTGRES_RANGE_ID_US
+                + need * POSTGRES_ROW_US
+            )
+        walk = walk_cost < index_cost
         if walk != walking:
             # The planner counts a test as nearly free and would walk large ranges: bitmaps only.
             _set_local(
                 session, enable_indexscan="on" if walk else "off", enable_bitmapscan="off" if walk else "on"
             )
             walking = walk
-        rows += [(row[0], row[1]) for row in newest_matches(upper, lower, need, clauses)]
+        if walk or not bucket:
+            span = math.ceil(2.0 * need / share) if walk else span
+            lower = 0 if upper - span < span // 2 else upper - span
+            found = newest_matches(need, id_range(upper, lower))
+        else:
+            # ``id + 0``: tested on the rows, so the primary key's bitmap is not read for it.
+            conditions: list[ColumnElement[bool]] = [literal_column("articles.id + 0") <= upper]
+            if not everything:
+                buckets = list(range(upper // bucket, bottom - 1, -1))
+                conditions.append(
+                    literal_column(f"(articles.id / {bucket})")
+                    == any_(bindparam("buckets", buckets, type_=ARRAY(Integer)))
+                )
+            lower = 0 if everything else bottom * bucket - 1
+            found = newest_matches(need, conditions)
+        rows += [(row[0], row[1]) for row in found]
         upper = lower
     return rows
 
 
-def _postgres_begin_search(
-    session: Session, dated: bool, **settings: str
-) -> tuple[int | None, str | None, list[datetime] | None, dict[str, str]]:
+def _postgres_begin_search(session: Session, dated: bool, **settings: str) -> _Start:
     """The newest article id, the text search configuration of the index (postgres_configuration),
-    with ``dated`` the histogram of publication times (pg_stats: see POSTGRES_DATE_HEAP_SHARE), and
-    the current values of ``settings``, which are then set for the rest of the transaction (``SET
-    LOCAL``), all in one round trip (each costs the client about a millisecond).
+    with ``dated`` the histogram of publication times (pg_stats: see POSTGRES_DATE_HEAP_SHARE), the
+    size of the search index's id buckets (migration 0019; None without them), and the current
+    values of ``settings``, which are then set for the rest of the transaction (``SET LOCAL``), all
+    in one round trip (each costs the client about a millisecond).
 
     The CTE is read before the outer row is made, so the values saved are the ones before the change.
     """
@@ -298,15 +363,26 @@ def _postgres_begin_search(
         if dated
         else "NULL::timestamptz[]"
     )
+    buckets = (
+        "(SELECT pg_get_expr(indexprs, indrelid) FROM pg_index"
+        f" WHERE indexrelid = to_regclass('{POSTGRES_SEARCH_INDEX}'))"
+    )
     statement = text(
         f"WITH saved AS MATERIALIZED (SELECT max(id) AS newest, ({POSTGRES_CONFIGURATION_SQL}) AS name, "
-        f"{histogram} AS bounds, {saved} FROM articles) "
+        f"{histogram} AS bounds, {buckets} AS buckets, {saved} FROM articles) "
         f"SELECT saved.*, {changes} FROM saved"
     )
     row = session.execute(
         statement, {f"value_{index}": settings[name] for index, name in enumerate(names)}
     ).one()
-    return row[0], row[1], row[2], dict(zip(names, row[3 : 3 + len(names)], strict=True))
+    bucket = POSTGRES_BUCKET_EXPRESSION.fullmatch(row[3] or "")
+    return _Start(
+        newest=row[0],
+        configuration=row[1],
+        bounds=row[2],
+        bucket=int(bucket.group(1)) if bucket else None,
+        saved=dict(zip(names, row[4 : 4 + len(names)], strict=True)),
+    )
 
 
 def _set_local(session: Session, **settings: str) -> None:
