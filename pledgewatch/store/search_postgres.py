@@ -216,7 +216,9 @@ def postgres_search(
     q = postgres_tsquery(parsed, configuration)
     share = _share_between(start.bounds, filters.since, filters.until) if dated else None
     on_rows = share is not None and share >= POSTGRES_DATE_HEAP_SHARE
-    window = _postgres_window(session, q, filters, start.newest, on_rows, start.bucket)
+    window = _postgres_window(
+        session, q, filters, start.newest, on_rows, start.bucket, share if share is not None else 1.0
+    )
     best = sorted(window, key=lambda row: (-row[1], row[0]))[: filters.limit]
     headlines: dict[int, tuple[str, str]] = {}
     if best:
@@ -240,6 +242,7 @@ def _postgres_window(
     newest: int,
     dates_on_rows: bool = False,
     bucket: int | None = None,
+    dates_kept: float = 1.0,
 ) -> list[tuple[int, float]]:
     """The ``rank_window`` newest matches (highest ids) with their ranks, newest first.
 
@@ -254,7 +257,8 @@ def _postgres_window(
     a few thousand tests cost less than reading a few thousand rows the index found). With the ids'
     buckets in the index (``bucket``, migration 0019) the index finds the matches of the range's
     whole buckets by itself; without, it ANDs the range's part of the primary key (a BitmapAnd), and
-    reads the words' whole list again for every range.
+    reads the words' whole list again for every range. ``dates_kept``: the share of the archive in
+    the dates (from the histogram), for dates tested on the rows.
     """
     articles = Article.__table__
     vector = literal_column("articles.search_vector")
@@ -291,7 +295,12 @@ def _postgres_window(
     filters_share = max(len(rows), 1) / max(len(first), 1) if clauses else 0.0
     dates_indexed = not dates_on_rows and (filters.since is not None or filters.until is not None)
     dates_share = filters_share if dates_indexed else 0.0
-    bitmap_margin = POSTGRES_SPAN_MARGIN_FILTERED if clauses else POSTGRES_SPAN_MARGIN
+    # With buckets the filters are in the search index (0017) and another probe re-reads none of
+    # their bitmaps, unless the dates come from their own index.
+    reprobe_costly = bool(clauses) and (not bucket or dates_indexed)
+    bitmap_margin = POSTGRES_SPAN_MARGIN_FILTERED if reprobe_costly else POSTGRES_SPAN_MARGIN
+    # Rows the index finds per match kept: dates tested on the rows fail on the others.
+    read_per_kept = 1 / max(dates_kept, 0.01) if dates_on_rows else 1.0
     upper, walking = newest - POSTGRES_FIRST_SPAN, True
     while len(rows) < filters.rank_window and upper > 0:
         need, share = filters.rank_window - len(rows), max(len(rows), 1) / (newest - upper)
@@ -311,7 +320,10 @@ def _postgres_window(
                 if everything
                 else (upper // bucket - bottom + 1) * POSTGRES_BUCKET_US
             )
-            index_cost += newest * dates_share * POSTGRES_FILTER_ENTRY_US + share * covered * POSTGRES_ROW_US
+            index_cost += (
+                newest * dates_share * POSTGRES_FILTER_ENTRY_US
+                + share * covered * read_per_kept * POSTGRES_ROW_US
+            )
         else:
             index_cost = (
                 newest * (words_share * POSTGRES_INDEX_ENTRY_US + filters_share * POSTGRES_FILTER_ENTRY_US)
