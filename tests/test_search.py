@@ -267,6 +267,36 @@ def test_date_filters_find_the_same_newest_matches_whether_the_rows_or_the_index
                 assert found == kept[-window:], (query, options, window)
 
 
+SEARCH_SETTINGS = (
+    "plan_cache_mode",
+    "jit",
+    "work_mem",
+    "enable_indexscan",
+    "enable_bitmapscan",
+    "enable_seqscan",
+)
+
+
+@pytest.mark.parametrize("index", ["as migrated", "no buckets"])
+def test_postgres_search_leaves_the_transaction_settings_as_it_found_them(window_archive, index):
+    # Search changes planner settings for its own statements (SET LOCAL); whatever the caller does
+    # next in the same transaction (an export, a report) must be planned as before: with hits, with
+    # none, and with the archive's index with or without buckets.
+    session, _ = window_archive
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("planner settings are PostgreSQL's")
+    if index == "no buckets":
+        _rebuild_search_index(session, "search_vector, source_id, relevant")
+    read = text("SELECT " + ", ".join(f"current_setting('{name}')" for name in SEARCH_SETTINGS))
+    session.execute(text("SELECT set_config('work_mem', '5MB', true), set_config('jit', 'on', true)"))
+    before = tuple(session.execute(read).one())
+    assert before[1:3] == ("on", "5MB")
+    for query, window in (("market", 300), ("Hubei", 2000), ("nowhere", 2000)):
+        hits = search(session, query, SearchFilters(limit=5, rank_window=window)).hits
+        assert bool(hits) == (query != "nowhere")
+        assert tuple(session.execute(read).one()) == before, query
+
+
 def test_the_share_of_the_archive_in_dates_comes_from_the_histogram():
     bounds = [datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=day) for day in range(101)]
     share = search_postgres._share_between

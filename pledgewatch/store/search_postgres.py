@@ -206,7 +206,7 @@ def postgres_search(
         jit="off",
         work_mem=POSTGRES_SEARCH_WORK_MEM,
         enable_indexscan="on",
-        enable_bitmapscan="off",
+        enable_bitmapscan="off",  # on where the index has buckets: see _postgres_begin_search
         enable_seqscan="off",
     )
     if start.newest is None:
@@ -222,15 +222,23 @@ def postgres_search(
     best = sorted(window, key=lambda row: (-row[1], row[0]))[: filters.limit]
     headlines: dict[int, tuple[str, str]] = {}
     if best:
-        # Headlines only for the few best rows: ts_headline re-parses the whole text.
+        # Headlines only for the few best rows: ts_headline re-parses the whole text. The settings
+        # come back in the same statement (an uncorrelated sub-select runs once, as an InitPlan,
+        # when the first row is made; the plan is made by then): one round trip fewer.
         title_headline = func.ts_headline(configuration, Article.title, q, bindparam("title_opts"))
         text_headline = func.ts_headline(configuration, Article.text, q, bindparam("opts"))
+        restore = select(
+            func.concat(*(func.set_config(name, value, true()) for name, value in start.saved.items()))
+        ).scalar_subquery()
         found = session.execute(
-            select(Article.id, title_headline, text_headline).where(Article.id.in_([row[0] for row in best])),
+            select(Article.id, title_headline, text_headline, restore).where(
+                Article.id.in_([row[0] for row in best])
+            ),
             {"opts": POSTGRES_HEADLINE_OPTIONS, "title_opts": POSTGRES_TITLE_OPTIONS},
-        )
+        ).all()
         headlines = {row[0]: (row[1], row[2]) for row in found}
-    _set_local(session, **start.saved)
+    if not headlines:  # no rows made: the settings are still the search's
+        _set_local(session, **start.saved)
     windowed = len(window) >= filters.rank_window
     return [(row[0], row[1], *headlines.get(row[0], ("", ""))) for row in best], windowed
 
@@ -266,17 +274,23 @@ def _postgres_window(
     weights = literal_column(f"'{POSTGRES_RANK_WEIGHTS}'::float4[]")
 
     def newest_matches(
-        limit: int | None, conditions: Sequence[ColumnElement[bool]], first: bool = False
+        limit: int | None, conditions: Sequence[ColumnElement[bool]], walk: bool, first: bool = False
     ) -> list[tuple[int, float, bool]]:
         # The filters in the WHERE clause, or (first range) as a column: do they keep the match?
         kept = and_(*clauses) if clauses and first else true()
         # Ranked as each row is read, before the sort: the tsvector is in the row (migration 0018),
         # so the sort carries an id and a rank, not the tsvector (a few times the ranking's cost).
         rank = func.ts_rank_cd(weights, vector, q)
+        # With buckets, the plan is chosen by how the statement is written, not by settings (which
+        # cost a round trip to change): a walk tests the words with the operator's function, which
+        # no index answers, so the primary key is walked; an index search sorts by ``id + 0``, which
+        # no index gives, so the words' index is read. Without buckets, by settings (as before).
+        match = func.ts_match_vq(vector, q) if walk and bucket else vector.op("@@")(q)
+        order = literal_column("articles.id + 0") if bucket and not walk else articles.c.id
         found = session.execute(
             select(articles.c.id, rank, kept.label("kept"))
-            .where(vector.op("@@")(q), *([] if first else clauses), *conditions)
-            .order_by(articles.c.id.desc())
+            .where(match, *([] if first else clauses), *conditions)
+            .order_by(order.desc())
             .limit(limit)
         ).all()
         return [(row[0], float(row[1]), bool(row[2])) for row in found]
@@ -285,7 +299,7 @@ def _postgres_window(
         # Conditions the primary key answers: walked backwards, or ANDed as a bitmap.
         return [articles.c.id <= upper] + ([articles.c.id > lower] if lower > 0 else [])
 
-    first = newest_matches(None, id_range(newest, newest - POSTGRES_FIRST_SPAN), first=True)
+    first = newest_matches(None, id_range(newest, newest - POSTGRES_FIRST_SPAN), walk=True, first=True)
     rows = [(row[0], row[1]) for row in first if row[2]][: filters.rank_window]
     # From the walk, per id in the archive: entries in the index's lists (articles with the words) and,
     # taking the share of those matches the filters keep for the share of all articles they keep,
@@ -331,7 +345,7 @@ def _postgres_window(
                 + need * POSTGRES_ROW_US
             )
         walk = walk_cost < index_cost
-        if walk != walking:
+        if walk != walking and not bucket:
             # The planner counts a test as nearly free and would walk large ranges: bitmaps only.
             _set_local(
                 session, enable_indexscan="on" if walk else "off", enable_bitmapscan="off" if walk else "on"
@@ -340,7 +354,7 @@ def _postgres_window(
         if walk or not bucket:
             span = math.ceil(2.0 * need / share) if walk else span
             lower = 0 if upper - span < span // 2 else upper - span
-            found = newest_matches(need, id_range(upper, lower))
+            found = newest_matches(need, id_range(upper, lower), walk)
         else:
             # ``id + 0``: tested on the rows, so the primary key's bitmap is not read for it.
             conditions: list[ColumnElement[bool]] = [literal_column("articles.id + 0") <= upper]
@@ -351,7 +365,7 @@ def _postgres_window(
                     == any_(bindparam("buckets", buckets, type_=ARRAY(Integer)))
                 )
             lower = 0 if everything else bottom * bucket - 1
-            found = newest_matches(need, conditions)
+            found = newest_matches(need, conditions, walk=False)
         rows += [(row[0], row[1]) for row in found]
         upper = lower
     return rows
@@ -368,7 +382,17 @@ def _postgres_begin_search(session: Session, dated: bool, **settings: str) -> _S
     """
     names = list(settings)
     saved = ", ".join(f"current_setting('{name}') AS saved_{index}" for index, name in enumerate(names))
-    changes = ", ".join(f"set_config('{name}', :value_{index}, true)" for index, name in enumerate(names))
+    # Bitmap scans stay on where the index has buckets (their plans are chosen by the statements'
+    # form, see _postgres_window): one round trip fewer per search than switching them on later.
+    values = [
+        f"CASE WHEN saved.buckets LIKE '%(id / %' THEN 'on' ELSE :value_{index} END"
+        if name == "enable_bitmapscan"
+        else f":value_{index}"
+        for index, name in enumerate(names)
+    ]
+    changes = ", ".join(
+        f"set_config('{name}', {value}, true)" for name, value in zip(names, values, strict=True)
+    )
     histogram = (
         "(SELECT histogram_bounds::text::timestamptz[] FROM pg_stats WHERE schemaname = current_schema()"
         " AND tablename = 'articles' AND attname = 'published_at')"
