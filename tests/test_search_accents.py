@@ -70,7 +70,9 @@ def _found(session, ids: dict[str, int], query: str) -> set[str]:
 def _found_at_old_schema(session, ids: dict[str, int], query: str) -> set[str]:
     """``_found`` for an archive downgraded below the models' columns: the PostgreSQL search's
     ranked ids only, without loading the articles (the ORM would select columns it no longer has)."""
-    ranked, _windowed = postgres_search(session, parse_query(query), SearchFilters(limit=50))
+    ranked, _windowed, _ = postgres_search(
+        session, parse_query(query), SearchFilters(limit=50), load_articles=False
+    )
     hit_ids = {row[0] for row in ranked}
     return {key for key, article_id in ids.items() if article_id in hit_ids}
 

@@ -61,5 +61,3 @@ def other_reports(pledge: Pledge, report: PledgeMention) -> list[PledgeMention]:
         seen.add(mention.article_id)
         others.append(mention)
     return others
-
-

@@ -134,11 +134,13 @@ def search(session: Session, query: str | ParsedQuery, filters: SearchFilters | 
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         ranked, windowed = sqlite_search(session, parsed, filters)
+        articles = _articles(session, [row[0] for row in ranked])
     elif dialect == "postgresql":
-        ranked, windowed = postgres_search(session, parsed, filters)
+        # PostgreSQL reads the articles with their headlines (one round trip fewer).
+        ranked, windowed, articles = postgres_search(session, parsed, filters)
     else:  # pragma: no cover - make_engine accepts only the two
         raise UsageError(f"full-text search is not available on {dialect}")
-    return SearchResult(hits=_hits(session, ranked), windowed=windowed)
+    return SearchResult(hits=_hits(ranked, articles), windowed=windowed)
 
 
 def count_matches(session: Session, query: str | ParsedQuery, filters: SearchFilters | None = None) -> int:
@@ -168,11 +170,10 @@ def count_matches(session: Session, query: str | ParsedQuery, filters: SearchFil
     return int(session.scalar(statement) or 0)
 
 
-def _hits(session: Session, ranked: list[tuple[int, float, str, str]]) -> list[SearchHit]:
-    if not ranked:
-        return []
-    ids = [row[0] for row in ranked]
-    articles = {
+def _articles(session: Session, ids: list[int]) -> dict[int, Article]:
+    if not ids:
+        return {}
+    return {
         article.id: article
         for article in session.scalars(
             select(Article)
@@ -180,6 +181,9 @@ def _hits(session: Session, ranked: list[tuple[int, float, str, str]]) -> list[S
             .options(joinedload(Article.source), selectinload(Article.urls))
         )
     }
+
+
+def _hits(ranked: list[tuple[int, float, str, str]], articles: dict[int, Article]) -> list[SearchHit]:
     return [
         SearchHit(
             article=articles[article_id],
