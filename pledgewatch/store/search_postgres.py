@@ -73,14 +73,14 @@ POSTGRES_WALK_US = 1.7
 POSTGRES_INDEX_ENTRY_US = 0.2
 POSTGRES_RANGE_ID_US = 0.07
 POSTGRES_ROW_US = 4.0
-# With the ids' buckets in the index (migration 0019), a range is whole buckets instead: GIN scans the
-# words once per bucket, skipping to it (measured: 22 µs a bucket, and 0.2-0.45 µs per match it puts
-# in the bitmap, counted in POSTGRES_ROW_US's rows), and reads nothing of the primary key.
+# ... and one entry of a filter's index bitmap (all the articles the filter keeps, whatever the range).
+POSTGRES_FILTER_ENTRY_US = 0.17
+# With the ids' buckets in the index (migration 0019), a range is whole buckets instead of a primary-key
+# bitmap: GIN scans the words once per bucket, skipping to it (measured: 22 µs a bucket with few
+# matches; the matches it finds are counted in POSTGRES_ROW_US's rows).
 POSTGRES_BUCKET_US = 22.0
 # Matches from which a share is trusted to size a range (see _postgres_window).
 POSTGRES_TRUSTED_MATCHES = 20
-# ... and one entry of a filter's index bitmap (all the articles the filter keeps, whatever the range).
-POSTGRES_FILTER_ENTRY_US = 0.17
 # The first range, walked: the newest articles, whose matches tell how common the query's words are.
 POSTGRES_FIRST_SPAN = 512
 # Later ranges should hold this much more than the matches still missing (twice as much with filters,
@@ -344,16 +344,16 @@ def _postgres_window(
         if bucket:
             # Whole buckets, from the one holding ``upper`` down to the one holding the range's end;
             # all that is left when that reaches the first bucket (then no bucket condition at all).
-            # Not with --relevant: given the buckets as an array too, the planner counts the whole
-            # list of relevant articles once per bucket and takes them from their btree index
-            # instead (a bitmap of 300,000 ids in 1M articles, 90-110 ms); in one scan of all that
-            # is left, the search index answers it (0017).
             # Dates tested on the rows: each range reads every match of the words and the other
             # filters in it, most of them outside the dates. A guess of the share from a few matches
             # may be a few times too low, and reading all that is left for it costs far more than
             # another probe: half of what is left at most, until the guess rests on enough matches.
             if read_per_kept > 1 and len(rows) < POSTGRES_TRUSTED_MATCHES:
                 span = min(span, upper // 2)
+            # Not with --relevant: given the buckets as an array too, the planner counts the whole
+            # list of relevant articles once per bucket and takes them from their btree index
+            # instead (a bitmap of 300,000 ids in 1M articles, 90-110 ms); in one scan of all that
+            # is left, the search index answers it (0017).
             bottom = 0 if filters.relevant else max(upper - span, 0) // bucket
             everything = bottom == 0
             covered = upper if everything else upper - bottom * bucket + 1
