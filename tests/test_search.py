@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -495,6 +496,33 @@ def test_postgres_search_index_holds_source_and_relevance_and_downgrade_restores
     with db.session_factory(engine)() as session:  # without buckets: the primary key's ranges
         assert [hit.article.id for hit in search_articles(session, "Hubei", wanted)] == found
     db.downgrade(engine, "0016")
+    with engine.connect() as connection:
+        assert connection.scalar(text(definition)).endswith("gin (search_vector)")
+    engine.dispose()
+
+
+def test_postgres_search_index_without_btree_gin_stays_and_search_still_finds(postgres_schema_url, caplog):
+    # Where 0017 found no btree_gin it kept 0002's index on the words alone; 0019 cannot add buckets
+    # to it either: the upgrade says so in one line and leaves it, and search reads ranges from the
+    # primary key, with the same results.
+    engine = db.make_engine(postgres_schema_url)
+    db.upgrade(engine, "0018")
+    with engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_articles_search_vector"))
+        connection.execute(
+            text("CREATE INDEX ix_articles_search_vector ON articles USING gin (search_vector)")
+        )
+    with caplog.at_level(logging.WARNING, logger="alembic.runtime.migration"):
+        db.upgrade(engine)
+    assert any("ix_articles_search_vector" in record.getMessage() for record in caplog.records)
+    definition = "SELECT pg_get_indexdef('ix_articles_search_vector'::regclass)"
+    with engine.connect() as connection:
+        assert connection.scalar(text(definition)).endswith("gin (search_vector)")
+    with db.session_factory(engine)() as session:
+        seed_archive(session)
+        hits = search_articles(session, "Hubei", SearchFilters(limit=5, sources=("jd",), rank_window=3))
+        assert hits and all(hit.article.source.name == "jd" for hit in hits)
+    db.downgrade(engine, "0018")
     with engine.connect() as connection:
         assert connection.scalar(text(definition)).endswith("gin (search_vector)")
     engine.dispose()
