@@ -71,7 +71,7 @@ def _found_at_old_schema(session, ids: dict[str, int], query: str) -> set[str]:
     """``_found`` for an archive downgraded below the models' columns: the PostgreSQL search's
     ranked ids only, without loading the articles (the ORM would select columns it no longer has)."""
     ranked, _windowed, _ = postgres_search(
-        session, parse_query(query), SearchFilters(limit=50), load_articles=False
+        session, parse_query(query), SearchFilters(limit=50), article_options=None
     )
     hit_ids = {row[0] for row in ranked}
     return {key for key, article_id in ids.items() if article_id in hit_ids}

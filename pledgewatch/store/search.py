@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, column, func, literal_column, select, table
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from pledgewatch.errors import UsageError
 from pledgewatch.store.models import Article, Source
@@ -137,7 +137,7 @@ def search(session: Session, query: str | ParsedQuery, filters: SearchFilters | 
         articles = _articles(session, [row[0] for row in ranked])
     elif dialect == "postgresql":
         # PostgreSQL reads the articles with their headlines (one round trip fewer).
-        ranked, windowed, articles = postgres_search(session, parsed, filters)
+        ranked, windowed, articles = postgres_search(session, parsed, filters, HIT_OPTIONS)
     else:  # pragma: no cover - make_engine accepts only the two
         raise UsageError(f"full-text search is not available on {dialect}")
     return SearchResult(hits=_hits(ranked, articles), windowed=windowed)
@@ -170,16 +170,24 @@ def count_matches(session: Session, query: str | ParsedQuery, filters: SearchFil
     return int(session.scalar(statement) or 0)
 
 
+# How a hit's article is loaded: with its source and URLs (every listing shows them), without the
+# columns no listing shows (the text, its extraction record, the fingerprint: most of a row's bytes),
+# which load on first use if a caller wants them.
+HIT_OPTIONS = (
+    joinedload(Article.source),
+    selectinload(Article.urls),
+    defer(Article.text),
+    defer(Article.extraction),
+    defer(Article.fingerprint),
+)
+
+
 def _articles(session: Session, ids: list[int]) -> dict[int, Article]:
     if not ids:
         return {}
     return {
         article.id: article
-        for article in session.scalars(
-            select(Article)
-            .where(Article.id.in_(ids))
-            .options(joinedload(Article.source), selectinload(Article.urls))
-        )
+        for article in session.scalars(select(Article).where(Article.id.in_(ids)).options(*HIT_OPTIONS))
     }
 
 
