@@ -79,7 +79,17 @@ def start_worker(config: Path, db_url: str, record: Path, *extra: str) -> subpro
     env = {**os.environ, "PLEDGEWATCH_DB": db_url}
     env.pop("PLEDGEWATCH_CONFIG", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "pledgewatch", "--config", str(config), "worker", "--record", str(record), *extra],  # noqa: E501
+        [
+            sys.executable,
+            "-m",
+            "pledgewatch",
+            "--config",
+            str(config),
+            "worker",
+            "--record",
+            str(record),
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -114,6 +124,19 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def wait_workers_ready(client: Any, prefix: str, count: int, timeout: float = 120) -> None:
+    """Until ``count`` workers said they are alive: each does once its spiders are open and polling.
+
+    A worker still importing when the scheduler enqueues would find the queue drained by the
+    others: a test of sharing the queue must let every worker start first.
+    """
+    wait_until(
+        lambda: len(list(client.scan_iter(match=f"{prefix}:alive:*"))) >= count,
+        timeout,
+        f"{count} workers to start",
+    )
 
 
 def wait_drained(client: Any, prefix: str, count: Callable[[], int], timeout: float = 180) -> None:

@@ -24,6 +24,7 @@ from helpers_cluster import (
     stop,
     wait_drained,
     wait_until,
+    wait_workers_ready,
 )
 from helpers_crawl import warc_urls
 from helpers_daemon import SmtpSink, subjects
@@ -106,6 +107,7 @@ def test_scheduler_and_two_workers_store_every_article_once(tmp_path, postgres_s
         records = [tmp_path / "a.warc.gz", tmp_path / "b.warc.gz"]
         workers = [start_worker(config, db_url, record) for record in records]
         try:
+            wait_workers_ready(client, prefix, 2)
             # The scheduler: enqueues the start requests of every due source, records the run.
             scheduled = run_cli("--config", str(config), "run", "--once", env=env)
             assert scheduled.returncode == 0, scheduled.stderr
