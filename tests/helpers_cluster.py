@@ -79,17 +79,7 @@ def start_worker(config: Path, db_url: str, record: Path, *extra: str) -> subpro
     env = {**os.environ, "PLEDGEWATCH_DB": db_url}
     env.pop("PLEDGEWATCH_CONFIG", None)
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pledgewatch",
-            "--config",
-            str(config),
-            "worker",
-            "--record",
-            str(record),
-            *extra,
-        ],
+        [sys.executable, "-m", "pledgewatch", "--config", str(config), "worker", "--record", str(record), *extra],  # noqa: E501
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -61,3 +61,5 @@ def other_reports(pledge: Pledge, report: PledgeMention) -> list[PledgeMention]:
         seen.add(mention.article_id)
         others.append(mention)
     return others
+
+

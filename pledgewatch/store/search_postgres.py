@@ -245,7 +245,6 @@ def postgres_search(
         text_headline = func.ts_headline(configuration, Article.text, q, bindparam("opts"))
         restore = literal_column(f"(SELECT concat({_set_configs(start.saved)}))")
         wanted = Article.id.in_([row[0] for row in best])
-        load_articles = article_options is not None
         statement = (
             select(Article, title_headline, text_headline, restore).where(wanted).options(*article_options)
             if article_options is not None
@@ -254,8 +253,11 @@ def postgres_search(
         found = session.execute(
             statement, {"opts": POSTGRES_HEADLINE_OPTIONS, "title_opts": POSTGRES_TITLE_OPTIONS}
         ).all()
-        articles = {row[0].id: row[0] for row in found} if load_articles else {}
-        headlines = {(row[0].id if load_articles else row[0]): (row[1], row[2]) for row in found}
+        for row in found:
+            article_id = row[0] if article_options is None else row[0].id
+            headlines[article_id] = (row[1], row[2])
+            if article_options is not None:
+                articles[article_id] = row[0]
     if not headlines:  # no rows made: the settings are still the search's
         _set_local(session, **start.saved)
     windowed = len(window) >= filters.rank_window
@@ -462,9 +464,6 @@ def _set_configs(values: dict[str, str]) -> str:
 def _set_local(session: Session, **settings: str) -> None:
     """Settings for the rest of this transaction only (``SET LOCAL``), in one round trip.
 
-    The names come from this module, never from input; the values are bound parameters.
+    The names and values come from this module or from the server, never from input (_set_configs).
     """
-    calls = ", ".join(f"set_config('{name}', :value_{index}, true)" for index, name in enumerate(settings))
-    session.execute(
-        text(f"SELECT {calls}"), {f"value_{index}": value for index, value in enumerate(settings.values())}
-    )
+    session.execute(text(f"SELECT {_set_configs(settings)}"))
